@@ -1,0 +1,50 @@
+"""JSON in and out, with orjson, and the one place a body becomes ``ProtocolError``.
+
+orjson decodes the answers on crmkit's hot path several times faster than the
+standard library (``benchmarks/overhead.py`` measures it), and it is a small,
+well-kept wheel for every platform we support, so it is a core dependency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from ._log import redact_url
+from .errors import ProtocolError
+
+__all__ = ["dumps", "dumps_text", "loads", "response_json"]
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise to compact UTF-8 JSON bytes (non-ASCII kept as is, as the platforms expect)."""
+    return orjson.dumps(value)
+
+
+def dumps_text(value: Any) -> str:
+    """Serialise to compact JSON text: for a JSON value carried inside a form field."""
+    return orjson.dumps(value).decode()
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; raises ``orjson.JSONDecodeError`` (a ``ValueError``)."""
+    return orjson.loads(data)
+
+
+def response_json(response: httpx.Response, *, what: str = "JSON") -> Any:
+    """Decode a response body as JSON or raise ``ProtocolError`` naming what came instead."""
+    request = response.request
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        snippet = response.content[:80].decode("utf-8", "replace").strip()
+        looks = "an HTML page" if snippet.lower().startswith(("<!doctype", "<html")) else kind
+        raise ProtocolError(
+            f"expected {what} but got {looks} (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes)",
+            method=request.method,
+            url=redact_url(request.url),
+        ) from None

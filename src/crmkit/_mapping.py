@@ -1,0 +1,83 @@
+"""From an HTTP answer to a crmkit error, the part that is the same on every platform.
+
+``ErrorMapper`` is the hook a platform gives its Session: it looks at a
+response and returns the error it means, or None when the response is a
+success. :func:`default_error_mapper` maps on status alone; platforms call it
+for whatever their own rules do not cover, and :func:`error_for_status` to
+build an error of the right class with the platform's own code and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ._log import redact_url
+from ._retry import parse_retry_after
+from .errors import (
+    APIError,
+    AuthenticationError,
+    CRMError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+
+__all__ = ["ErrorMapper", "default_error_mapper", "error_for_status"]
+
+ErrorMapper = Callable[[httpx.Response], "CRMError | None"]
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[APIError]:
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return APIError
+
+
+def error_for_status(
+    response: httpx.Response,
+    message: str | None = None,
+    *,
+    code: str | int | None = None,
+    details: Mapping[str, Any] | list[Any] | None = None,
+    cls: type[APIError] | None = None,
+) -> APIError:
+    """Build the error for ``response``: its class from the status unless ``cls`` is given."""
+    status = response.status_code
+    cls = cls or error_class_for_status(status)
+    request = response.request
+    text = message or response.reason_phrase or f"HTTP {status}"
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "details": details,
+        "method": request.method,
+        "url": redact_url(request.url),
+    }
+    if issubclass(cls, RateLimitError):
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
+    return cls(text, **kwargs)
+
+
+def default_error_mapper(response: httpx.Response) -> CRMError | None:
+    """None for 1xx-3xx; the status's error class for 4xx and 5xx."""
+    if response.status_code < 400:
+        return None
+    return error_for_status(response)

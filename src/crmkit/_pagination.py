@@ -1,0 +1,306 @@
+"""AsyncPaginator: the one paging engine, driven by a small per-platform strategy.
+
+A :class:`PageStrategy` knows one platform's list protocol: which request asks
+for a page at a given cursor, how to read a page and the cursor of the next
+one out of an answer, and how the server tells its clock. The paginator does
+the rest for every platform alike: iteration by item or by page, the page-size
+cap, ``limit``, ``modified_since``, the watermark for the next incremental run,
+and a saveable position (``state``) to resume a run that died.
+
+A cursor is any JSON value (a page number, an offset, a history id, a next
+URL, a dict of these): it goes into :class:`PaginatorState` as is, so a job can
+write the state to disk after each page and resume from it later.
+
+Memory stays flat: one page is held at a time, nothing is accumulated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+import httpx
+
+from ._clock import utcnow
+
+__all__ = [
+    "AsyncPaginator",
+    "Cursor",
+    "Page",
+    "PageRequest",
+    "PageStrategy",
+    "PaginatorState",
+    "server_date",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+#: A position in a listing: any JSON value.
+Cursor = Any
+
+#: Added to the server's clock reading when computing a watermark, because that
+#: reading has one-second precision and the platforms compare timestamps strictly.
+WATERMARK_OVERLAP = timedelta(seconds=1)
+
+
+@attrs.frozen
+class PageRequest:
+    """The request for one page, as data: the paginator hands it to its ``fetch``."""
+
+    url: str
+    method: str = "GET"
+    params: Any = None
+    headers: Mapping[str, str] | None = None
+    data: Mapping[str, Any] | None = None
+    json: Any = None
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of items and where the listing goes next.
+
+    ``next_cursor`` is None on the last page. ``item_cursors``, when the
+    strategy can give them, holds for each item the cursor that resumes right
+    after it (RetailCRM history ids), so a run can stop and resume mid-page.
+    ``total`` is the number of items in the whole listing, when the server says.
+    ``state`` is the paginator's position after this page (set by the paginator).
+    """
+
+    items: Sequence[T]
+    next_cursor: Cursor = None
+    total: int | None = None
+    item_cursors: Sequence[Cursor] | None = None
+    state: PaginatorState | None = None
+
+
+@attrs.frozen
+class PaginatorState:
+    """A saved position: resume a listing with ``resume_from=state`` (or its dict).
+
+    ``cursor`` is where the next page starts (None with ``done``), ``watermark``
+    the run's server-clock start, ``modified_since`` the run's own lower bound.
+    """
+
+    cursor: Cursor = None
+    done: bool = False
+    watermark: datetime | None = None
+    modified_since: datetime | None = None
+    items: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 text)."""
+        return {
+            "cursor": self.cursor,
+            "done": self.done,
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+            "modified_since": self.modified_since.isoformat() if self.modified_since else None,
+            "items": self.items,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PaginatorState:
+        """Read back what :meth:`to_dict` wrote; a malformed dict raises ValueError."""
+        try:
+            return cls(
+                cursor=data.get("cursor"),
+                done=bool(data.get("done", False)),
+                watermark=_parse_iso(data.get("watermark")),
+                modified_since=_parse_iso(data.get("modified_since")),
+                items=int(data.get("items", 0)),
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a crmkit paginator state: {exc}") from None
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} in state")
+    return parsed
+
+
+class PageStrategy(Protocol[T_co]):
+    """One platform's list protocol, without I/O."""
+
+    #: The most items the platform gives in one page; larger requests are clamped.
+    max_page_size: int
+    #: Page size used when the caller gives none.
+    default_page_size: int
+
+    def request(
+        self, cursor: Cursor, page_size: int, modified_since: datetime | None
+    ) -> PageRequest:
+        """The request for the page at ``cursor`` (None: the first page)."""
+        ...
+
+    def parse(self, response: httpx.Response, cursor: Cursor, page_size: int) -> Page[T_co]:
+        """Read one answer into a page; the paginator ends a run itself on 204/304."""
+        ...
+
+
+def server_date(response: httpx.Response) -> datetime | None:
+    """The server's clock from the ``Date`` header, as an aware UTC datetime, or None."""
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _require_aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(
+            f"{name} must be an aware datetime (with tzinfo, e.g. datetime.now(timezone.utc)); "
+            f"got naive {value!r}"
+        )
+    return value
+
+
+Fetch = Callable[[PageRequest], Awaitable[httpx.Response]]
+
+
+class AsyncPaginator(Generic[T]):
+    """Items across pages: ``async for item in paginator`` or ``async for page in .pages()``.
+
+    Made by the platform clients' ``list``-like methods. ``page_size`` is
+    clamped to the platform's maximum, ``limit`` stops after that many items,
+    ``modified_since`` (an aware datetime) asks only for what changed since,
+    ``resume_from`` continues a saved :attr:`state`. After a run,
+    :attr:`watermark` is the instant to pass as ``modified_since`` next time.
+    """
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        strategy: PageStrategy[T],
+        *,
+        page_size: int | None = None,
+        limit: int | None = None,
+        modified_since: datetime | None = None,
+        resume_from: PaginatorState | Mapping[str, Any] | None = None,
+        watermark_of: Callable[[httpx.Response], datetime | None] = server_date,
+    ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size!r}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, not {limit!r}")
+        self._fetch = fetch
+        self.strategy = strategy
+        self.page_size = min(page_size or strategy.default_page_size, strategy.max_page_size)
+        self.limit = limit
+        if resume_from is not None and not isinstance(resume_from, PaginatorState):
+            resume_from = PaginatorState.from_dict(resume_from)
+        self._resume = resume_from
+        if resume_from is not None and modified_since is None:
+            modified_since = resume_from.modified_since
+        self.modified_since = _require_aware(modified_since, "modified_since")
+        self._watermark_of = watermark_of
+        self._state = resume_from or PaginatorState(modified_since=self.modified_since)
+        self.pages_fetched = 0
+
+    @property
+    def state(self) -> PaginatorState:
+        """Where this run stands: save it, and pass it as ``resume_from`` to continue."""
+        return self._state
+
+    @property
+    def watermark(self) -> datetime | None:
+        """The ``modified_since`` for the next incremental run (the server's clock at the start)."""
+        return self._state.watermark
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[T]:
+        # The position moves with each item handed over: past the whole page at
+        # its last item, or item by item where the strategy gives item cursors.
+        async for page, after in self._run():
+            if not page.items:
+                self._state = after
+                continue
+            cursors = page.item_cursors
+            last = len(page.items) - 1
+            for index, item in enumerate(page.items):
+                if index == last:
+                    self._state = after
+                elif cursors is not None:
+                    self._state = attrs.evolve(
+                        after, cursor=cursors[index], done=False, items=after.items - last + index
+                    )
+                yield item
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Yield whole pages; :attr:`state` already points past a page when it is yielded."""
+        async for page, after in self._run():
+            self._state = after
+            yield page
+
+    async def _run(self) -> AsyncIterator[tuple[Page[T], PaginatorState]]:
+        start = self._state
+        if start.done:
+            return
+        cursor = start.cursor
+        seen = start.items if self._resume is not None else 0
+        counted_from = seen
+        watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
+        while self.limit is None or seen - counted_from < self.limit:
+            # The page size stays fixed for the whole run: page-number protocols
+            # (most of them) address pages by size, so `limit` truncates instead.
+            size = self.page_size
+            request = self.strategy.request(cursor, size, self.modified_since)
+            response = await self._fetch(request)
+            self.pages_fetched += 1
+            if self.pages_fetched == 1 and start.watermark is None:
+                observed = self._watermark_of(response)
+                if observed is not None:
+                    watermark = observed - WATERMARK_OVERLAP
+            if response.status_code in (204, 304):
+                self._state = attrs.evolve(self._state, cursor=None, done=True, watermark=watermark)
+                return
+            page = self.strategy.parse(response, cursor, size)
+            items = page.items
+            item_cursors = page.item_cursors
+            if self.limit is not None and seen - counted_from + len(items) > self.limit:
+                keep = self.limit - (seen - counted_from)
+                items = items[:keep]
+                item_cursors = item_cursors[:keep] if item_cursors is not None else None
+            seen += len(items)
+            next_cursor = page.next_cursor
+            if item_cursors and len(item_cursors) < len(page.items):
+                next_cursor = item_cursors[-1]  # stopped mid-page: resume right after
+            after = PaginatorState(
+                cursor=next_cursor,
+                done=next_cursor is None,
+                watermark=watermark,
+                modified_since=self.modified_since,
+                items=seen,
+            )
+            yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
+            if next_cursor is None:
+                return
+            cursor = next_cursor
+
+    async def to_list(self) -> list[T]:
+        """Every item in one list (mind the memory on large listings)."""
+        return [item async for item in self]
+
+    async def first(self) -> T | None:
+        """The first item, or None when there is none; fetches one page."""
+        async for item in self:
+            return item
+        return None
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncPaginator {type(self.strategy).__name__} page_size={self.page_size} "
+            f"limit={self.limit}>"
+        )

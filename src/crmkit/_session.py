@@ -1,0 +1,351 @@
+"""Session: one account's connection, throttle, retries and error mapping.
+
+Every request crmkit sends to a platform goes through :meth:`Session.request`,
+which waits for the throttle, sends through an ``httpx.AsyncClient``, maps the
+answer to a crmkit error, and retries what the :class:`RetryPolicy` says may be
+retried. Platform clients own a Session and add only their wire rules.
+
+What it is not: it knows nothing of any platform's URLs or bodies (the
+``_wire`` modules do), and it has no second retry loop anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import attrs
+import httpx
+
+from ._clock import Clock, SystemClock
+from ._log import logger, redact_url
+from ._mapping import ErrorMapper, default_error_mapper
+from ._retry import RetryPolicy
+from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
+from ._tls import make_ssl_context
+from .errors import AccountBlockedError, RateLimitError, ServerError, TransportError
+
+__all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
+
+#: 30 s for the whole exchange, 10 s to connect.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+@attrs.define
+class SessionStats:
+    """Counters a Session keeps, for progress displays and benchmarks."""
+
+    requests: int = 0
+    #: Answers that were rate-limit errors (429 or the platform's own).
+    rate_limited: int = 0
+    retries: int = 0
+    #: Seconds spent waiting for the throttle (pauses included).
+    throttle_wait: float = 0.0
+
+
+class Session:
+    """One account on one host: an HTTP client, a throttle, retries and error mapping.
+
+    Make one per account at start-up, share it between all tasks, and close it
+    at shutdown (``async with``, a FastAPI lifespan, an aiohttp ``cleanup_ctx``).
+    It belongs to the event loop that first uses it.
+
+    - ``base_url``: relative request URLs are joined to it (its path is kept).
+    - ``auth``: an ``httpx.Auth`` applied to every request.
+    - ``rate_limit``: requests per second, never bursting; ``throttle`` (any
+      object with ``async acquire()``) replaces it.
+    - ``max_concurrency``: requests in flight at once, or None for no limit.
+    - ``timeout``: seconds or an ``httpx.Timeout`` (default 30 s, 10 s to connect).
+    - ``max_retries`` or a whole ``retry`` policy.
+    - ``http_client`` (used as is, not closed by the Session) or ``transport``.
+    - ``allow_insecure_http``: permit ``http://`` URLs (sandboxes on loopback).
+    - ``headers``: sent with every request.
+    - ``error_mapper``: the platform's response-to-error rules.
+    - ``clock``: time source for backoff and pauses (tests replace it).
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL | None = None,
+        *,
+        auth: httpx.Auth | None = None,
+        rate_limit: float | None = None,
+        throttle: Throttle | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        allow_insecure_http: bool = False,
+        headers: Mapping[str, str] | None = None,
+        error_mapper: ErrorMapper | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency!r}")
+        self.allow_insecure_http = allow_insecure_http
+        self.base_url: httpx.URL | None = None
+        if base_url is not None:
+            url = httpx.URL(str(base_url))
+            if not url.is_absolute_url:
+                raise ValueError(f"base_url must be an absolute https:// URL, not {str(base_url)!r}")
+            self._check_scheme(url)
+            if not url.raw_path.endswith(b"/"):
+                url = url.copy_with(raw_path=url.raw_path + b"/")
+            self.base_url = url
+        self.auth = auth
+        self.clock: Clock = clock or SystemClock()
+        self.throttle: PausableThrottle = (
+            as_pausable(throttle, self.clock)
+            if throttle is not None
+            else RateLimiter(rate_limit, clock=self.clock)
+        )
+        self.retry = retry or RetryPolicy(max_retries=max_retries)
+        self.error_mapper: ErrorMapper = error_mapper or default_error_mapper
+        self.stats = SessionStats()
+        self._semaphore = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self._rng = random.Random()
+        self._blocked: AccountBlockedError | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._owns_client = http_client is None
+        if http_client is not None:
+            self._client = http_client
+        else:
+            default_headers = {"User-Agent": f"crmkit/{_version()} httpx/{httpx.__version__}"}
+            default_headers.update(headers or {})
+            self._client = httpx.AsyncClient(
+                transport=transport,
+                verify=make_ssl_context() if transport is None else True,
+                timeout=timeout,
+                headers=default_headers,
+            )
+            headers = None
+        self._extra_headers = dict(headers or {})
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def __aenter__(self) -> Session:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (unless the caller passed it in). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self._client.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def blocked(self) -> AccountBlockedError | None:
+        """The block this Session has seen, if any: from then on it sends nothing."""
+        return self._blocked
+
+    def __repr__(self) -> str:
+        base = redact_url(self.base_url) if self.base_url is not None else None
+        state = "closed" if self._closed else "open"
+        return f"<Session {base!s} {state}>"
+
+    # -- sending -------------------------------------------------------------
+
+    def url_for(self, url: str | httpx.URL) -> httpx.URL:
+        """The absolute URL a request for ``url`` goes to (checked: https unless allowed)."""
+        target = httpx.URL(str(url))
+        if not target.is_absolute_url:
+            if self.base_url is None:
+                raise ValueError(f"relative URL {str(url)!r} needs a Session base_url")
+            raw = target.raw_path.lstrip(b"/")
+            target = self.base_url.copy_with(raw_path=self.base_url.raw_path.split(b"?")[0] + raw)
+        self._check_scheme(target)
+        return target
+
+    async def request(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        params: Any = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> httpx.Response:
+        """Send one request through throttle, retries and error mapping; return a success.
+
+        Failures raise :mod:`crmkit.errors` types. ``idempotent`` overrides
+        whether the method is safe to repeat after a dropped connection or a
+        502/503/504. ``auth`` replaces the Session's auth for this call.
+        """
+        self._check_open()
+        self._check_loop()
+        if self._blocked is not None:
+            raise self._blocked
+        target = self.url_for(url)
+        method = method.upper()
+        can_repeat = self.retry.is_idempotent(method, idempotent)
+        merged_headers = {**self._extra_headers, **(headers or {})} or None
+        retry = 0
+        while True:
+            waited = time.perf_counter()
+            await self.throttle.acquire()
+            self.stats.throttle_wait += time.perf_counter() - waited
+            if self._blocked is not None:
+                raise self._blocked
+            request = self._client.build_request(
+                method,
+                target,
+                params=params,
+                data=data,
+                json=json,
+                content=content,
+                headers=merged_headers,
+            )
+            started = time.perf_counter()
+            self.stats.requests += 1
+            try:
+                response = await self._send(request, auth)
+            except httpx.TransportError as exc:
+                error = TransportError(
+                    f"{type(exc).__name__}: {exc or 'no answer'}",
+                    method=method,
+                    url=redact_url(request.url),
+                )
+                self._log_attempt(request, None, started, retry, type(exc).__name__)
+                if retry < self.retry.max_retries and (can_repeat or isinstance(exc, _NOT_SENT)):
+                    await self._backoff(retry, request, str(error))
+                    retry += 1
+                    continue
+                raise error from exc
+            self._log_attempt(request, response, started, retry, None)
+            error = self.error_mapper(response)
+            if error is None:
+                return response
+            if isinstance(error, AccountBlockedError):
+                self._blocked = error
+                raise error
+            if isinstance(error, RateLimitError):
+                self.stats.rate_limited += 1
+                delay = error.retry_after
+                if delay is not None and delay > self.retry.retry_after_cap:
+                    raise error
+                if retry >= self.retry.max_retries:
+                    raise error
+                if delay is None:
+                    delay = self.retry.backoff(retry, self._rng)
+                self.throttle.pause(delay)
+                self._log_retry(request, f"rate limited, pausing the session {delay:.2f}s", retry)
+                self.stats.retries += 1
+                retry += 1
+                continue
+            if (
+                isinstance(error, ServerError)
+                and response.status_code in self.retry.retry_statuses
+                and can_repeat
+                and retry < self.retry.max_retries
+            ):
+                await self._backoff(retry, request, f"HTTP {response.status_code}")
+                retry += 1
+                continue
+            raise error
+
+    async def _send(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+        chosen = auth if auth is not None else self.auth
+        if self._semaphore is None:
+            return await self._client.send(request, auth=chosen or httpx.USE_CLIENT_DEFAULT)
+        async with self._semaphore:
+            return await self._client.send(request, auth=chosen or httpx.USE_CLIENT_DEFAULT)
+
+    async def _backoff(self, retry: int, request: httpx.Request, why: str) -> None:
+        delay = self.retry.backoff(retry, self._rng)
+        self._log_retry(request, f"{why}, retrying in {delay:.2f}s", retry)
+        self.stats.retries += 1
+        await self.clock.sleep(delay)
+
+    # -- checks and logging --------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this crmkit Session is closed; make a new one")
+
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this crmkit Session belongs to another event loop: make one Session per "
+                "event loop (at application start-up), not one shared across loops"
+            )
+
+    def _check_scheme(self, url: httpx.URL) -> None:
+        if url.scheme == "https":
+            return
+        if url.scheme == "http" and self.allow_insecure_http:
+            return
+        raise ValueError(
+            f"refusing {url.scheme}:// URL {redact_url(url)!r}: crmkit talks to platforms over "
+            "https only (pass allow_insecure_http=True for a local sandbox)"
+        )
+
+    def _log_attempt(
+        self,
+        request: httpx.Request,
+        response: httpx.Response | None,
+        started: float,
+        retry: int,
+        failure: str | None,
+    ) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        ms = (time.perf_counter() - started) * 1000
+        outcome = failure or str(response.status_code if response is not None else "?")
+        logger.debug(
+            "%s %s -> %s in %.0f ms (attempt %d)",
+            request.method,
+            redact_url(request.url),
+            outcome,
+            ms,
+            retry + 1,
+        )
+
+    def _log_retry(self, request: httpx.Request, why: str, retry: int) -> None:
+        logger.info(
+            "%s %s: %s (retry %d of %d)",
+            request.method,
+            redact_url(request.url),
+            why,
+            retry + 1,
+            self.retry.max_retries,
+        )

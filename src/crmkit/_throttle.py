@@ -1,0 +1,114 @@
+"""Throttles: what a Session awaits before it sends a request.
+
+A throttle is anything with ``async acquire()``. The default,
+:class:`RateLimiter`, wraps ``aiolimiter.AsyncLimiter`` as a bucket of capacity
+one that drains at the allowed rate, so requests leave at least ``1/rate``
+seconds apart and no one-second window ever holds more than ``rate`` of them,
+even at start-up. aiolimiter's usual set-up (capacity ``rate``) lets a full
+bucket burst at once and then ``rate`` more within the same second, which is
+exactly what a sliding-window server answers with 429 and, on amoCRM, a block.
+A small margin (2 % by default) absorbs network jitter between the moment a
+request leaves and the moment the server's window counts it.
+
+``pause(seconds)`` holds every waiter of the throttle, and so every task of
+the Session that owns it, until the pause is over: a 429 slows the account,
+not just the request that got it.
+
+This module does not retry or send anything.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from aiolimiter import AsyncLimiter
+
+from ._clock import Clock, SystemClock
+
+__all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
+
+
+@runtime_checkable
+class Throttle(Protocol):
+    """Anything a Session can wait on before each request."""
+
+    async def acquire(self) -> None: ...
+
+
+@runtime_checkable
+class PausableThrottle(Throttle, Protocol):
+    """A throttle that can also hold all its waiters for a while (after a 429)."""
+
+    def pause(self, seconds: float) -> None: ...
+
+
+class RateLimiter:
+    """At most ``rate`` requests in any one-second window, never a burst.
+
+    ``rate=None`` limits nothing but still honours :meth:`pause`. ``margin`` is
+    the share of the rate given up for jitter (0.02 sends at 98 % of ``rate``).
+    """
+
+    def __init__(
+        self, rate: float | None, *, margin: float = 0.02, clock: Clock | None = None
+    ) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
+        if not 0 <= margin < 0.5:
+            raise ValueError(f"margin must be in [0, 0.5), not {margin!r}")
+        self.rate = rate
+        self.margin = margin
+        self._clock = clock or SystemClock()
+        self._paused_until = 0.0
+        self._limiter: AsyncLimiter | None = None
+        if rate is not None:
+            self._limiter = AsyncLimiter(1, 1.0 / (rate * (1.0 - margin)))
+
+    async def acquire(self) -> None:
+        await self._wait_out_pause()
+        if self._limiter is not None:
+            await self._limiter.acquire()
+            # A pause may have begun while this task waited for its slot.
+            await self._wait_out_pause()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller of :meth:`acquire` for ``seconds`` from now (extends, never shortens)."""
+        until = self._clock.monotonic() + max(0.0, seconds)
+        self._paused_until = max(self._paused_until, until)
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left in the current pause (0 when not paused)."""
+        return max(0.0, self._paused_until - self._clock.monotonic())
+
+    async def _wait_out_pause(self) -> None:
+        while True:
+            remaining = self._paused_until - self._clock.monotonic()
+            if remaining <= 0:
+                return
+            await self._clock.sleep(remaining)
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(rate={self.rate!r}, margin={self.margin!r})"
+
+
+class _PauseGate:
+    """Adds :meth:`pause` to a caller's throttle that lacks it."""
+
+    def __init__(self, inner: Throttle, clock: Clock) -> None:
+        self._inner = inner
+        self._gate = RateLimiter(None, clock=clock)
+
+    async def acquire(self) -> None:
+        await self._gate.acquire()
+        await self._inner.acquire()
+
+    def pause(self, seconds: float) -> None:
+        self._gate.pause(seconds)
+
+
+def as_pausable(throttle: Throttle, clock: Clock) -> PausableThrottle:
+    """Return ``throttle`` itself when it can pause, else a wrapper that can."""
+    if isinstance(throttle, PausableThrottle):
+        return throttle
+    return _PauseGate(throttle, clock)

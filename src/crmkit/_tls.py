@@ -1,0 +1,31 @@
+"""The TLS context every Session uses: TLS 1.2 or newer, certificates and host names checked.
+
+amoCRM's rules ask for TLS 1.2 and SSLv3 is long refused everywhere; nothing
+older than 1.2 is offered. This module does not pin certificates or ciphers:
+the system's defaults (through ``ssl.create_default_context``) apply.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+__all__ = ["make_ssl_context"]
+
+
+def make_ssl_context(cafile: str | None = None) -> ssl.SSLContext:
+    """Return a client ``SSLContext`` with ``minimum_version`` TLS 1.2 and full verification.
+
+    ``cafile`` adds a CA bundle (a corporate proxy's root, say) to the system's.
+    """
+    try:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    except ImportError:  # pragma: no cover - certifi comes with httpx
+        context = ssl.create_default_context()
+    if cafile is not None:
+        context.load_verify_locations(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context

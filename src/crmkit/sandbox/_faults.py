@@ -1,0 +1,162 @@
+"""Fault injection for sandboxes: errors, 429s, dropped connections, truncated bodies, latency.
+
+:class:`FaultPlan` says how often each fault happens, drawn from a seeded RNG so
+a failing test can be replayed. :class:`FaultInjector` is ASGI middleware that
+applies a plan in front of any app. A dropped connection is raised as
+:class:`DroppedConnection`: uvicorn then closes the socket mid-answer, and the
+in-process transport (:func:`crmkit.sandbox.sandbox_transport`) turns it into
+``httpx.RemoteProtocolError``; either way the client sees a connection dropped
+before (``drop_before``) or after (``drop_after``) the request was processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import attrs
+
+__all__ = ["DroppedConnection", "FaultInjector", "FaultPlan"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class DroppedConnection(Exception):
+    """Raised inside a sandbox to drop the client's connection."""
+
+
+def _probability(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must be a probability in [0, 1], not {value!r}")
+
+
+@attrs.frozen
+class FaultPlan:
+    """How often a sandbox misbehaves; every probability is per request.
+
+    ``latency`` adds that many seconds (or a uniform draw from a ``(low, high)``
+    pair) before each answer. ``paths`` limits faults to requests whose path
+    starts with one of the prefixes (all requests when empty).
+    """
+
+    server_error: float = attrs.field(default=0.0, validator=_probability)
+    rate_limited: float = attrs.field(default=0.0, validator=_probability)
+    drop_before: float = attrs.field(default=0.0, validator=_probability)
+    drop_after: float = attrs.field(default=0.0, validator=_probability)
+    truncate: float = attrs.field(default=0.0, validator=_probability)
+    latency: float | tuple[float, float] = 0.0
+    seed: int = 0
+    paths: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> FaultPlan:
+        """Read ``"server_error=0.05,drop_after=0.02,seed=7"`` (the CLI's ``--faults``)."""
+        fields = {a.name: a for a in attrs.fields(cls)}
+        values: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, raw = part.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in fields or name == "paths":
+                raise ValueError(f"unknown fault setting {part!r}; known: {', '.join(fields)}")
+            if name == "seed":
+                values[name] = int(raw)
+            elif name == "latency" and ":" in raw:
+                low, high = raw.split(":", 1)
+                values[name] = (float(low), float(high))
+            else:
+                values[name] = float(raw)
+        return cls(**values)
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (self.server_error, self.rate_limited, self.drop_before, self.drop_after, self.truncate)
+        ) or self.latency != 0.0
+
+
+class FaultInjector:
+    """ASGI middleware applying a :class:`FaultPlan` in front of ``app``."""
+
+    def __init__(self, app: ASGIApp, plan: FaultPlan) -> None:
+        self.app = app
+        self.plan = plan
+        self._rng = random.Random(plan.seed)
+        self.injected: dict[str, int] = {}
+
+    def _roll(self, name: str, probability: float) -> bool:
+        if probability and self._rng.random() < probability:
+            self.injected[name] = self.injected.get(name, 0) + 1
+            return True
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        plan = self.plan
+        if scope["type"] != "http" or (
+            plan.paths and not str(scope.get("path", "")).startswith(plan.paths)
+        ):
+            await self.app(scope, receive, send)
+            return
+        latency = plan.latency
+        if isinstance(latency, tuple):
+            latency = self._rng.uniform(*latency)
+        if latency:
+            await asyncio.sleep(latency)
+        if self._roll("drop_before", plan.drop_before):
+            raise DroppedConnection("sandbox dropped the connection before processing")
+        if self._roll("rate_limited", plan.rate_limited):
+            await _plain(send, 429, b"Too Many Requests", [(b"retry-after", b"1")])
+            return
+        if self._roll("server_error", plan.server_error):
+            status = self._rng.choice((500, 502, 503, 504))
+            await _plain(send, status, b"Injected server error")
+            return
+        if self._roll("drop_after", plan.drop_after):
+            await self.app(scope, receive, _discard)
+            raise DroppedConnection("sandbox dropped the connection after processing")
+        if self._roll("truncate", plan.truncate):
+            await self.app(scope, receive, _Truncating(send))
+            return
+        await self.app(scope, receive, send)
+
+
+async def _discard(message: Message) -> None:
+    return None
+
+
+async def _plain(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Truncating:
+    """Buffers an answer and sends only its first half, with a matching Content-Length."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._start: Message | None = None
+        self._body = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._start = message
+            return
+        if message["type"] != "http.response.body":
+            return
+        self._body += message.get("body", b"")
+        if message.get("more_body"):
+            return
+        assert self._start is not None
+        body = bytes(self._body[: len(self._body) // 2])
+        headers = [(k, v) for k, v in self._start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self._send({**self._start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
