@@ -1,0 +1,52 @@
+"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``bench``.
+
+uv is used to build the virtualenvs when it is installed (``pip install nox uv``),
+plain virtualenv otherwise.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PYTHON = "3.11"
+TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "retailcrm>=5.3"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite (starts its own redis-server when installed)."""
+    session.install("-e", ".[all]", *TEST_DEPS)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[all]", "mypy>=1.10", "types-redis")
+    session.run("mypy", "--strict", "src/crmkit")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print figures side by side with what they are compared to."""
+    session.install("-e", ".[all]", "retailcrm>=5.3")
+    import pathlib
+
+    scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))
+    only = set(session.posargs)
+    for script in scripts:
+        if only and script.stem.removeprefix("bench_") not in only:
+            continue
+        session.run("python", str(script))
