@@ -78,16 +78,16 @@ def redact_url(url: str | httpx.URL) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, REDACTED if _is_secret(k) else v) for k, v in pairs], safe="[]*"
-        )
+        query = urlencode([(k, REDACTED if _is_secret(k) else v) for k, v in pairs], safe="[]*")
     netloc = parts.netloc
     if "@" in netloc:  # user:password@host
         netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
-def redact_mapping(values: Mapping[str, object] | Iterable[tuple[str, object]]) -> dict[str, object]:
+def redact_mapping(
+    values: Mapping[str, object] | Iterable[tuple[str, object]],
+) -> dict[str, object]:
     """Copy form fields or headers with every secret value replaced by ``***``."""
     items = values.items() if isinstance(values, Mapping) else values
     return {k: (REDACTED if _is_secret(k) else v) for k, v in items}

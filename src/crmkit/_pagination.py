@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 #: A position in a listing: any JSON value.
 Cursor = Any
@@ -125,7 +124,7 @@ def _parse_iso(value: Any) -> datetime | None:
     return parsed
 
 
-class PageStrategy(Protocol[T_co]):
+class PageStrategy(Protocol[T]):
     """One platform's list protocol, without I/O."""
 
     #: The most items the platform gives in one page; larger requests are clamped.
@@ -139,7 +138,7 @@ class PageStrategy(Protocol[T_co]):
         """The request for the page at ``cursor`` (None: the first page)."""
         ...
 
-    def parse(self, response: httpx.Response, cursor: Cursor, page_size: int) -> Page[T_co]:
+    def parse(self, response: httpx.Response, cursor: Cursor, page_size: int) -> Page[T]:
         """Read one answer into a page; the paginator ends a run itself on 204/304."""
         ...
 

@@ -48,8 +48,8 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (0 for the first)."""
-        delay = min(self.backoff_max, self.backoff_base * (2**retry))
-        draw = (rng or random).random()
+        delay = float(min(self.backoff_max, self.backoff_base * (2.0**retry)))
+        draw: float = (rng or random).random()
         return delay * (1.0 - self.jitter * draw)
 
     def is_idempotent(self, method: str, idempotent: bool | None) -> bool:
@@ -59,7 +59,7 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Read a ``Retry-After`` header: delta seconds or an HTTP date; None when absent or unreadable."""
+    """Read ``Retry-After``: delta seconds or an HTTP date; None when absent or unreadable."""
     if value is None:
         return None
     value = value.strip()

@@ -105,7 +105,9 @@ class Session:
         if base_url is not None:
             url = httpx.URL(str(base_url))
             if not url.is_absolute_url:
-                raise ValueError(f"base_url must be an absolute https:// URL, not {str(base_url)!r}")
+                raise ValueError(
+                    f"base_url must be an absolute https:// URL, not {str(base_url)!r}"
+                )
             self._check_scheme(url)
             if not url.raw_path.endswith(b"/"):
                 url = url.copy_with(raw_path=url.raw_path + b"/")
@@ -237,21 +239,22 @@ class Session:
             try:
                 response = await self._send(request, auth)
             except httpx.TransportError as exc:
-                error = TransportError(
+                failure = TransportError(
                     f"{type(exc).__name__}: {exc or 'no answer'}",
                     method=method,
                     url=redact_url(request.url),
                 )
                 self._log_attempt(request, None, started, retry, type(exc).__name__)
                 if retry < self.retry.max_retries and (can_repeat or isinstance(exc, _NOT_SENT)):
-                    await self._backoff(retry, request, str(error))
+                    await self._backoff(retry, request, str(failure))
                     retry += 1
                     continue
-                raise error from exc
+                raise failure from exc
             self._log_attempt(request, response, started, retry, None)
-            error = self.error_mapper(response)
-            if error is None:
+            mapped = self.error_mapper(response)
+            if mapped is None:
                 return response
+            error = mapped
             if isinstance(error, AccountBlockedError):
                 self._blocked = error
                 raise error

@@ -72,7 +72,7 @@ class RateLimiter:
             await self._wait_out_pause()
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller of :meth:`acquire` for ``seconds`` from now (extends, never shortens)."""
+        """Hold every caller of :meth:`acquire` for ``seconds`` from now (never shortens one)."""
         until = self._clock.monotonic() + max(0.0, seconds)
         self._paused_until = max(self._paused_until, until)
 

@@ -48,9 +48,7 @@ __all__ = [
 class CRMError(Exception):
     """Base of every error crmkit raises on purpose."""
 
-    def __init__(
-        self, message: str, *, method: str | None = None, url: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.method = method

@@ -11,17 +11,97 @@ import random
 
 __all__ = ["FakeData"]
 
-_FIRST = (
-    "Anna Boris Chloe Dmitri Elena Farid Galina Hugo Irina Jonas Kira Leon Maria Nikolai Olga "
-    "Pavel Rosa Sergei Tamara Ulrich Vera Wanda Xenia Yuri Zoe"
-).split()
-_LAST = (
-    "Abramova Becker Costa Demir Egorov Fischer Garcia Horvat Ivanova Jansen Kowalski Lebedev "
-    "Moreau Novak Orlov Petrov Quinn Romanova Smirnov Tkachenko Usova Volkov Weber Yilmaz Zaitsev"
-).split()
-_COMPANY = "Alpha Borealis Cedar Delta Ember Fjord Granite Harbor Iris Juniper Kestrel Lumen".split()
+_FIRST = tuple(
+    [
+        "Anna",
+        "Boris",
+        "Chloe",
+        "Dmitri",
+        "Elena",
+        "Farid",
+        "Galina",
+        "Hugo",
+        "Irina",
+        "Jonas",
+        "Kira",
+        "Leon",
+        "Maria",
+        "Nikolai",
+        "Olga",
+        "Pavel",
+        "Rosa",
+        "Sergei",
+        "Tamara",
+        "Ulrich",
+        "Vera",
+        "Wanda",
+        "Xenia",
+        "Yuri",
+        "Zoe",
+    ]
+)
+_LAST = tuple(
+    [
+        "Abramova",
+        "Becker",
+        "Costa",
+        "Demir",
+        "Egorov",
+        "Fischer",
+        "Garcia",
+        "Horvat",
+        "Ivanova",
+        "Jansen",
+        "Kowalski",
+        "Lebedev",
+        "Moreau",
+        "Novak",
+        "Orlov",
+        "Petrov",
+        "Quinn",
+        "Romanova",
+        "Smirnov",
+        "Tkachenko",
+        "Usova",
+        "Volkov",
+        "Weber",
+        "Yilmaz",
+        "Zaitsev",
+    ]
+)
+_COMPANY = tuple(
+    [
+        "Alpha",
+        "Borealis",
+        "Cedar",
+        "Delta",
+        "Ember",
+        "Fjord",
+        "Granite",
+        "Harbor",
+        "Iris",
+        "Juniper",
+        "Kestrel",
+        "Lumen",
+    ]
+)
 _SUFFIX = ("LLC", "Ltd", "GmbH", "Group", "Trading", "Systems")
-_CITY = "Almaty Berlin Kyiv Lisbon Madrid Minsk Moscow Prague Riga Tbilisi Vilnius Warsaw".split()
+_CITY = tuple(
+    [
+        "Almaty",
+        "Berlin",
+        "Kyiv",
+        "Lisbon",
+        "Madrid",
+        "Minsk",
+        "Moscow",
+        "Prague",
+        "Riga",
+        "Tbilisi",
+        "Vilnius",
+        "Warsaw",
+    ]
+)
 
 
 class FakeData:

@@ -75,9 +75,18 @@ class FaultPlan:
 
     @property
     def active(self) -> bool:
-        return any(
-            (self.server_error, self.rate_limited, self.drop_before, self.drop_after, self.truncate)
-        ) or self.latency != 0.0
+        return (
+            any(
+                (
+                    self.server_error,
+                    self.rate_limited,
+                    self.drop_before,
+                    self.drop_after,
+                    self.truncate,
+                )
+            )
+            or self.latency != 0.0
+        )
 
 
 class FaultInjector:
@@ -133,7 +142,9 @@ async def _plain(
     send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -156,7 +167,9 @@ class _Truncating:
             return
         assert self._start is not None
         body = bytes(self._body[: len(self._body) // 2])
-        headers = [(k, v) for k, v in self._start.get("headers", []) if k.lower() != b"content-length"]
+        headers = [
+            (k, v) for k, v in self._start.get("headers", []) if k.lower() != b"content-length"
+        ]
         headers.append((b"content-length", str(len(body)).encode()))
         await self._send({**self._start, "headers": headers})
         await self._send({"type": "http.response.body", "body": body})

@@ -34,7 +34,9 @@ class _SandboxTransport(httpx.ASGITransport):
             raise httpx.RemoteProtocolError(str(exc), request=request) from None
 
 
-def sandbox_transport(app: ASGIApp, *, client: tuple[str, int] = ("127.0.0.1", 50000)) -> httpx.AsyncBaseTransport:
+def sandbox_transport(
+    app: ASGIApp, *, client: tuple[str, int] = ("127.0.0.1", 50000)
+) -> httpx.AsyncBaseTransport:
     """An in-process transport to ``app``; a dropped connection surfaces as ``RemoteProtocolError``.
 
     ``client`` is the address the app sees as the caller (for IP allow-lists).

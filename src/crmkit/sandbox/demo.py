@@ -48,7 +48,8 @@ class DemoSandbox(Sandbox):
         super().__init__(**kwargs)
         start = self.clock.now() - 86_400
         self.items: list[dict[str, Any]] = [
-            {"id": i, "name": f"item {i}", "updated_at": int(start + i)} for i in range(1, items + 1)
+            {"id": i, "name": f"item {i}", "updated_at": int(start + i)}
+            for i in range(1, items + 1)
         ]
         self.limiter = (
             SlidingWindowLimiter(rate_limit, block_after=block_after) if rate_limit else None
@@ -101,7 +102,12 @@ class DemoSandbox(Sandbox):
             if not chunk:
                 return answer(204)
             more = page * limit < len(rows)
-            body = {"items": chunk, "page": page, "next": page + 1 if more else None, "total": len(rows)}
+            body = {
+                "items": chunk,
+                "page": page,
+                "next": page + 1 if more else None,
+                "total": len(rows),
+            }
             return answer(200, dumps(body))
 
         return Starlette(routes=[Route("/items", items)])
@@ -117,7 +123,9 @@ class DemoStrategy:
         headers = None
         if modified_since is not None:
             headers = {"If-Modified-Since": format_datetime(modified_since, usegmt=True)}
-        return PageRequest("items", params={"page": cursor or 1, "limit": page_size}, headers=headers)
+        return PageRequest(
+            "items", params={"page": cursor or 1, "limit": page_size}, headers=headers
+        )
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[dict[str, Any]]:
         body = response_json(response)
