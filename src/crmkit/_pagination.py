@@ -25,6 +25,8 @@ import attrs
 import httpx
 
 from ._clock import utcnow
+from ._log import redact_url
+from .errors import CRMError, ProtocolError
 
 __all__ = [
     "AsyncPaginator",
@@ -265,7 +267,7 @@ class AsyncPaginator(Generic[T]):
             if response.status_code in (204, 304):
                 self._state = attrs.evolve(self._state, cursor=None, done=True, watermark=watermark)
                 return
-            page = self.strategy.parse(response, cursor, size)
+            page = self._parse(response, cursor, size)
             items = page.items
             item_cursors = page.item_cursors
             if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -287,6 +289,20 @@ class AsyncPaginator(Generic[T]):
             if next_cursor is None:
                 return
             cursor = next_cursor
+
+    def _parse(self, response: httpx.Response, cursor: Cursor, size: int) -> Page[T]:
+        try:
+            return self.strategy.parse(response, cursor, size)
+        except CRMError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            # A page the strategy cannot read is the server's fault, not a crash.
+            request = response.request
+            raise ProtocolError(
+                f"unexpected page shape: {type(exc).__name__}: {exc}",
+                method=request.method,
+                url=redact_url(request.url),
+            ) from exc
 
     async def to_list(self) -> list[T]:
         """Every item in one list (mind the memory on large listings)."""

@@ -117,17 +117,17 @@ class FaultInjector:
         if latency:
             await asyncio.sleep(latency)
         if self._roll("drop_before", plan.drop_before):
-            raise DroppedConnection("sandbox dropped the connection before processing")
+            await _drop(send, "before")
         if self._roll("rate_limited", plan.rate_limited):
             await _plain(send, 429, b"Too Many Requests", [(b"retry-after", b"1")])
             return
         if self._roll("server_error", plan.server_error):
-            status = self._rng.choice((500, 502, 503, 504))
+            status = self._rng.choice((502, 503, 504))  # transient, as gateways answer
             await _plain(send, status, b"Injected server error")
             return
         if self._roll("drop_after", plan.drop_after):
             await self.app(scope, receive, _discard)
-            raise DroppedConnection("sandbox dropped the connection after processing")
+            await _drop(send, "after")
         if self._roll("truncate", plan.truncate):
             await self.app(scope, receive, _Truncating(send))
             return
@@ -136,6 +136,15 @@ class FaultInjector:
 
 async def _discard(message: Message) -> None:
     return None
+
+
+async def _drop(send: Send, when: str) -> None:
+    # Start an answer that promises a body, then fail: uvicorn closes the socket
+    # mid-answer (raising before any answer would make it send a 500 instead).
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
+    raise DroppedConnection(f"sandbox dropped the connection {when} processing")
 
 
 async def _plain(

@@ -1,0 +1,142 @@
+"""The shared sandbox machinery: sliding window, blocks, faults, serving on loopback."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+import crmkit
+from crmkit.sandbox import FakeData, FaultPlan, SandboxClock, SlidingWindowLimiter, Verdict
+from crmkit.sandbox.demo import DemoSandbox, list_items
+
+pytestmark = pytest.mark.anyio
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_sliding_window_counts_the_last_second_exactly():
+    ticks = Ticks()
+    limiter = SlidingWindowLimiter(3, monotonic=ticks)
+    assert [limiter.hit() for _ in range(3)] == [Verdict.ALLOWED] * 3
+    ticks.t = 0.99
+    assert limiter.hit() is Verdict.LIMITED
+    ticks.t = 1.0  # the first three left the window
+    assert limiter.hit() is Verdict.ALLOWED
+    assert limiter.violations() == 1
+
+
+def test_block_after_repeated_violations_is_for_good():
+    ticks = Ticks()
+    limiter = SlidingWindowLimiter(1, block_after=3, monotonic=ticks)
+    limiter.hit()
+    assert [limiter.hit() for _ in range(3)] == [Verdict.LIMITED] * 3
+    ticks.t = 100.0
+    assert limiter.hit() is Verdict.BLOCKED
+    assert limiter.is_blocked()
+    assert limiter.hit("other-account") is Verdict.ALLOWED
+
+
+def test_fault_plan_parses_cli_text_and_refuses_unknowns():
+    plan = FaultPlan.parse("server_error=0.1, drop-after=0.05,latency=0.01:0.02,seed=9")
+    assert plan.server_error == 0.1 and plan.drop_after == 0.05
+    assert plan.latency == (0.01, 0.02) and plan.seed == 9
+    with pytest.raises(ValueError, match="unknown fault"):
+        FaultPlan.parse("explode=1")
+    with pytest.raises(ValueError, match="probability"):
+        FaultPlan(server_error=1.5)
+
+
+def test_fake_data_is_deterministic_per_seed():
+    a, b = FakeData(5), FakeData(5)
+    assert [a.full_name() for _ in range(5)] == [b.full_name() for _ in range(5)]
+    assert a.email().endswith("@example.test")
+
+
+def test_sandbox_clock_advances_and_never_goes_back():
+    clock = SandboxClock(start=1_000_000.0)
+    before = clock.now()
+    clock.advance(3600)
+    assert clock.now() - before >= 3600
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+def session_for(sandbox, **kwargs) -> crmkit.Session:
+    return crmkit.Session(
+        "http://demo.test", transport=sandbox.transport(), allow_insecure_http=True, **kwargs
+    )
+
+
+async def test_rate_limited_sandbox_answers_429_to_a_burst_and_blocks():
+    sandbox = DemoSandbox(100, rate_limit=2, block_after=2)
+    async with session_for(sandbox, max_retries=0) as session:
+        await list_items(session, page_size=10, limit=20).to_list()  # 2 requests: allowed
+        for _ in range(2):  # two violations: the second one blocks the account
+            with pytest.raises(crmkit.RateLimitError):
+                await list_items(session, page_size=10).to_list()
+        await anyio.sleep(1.05)  # a fresh window does not lift a block
+        with pytest.raises(crmkit.PermissionDeniedError):
+            await list_items(session, page_size=10).to_list()
+    assert sandbox.limiter is not None and sandbox.limiter.is_blocked()
+
+
+async def test_a_session_at_the_rate_limit_never_gets_429():
+    sandbox = DemoSandbox(2000, rate_limit=20)
+    async with session_for(sandbox, rate_limit=20) as session:
+        items = await list_items(session, page_size=100).to_list()
+    assert len(items) == 2000
+    assert sandbox.limited == 0
+
+
+async def test_dropped_connections_are_transport_errors_and_retried_for_get():
+    sandbox = DemoSandbox(300, faults=FaultPlan(drop_before=0.3, drop_after=0.3, seed=3))
+    async with session_for(sandbox, max_retries=10, retry=None) as session:
+        session.retry = crmkit.RetryPolicy(max_retries=10, backoff_base=0.0)
+        items = await list_items(session, page_size=50).to_list()
+    assert [i["id"] for i in items] == list(range(1, 301))
+    assert sandbox.injected_faults["drop_before"] + sandbox.injected_faults["drop_after"] > 0
+    assert session.stats.retries > 0
+
+
+async def test_truncated_body_is_a_protocol_error():
+    sandbox = DemoSandbox(300, faults=FaultPlan(truncate=1.0))
+    async with session_for(sandbox) as session:
+        with pytest.raises(crmkit.ProtocolError):
+            await list_items(session).to_list()
+
+
+async def test_injected_429_and_5xx_are_retried():
+    sandbox = DemoSandbox(200, faults=FaultPlan(server_error=0.3, rate_limited=0.3, seed=1))
+    async with session_for(sandbox) as session:
+        session.retry = crmkit.RetryPolicy(max_retries=20, backoff_base=0.0)
+        # Retry-After: 1 from injected 429s would really wait: the virtual clock skips it
+        from tests.conftest import VirtualClock
+
+        session.clock = VirtualClock()
+        session.throttle = crmkit.RateLimiter(None, clock=session.clock)
+        items = await list_items(session, page_size=20).to_list()
+    assert len(items) == 200
+    assert session.stats.rate_limited > 0
+
+
+async def test_served_on_loopback_over_real_sockets_with_drops():
+    sandbox = DemoSandbox(500, faults=FaultPlan(drop_after=0.5, seed=11))
+    async with sandbox.serve() as served:
+        assert served.url.startswith("http://127.0.0.1:")
+        async with crmkit.Session(served.url, allow_insecure_http=True) as session:
+            session.retry = crmkit.RetryPolicy(max_retries=10, backoff_base=0.0)
+            items = await list_items(session, page_size=50).to_list()
+    assert [i["id"] for i in items] == list(range(1, 501))
+    assert sandbox.injected_faults["drop_after"] >= 3
+    assert session.stats.retries == sandbox.injected_faults["drop_after"]
+
+
+def test_serving_beyond_loopback_is_refused():
+    with pytest.raises(ValueError, match="loopback"):
+        DemoSandbox(1).serve(host="0.0.0.0")

@@ -1,0 +1,77 @@
+"""RateLimiter: no one-second window above the rate, no start-up burst, pauses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import crmkit
+
+pytestmark = pytest.mark.anyio
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    times = sorted(times)
+    best = 0
+    start = 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_no_window_holds_more_than_the_rate_and_no_burst():
+    limiter = crmkit.RateLimiter(40)
+    stamps: list[float] = []
+
+    async def worker() -> None:
+        for _ in range(6):
+            await limiter.acquire()
+            stamps.append(time.monotonic())
+
+    await asyncio.gather(*(worker() for _ in range(10)))  # 60 acquisitions, 1.5 s at 40/s
+    assert len(stamps) == 60
+    assert max_in_window(stamps) <= 40
+    # no start-up burst: the first 10 acquisitions are spread, not instant
+    first = sorted(stamps)[:10]
+    assert first[-1] - first[0] >= 9 / 40 * 0.95
+    # and the rate is used: 60 at 40/s (98 %) take about 1.5 s, not much more
+    span = max(stamps) - min(stamps)
+    assert span < 59 / (40 * 0.98) * 1.15
+
+
+def test_rate_must_be_positive():
+    with pytest.raises(ValueError, match="rate"):
+        crmkit.RateLimiter(0)
+
+
+async def test_custom_throttle_without_pause_still_pauses(clock):
+    acquired: list[float] = []
+
+    class Counting:
+        async def acquire(self) -> None:
+            acquired.append(clock.now)
+
+    import httpx
+
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return httpx.Response(429, headers={"Retry-After": "2"})
+        return httpx.Response(200, json={})
+
+    async with crmkit.Session(
+        "https://a.example.test",
+        throttle=Counting(),
+        transport=httpx.MockTransport(handler),
+        clock=clock,
+    ) as session:
+        await session.request("GET", "x")
+    assert len(acquired) == 2
+    assert acquired[1] - acquired[0] >= 2
