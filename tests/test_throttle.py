@@ -29,8 +29,8 @@ async def test_no_window_holds_more_than_the_rate_and_no_burst():
 
     async def worker() -> None:
         for _ in range(6):
-            await limiter.acquire()
-            stamps.append(time.monotonic())
+            async with limiter:
+                stamps.append(time.monotonic())
 
     await asyncio.gather(*(worker() for _ in range(10)))  # 60 acquisitions, 1.5 s at 40/s
     assert len(stamps) == 60
@@ -75,3 +75,27 @@ async def test_custom_throttle_without_pause_still_pauses(clock):
         await session.request("GET", "x")
     assert len(acquired) == 2
     assert acquired[1] - acquired[0] >= 2
+
+
+async def test_delayed_arrivals_never_crowd_a_server_window():
+    """Requests the network delays at random still never put > rate in a window the server sees."""
+    import httpx
+
+    arrivals: list[float] = []
+    sent = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal sent
+        sent += 1
+        if sent % 7 == 1:
+            await asyncio.sleep(0.1)  # every 7th request lags on the way to the server
+        arrivals.append(time.monotonic())
+        await asyncio.sleep(0.005)
+        return httpx.Response(200, json={})
+
+    async with crmkit.Session(
+        "https://a.example.test", transport=httpx.MockTransport(handler), rate_limit=30
+    ) as session:
+        await asyncio.gather(*(session.request("GET", "x") for _ in range(75)))
+    assert len(arrivals) == 75
+    assert max_in_window(arrivals) <= 30

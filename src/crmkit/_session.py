@@ -239,6 +239,7 @@ class Session:
             try:
                 response = await self._send(request, auth)
             except httpx.TransportError as exc:
+                self.throttle.release()
                 failure = TransportError(
                     f"{type(exc).__name__}: {exc or 'no answer'}",
                     method=method,
@@ -250,6 +251,10 @@ class Session:
                     retry += 1
                     continue
                 raise failure from exc
+            except BaseException:
+                self.throttle.release()
+                raise
+            self.throttle.release()
             self._log_attempt(request, response, started, retry, None)
             mapped = self.error_mapper(response)
             if mapped is None:

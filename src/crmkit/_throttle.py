@@ -1,14 +1,20 @@
 """Throttles: what a Session awaits before it sends a request.
 
-A throttle is anything with ``async acquire()``. The default,
-:class:`RateLimiter`, wraps ``aiolimiter.AsyncLimiter`` as a bucket of capacity
-one that drains at the allowed rate, so requests leave at least ``1/rate``
-seconds apart and no one-second window ever holds more than ``rate`` of them,
-even at start-up. aiolimiter's usual set-up (capacity ``rate``) lets a full
-bucket burst at once and then ``rate`` more within the same second, which is
-exactly what a sliding-window server answers with 429 and, on amoCRM, a block.
-A small margin (2 % by default) absorbs network jitter between the moment a
-request leaves and the moment the server's window counts it.
+A throttle is anything with ``async acquire()``; if it also has ``release()``,
+the Session calls it once per acquire, when that request's answer (or failure)
+is in. The default, :class:`RateLimiter`, combines two rules:
+
+- spacing: ``aiolimiter.AsyncLimiter`` as a bucket of capacity one that drains
+  at the allowed rate, so requests leave about ``1/rate`` seconds apart, with
+  no start-up burst. (aiolimiter's usual set-up, capacity ``rate``, lets a full
+  bucket burst at once and then ``rate`` more within the same second: exactly
+  what a sliding-window server answers with 429 and, on amoCRM, a block.)
+- slots: at most ``rate`` requests hold a slot, each from its acquire until
+  one window (1 s) after its answer arrived. The server counts a request at
+  some instant between its sending and its answer, so however the network or
+  a busy server delays requests, no window the server sees holds more than
+  ``rate`` of them. Spacing alone cannot promise that: a request delayed on
+  the way lands in the same window as later ones.
 
 ``pause(seconds)`` holds every waiter of the throttle, and so every task of
 the Session that owns it, until the pause is over: a 429 slows the account,
@@ -19,6 +25,8 @@ This module does not retry or send anything.
 
 from __future__ import annotations
 
+import asyncio
+import math
 from typing import Protocol, runtime_checkable
 
 from aiolimiter import AsyncLimiter
@@ -41,16 +49,21 @@ class PausableThrottle(Throttle, Protocol):
 
     def pause(self, seconds: float) -> None: ...
 
+    def release(self) -> None: ...
+
 
 class RateLimiter:
     """At most ``rate`` requests in any one-second window, never a burst.
 
     ``rate=None`` limits nothing but still honours :meth:`pause`. ``margin`` is
-    the share of the rate given up for jitter (0.02 sends at 98 % of ``rate``).
+    the share of the rate the spacing gives up (0.01 spaces at 99 % of ``rate``).
+    Rates below one per second hold their one slot for ``1/rate`` seconds.
+    Call :meth:`release` once per :meth:`acquire` (the Session does), or use
+    ``async with limiter:``.
     """
 
     def __init__(
-        self, rate: float | None, *, margin: float = 0.02, clock: Clock | None = None
+        self, rate: float | None, *, margin: float = 0.01, clock: Clock | None = None
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
@@ -61,15 +74,33 @@ class RateLimiter:
         self._clock = clock or SystemClock()
         self._paused_until = 0.0
         self._limiter: AsyncLimiter | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._hold = 0.0
         if rate is not None:
             self._limiter = AsyncLimiter(1, 1.0 / (rate * (1.0 - margin)))
+            capacity = max(1, math.floor(rate))
+            self._slots = asyncio.Semaphore(capacity)
+            self._hold = max(1.0, capacity / rate)
 
     async def acquire(self) -> None:
         await self._wait_out_pause()
-        if self._limiter is not None:
+        if self._slots is not None and self._limiter is not None:
+            await self._slots.acquire()
             await self._limiter.acquire()
-            # A pause may have begun while this task waited for its slot.
+            # A pause may have begun while this task waited for its turn.
             await self._wait_out_pause()
+
+    def release(self) -> None:
+        """The answer to an acquired request is in: its slot frees one window from now."""
+        if self._slots is not None:
+            asyncio.get_running_loop().call_later(self._hold, self._slots.release)
+
+    async def __aenter__(self) -> RateLimiter:
+        await self.acquire()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of :meth:`acquire` for ``seconds`` from now (never shortens one)."""
@@ -103,12 +134,17 @@ class _PauseGate:
         await self._gate.acquire()
         await self._inner.acquire()
 
+    def release(self) -> None:
+        release = getattr(self._inner, "release", None)
+        if release is not None:
+            release()
+
     def pause(self, seconds: float) -> None:
         self._gate.pause(seconds)
 
 
 def as_pausable(throttle: Throttle, clock: Clock) -> PausableThrottle:
-    """Return ``throttle`` itself when it can pause, else a wrapper that can."""
+    """Return ``throttle`` itself when it can pause and release, else a wrapper that can."""
     if isinstance(throttle, PausableThrottle):
         return throttle
     return _PauseGate(throttle, clock)
