@@ -37,7 +37,8 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 sock = socket.socket(); sock.bind(("127.0.0.1", 0))
 print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off")).run(sockets=[sock])
+config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off")
+uvicorn.Server(config).run(sockets=[sock])
 """
 
 
