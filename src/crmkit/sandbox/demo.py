@@ -142,3 +142,32 @@ def list_items(session: Any, **options: Any) -> AsyncPaginator[dict[str, Any]]:
         return response
 
     return AsyncPaginator(fetch, DemoStrategy(), **options)
+
+
+async def _main(items: int, rate: float) -> None:  # pragma: no cover - exercised by the README
+    import time
+
+    from .._session import Session
+
+    sandbox = DemoSandbox(items, rate_limit=int(rate))
+    async with sandbox.serve() as served, Session(
+        served.url, rate_limit=rate, allow_insecure_http=True
+    ) as session:
+        started = time.monotonic()
+        first = list_items(session, page_size=100)
+        count = sum([1 async for _ in first])
+        print(f"paged {count} items from {served.url} in {sandbox.request_count} requests")
+        sandbox.touch([7, 42, 99])
+        changed = [item["id"] async for item in list_items(session, modified_since=first.watermark)]
+        print(f"incremental run since {first.watermark:%H:%M:%S}: changed items {changed}")
+        elapsed = time.monotonic() - started
+        print(
+            f"{session.stats.requests} requests in {elapsed:.1f}s at a {rate:g}/s limit, "
+            f"{session.stats.rate_limited} answered 429"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import asyncio
+
+    asyncio.run(_main(2000, 10.0))
