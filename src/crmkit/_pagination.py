@@ -129,10 +129,19 @@ def _parse_iso(value: Any) -> datetime | None:
 class PageStrategy(Protocol[T]):
     """One platform's list protocol, without I/O."""
 
-    #: The most items the platform gives in one page; larger requests are clamped.
-    max_page_size: int
-    #: Page size used when the caller gives none.
-    default_page_size: int
+    @property
+    def max_page_size(self) -> int:
+        """The most items the platform gives in one page; larger requests are clamped."""
+        ...
+
+    @property
+    def default_page_size(self) -> int:
+        """Page size used when the caller gives none."""
+        ...
+
+    # A strategy may also set ``streaming = True`` (a feed such as a change
+    # history): a run that reaches the end then saves the last item's cursor
+    # rather than "done", so the next run continues the feed from there.
 
     def request(
         self, cursor: Cursor, page_size: int, modified_since: datetime | None
@@ -206,6 +215,7 @@ class AsyncPaginator(Generic[T]):
         self.modified_since = _require_aware(modified_since, "modified_since")
         self._watermark_of = watermark_of
         self._state = resume_from or PaginatorState(modified_since=self.modified_since)
+        self._streaming = bool(getattr(strategy, "streaming", False))
         self.pages_fetched = 0
 
     @property
@@ -265,7 +275,10 @@ class AsyncPaginator(Generic[T]):
                 if observed is not None:
                     watermark = observed - WATERMARK_OVERLAP
             if response.status_code in (204, 304):
-                self._state = attrs.evolve(self._state, cursor=None, done=True, watermark=watermark)
+                end = cursor if self._streaming else None
+                self._state = attrs.evolve(
+                    self._state, cursor=end, done=end is None, watermark=watermark
+                )
                 return
             page = self._parse(response, cursor, size)
             items = page.items
@@ -278,9 +291,13 @@ class AsyncPaginator(Generic[T]):
             next_cursor = page.next_cursor
             if item_cursors and len(item_cursors) < len(page.items):
                 next_cursor = item_cursors[-1]  # stopped mid-page: resume right after
+            resume_at = next_cursor
+            if next_cursor is None and self._streaming:
+                # A feed (history) never ends: the next run starts after the last item.
+                resume_at = item_cursors[-1] if item_cursors else cursor
             after = PaginatorState(
-                cursor=next_cursor,
-                done=next_cursor is None,
+                cursor=resume_at,
+                done=resume_at is None,
                 watermark=watermark,
                 modified_since=self.modified_since,
                 items=seen,

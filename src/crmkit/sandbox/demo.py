@@ -150,9 +150,10 @@ async def _main(items: int, rate: float) -> None:  # pragma: no cover - exercise
     from .._session import Session
 
     sandbox = DemoSandbox(items, rate_limit=int(rate))
-    async with sandbox.serve() as served, Session(
-        served.url, rate_limit=rate, allow_insecure_http=True
-    ) as session:
+    async with (
+        sandbox.serve() as served,
+        Session(served.url, rate_limit=rate, allow_insecure_http=True) as session,
+    ):
         started = time.monotonic()
         first = list_items(session, page_size=100)
         count = sum([1 async for _ in first])

@@ -1,0 +1,177 @@
+"""The RetailCRM sandbox's accounts and records, kept apart from its HTTP layer."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import attrs
+
+from ..sandbox import FakeData, SandboxClock
+
+__all__ = ["Account", "EntityStore"]
+
+#: Which API-key scope each area of the API needs, for reading and for writing.
+SCOPES = {
+    "customers": ("customer_read", "customer_write"),
+    "customers-corporate": ("customer_read", "customer_write"),
+    "orders": ("order_read", "order_write"),
+    "integration-modules": ("integration_read", "integration_write"),
+    "reference": ("reference_read", "reference_write"),
+}
+
+# The one-entity key, list key and upload-answer key of each entity area.
+KEYS = {
+    "customers": ("customer", "customers", "uploadedCustomers"),
+    "customers-corporate": ("customerCorporate", "customersCorporate", "uploadedCustomers"),
+    "orders": ("order", "orders", "uploadedOrders"),
+}
+HISTORY_KEY = {
+    "customers": "customer",
+    "customers-corporate": "customerCorporate",
+    "orders": "order",
+}
+
+
+@attrs.define
+class EntityStore:
+    """Records of one kind, by id and by externalId, and the history of their changes."""
+
+    kind: str
+    records: dict[int, dict[str, Any]] = attrs.Factory(dict)
+    by_external: dict[str, int] = attrs.Factory(dict)
+    history: list[dict[str, Any]] = attrs.Factory(list)
+    next_id: int = 1
+
+    def find(self, uid: str, by: str) -> dict[str, Any] | None:
+        if by == "id":
+            try:
+                return self.records.get(int(uid))
+            except ValueError:
+                return None
+        record_id = self.by_external.get(uid)
+        return self.records.get(record_id) if record_id is not None else None
+
+
+@attrs.define
+class Account:
+    """One RetailCRM account: its keys (with scopes), stores, references and modules."""
+
+    name: str
+    clock: SandboxClock
+    keys: dict[str, frozenset[str] | None] = attrs.Factory(dict)
+    stores: dict[str, EntityStore] = attrs.Factory(
+        lambda: {kind: EntityStore(kind) for kind in KEYS}
+    )
+    modules: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    sites: dict[str, dict[str, Any]] = attrs.Factory(
+        lambda: {
+            "main-shop": {"code": "main-shop", "name": "Main shop", "url": "https://shop.test"}
+        }
+    )
+    statuses: dict[str, dict[str, Any]] = attrs.Factory(
+        lambda: {
+            code: {"code": code, "name": code.title(), "active": True, "group": "new"}
+            for code in ("new", "assembling", "delivering", "complete", "cancel-other")
+        }
+    )
+    order_types: dict[str, dict[str, Any]] = attrs.Factory(
+        lambda: {"eshop-individual": {"code": "eshop-individual", "name": "Individual"}}
+    )
+    next_history_id: int = 1
+
+    def stamp(self) -> str:
+        return self.clock.datetime().strftime("%Y-%m-%d %H:%M:%S")
+
+    def add_key(self, key: str | None = None, scopes: frozenset[str] | None = None) -> str:
+        key = key or secrets.token_hex(16)
+        self.keys[key] = scopes
+        return key
+
+    def create(self, kind: str, entity: dict[str, Any], source: str = "api") -> dict[str, Any]:
+        store = self.stores[kind]
+        record = dict(entity)
+        record["id"] = store.next_id
+        store.next_id += 1
+        record.setdefault("createdAt", self.stamp())
+        record.setdefault("site", next(iter(self.sites)))
+        if kind == "orders":
+            record.setdefault("number", f"{record['id']}A")
+            record.setdefault("status", "new")
+            for n, item in enumerate(record.get("items") or [], start=1):
+                item.setdefault("id", record["id"] * 1000 + n)
+        store.records[record["id"]] = record
+        if record.get("externalId") not in (None, ""):
+            store.by_external[str(record["externalId"])] = record["id"]
+        self._record_change(kind, record, "id", None, record["id"], source, created=True)
+        return record
+
+    def edit(self, kind: str, record: dict[str, Any], changes: dict[str, Any]) -> None:
+        store = self.stores[kind]
+        for field, value in changes.items():
+            if field in ("id",):
+                continue
+            old = record.get(field)
+            if old == value:
+                continue
+            record[field] = value
+            if field == "externalId" and value not in (None, ""):
+                store.by_external[str(value)] = record["id"]
+            self._record_change(kind, record, field, old, value, "api")
+
+    def _record_change(
+        self,
+        kind: str,
+        record: dict[str, Any],
+        field: str,
+        old: Any,
+        new: Any,
+        source: str,
+        *,
+        created: bool = False,
+    ) -> None:
+        entry: dict[str, Any] = {
+            "id": self.next_history_id,
+            "createdAt": self.stamp(),
+            "source": source,
+            "field": field,
+            "oldValue": old,
+            "newValue": new,
+            HISTORY_KEY[kind]: {"id": record["id"], "externalId": record.get("externalId")},
+        }
+        if created:
+            entry["created"] = True
+        self.next_history_id += 1
+        self.stores[kind].history.append(entry)
+
+    def seed(self, kind: str, count: int, fake: FakeData) -> None:
+        for n in range(count):
+            if kind == "customers":
+                first, last = fake.first_name(), fake.last_name()
+                entity: dict[str, Any] = {
+                    "externalId": f"c-{self.stores[kind].next_id}",
+                    "firstName": first,
+                    "lastName": last,
+                    "email": fake.email(f"{first} {last}"),
+                    "phones": [{"number": fake.phone()}],
+                    "address": {"city": fake.city(), "regionId": "" if n % 3 else 77},
+                }
+            elif kind == "orders":
+                entity = {
+                    "externalId": f"o-{self.stores[kind].next_id}",
+                    "firstName": fake.first_name(),
+                    "email": fake.email(),
+                    "orderType": "eshop-individual",
+                    "totalSumm": fake.amount(),
+                    "items": [
+                        {"offer": {"name": f"Item {k}"}, "quantity": k, "initialPrice": 100 * k}
+                        for k in range(1, 1 + n % 3 + 1)
+                    ],
+                }
+            else:
+                entity = {
+                    "externalId": f"cc-{self.stores[kind].next_id}",
+                    "nickName": fake.company(),
+                    "companies": [{"name": fake.company()}],
+                }
+            self.create(kind, entity, source="rule")

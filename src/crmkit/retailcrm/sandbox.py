@@ -1,0 +1,206 @@
+"""RetailCRMSandbox: an emulator of RetailCRM API v5, written from ``shared/api-notes.md``.
+
+What it does as the real service does:
+
+- accounts addressed by path: the default account at ``{base}/api/v5/...``,
+  others at ``{base}/{name}/api/v5/...``; an unknown account answers an HTML
+  page (as the real service does for a wrong address);
+- ``X-API-KEY`` header or ``apiKey`` parameter; keys carry scopes;
+  ``"apiKey" is missing.`` / ``Wrong "apiKey" value.`` / ``Access denied.``;
+- GET parameters in nested brackets (``filter[ids][]=1``), parsed here
+  independently of the client; a malformed one is a 400 with ``errorMsg``;
+- POST as a form whose entity fields hold JSON (``customer={...}``);
+- lists with ``limit`` of 20, 50 or 100 and a ``pagination`` object;
+- history with ``filter[sinceId]``, and 400 when ``page`` comes with it;
+- create, edit (``by=externalId`` by default, or ``id``), upload of at most 50;
+- integration modules: get, edit (stored per account as sent), update-scopes
+  (issues a new key); reference sites, statuses, order types;
+- a sliding-window limit per key (10/s) answering ``503 Rate limit exceeded``;
+- faults from :class:`crmkit.sandbox.FaultPlan`.
+
+``sandbox.account(name)`` gives an account's records and modules for tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from ..sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
+from ..sandbox._faults import ASGIApp
+from ._sandbox_http import BadEntity, BadParameters, Missing
+from ._sandbox_http import route as route_for
+from ._sandbox_state import SCOPES, Account
+
+__all__ = ["DEFAULT_API_KEY", "RetailCRMSandbox"]
+
+DEFAULT_API_KEY = "sandbox-retailcrm-key"
+MAX_FORM_BYTES = 2 * 1024 * 1024
+_HTML_MISSING = (
+    b"<!DOCTYPE html><html><head><title>Account does not exist</title></head>"
+    b"<body><h1>Account does not exist</h1></body></html>"
+)
+_KEY_PART = re.compile(r"\[([^\[\]]*)\]")
+
+
+def parse_brackets(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """``filter[ids][]=1`` pairs -> ``{"filter": {"ids": ["1"]}}`` (PHP's reading)."""
+    out: dict[str, Any] = {}
+    for raw_key, value in pairs:
+        head, _, rest = raw_key.partition("[")
+        if not head:
+            raise BadParameters(f"bad parameter name {raw_key!r}")
+        rest = "[" + rest if rest else ""
+        parts = _KEY_PART.findall(rest)
+        if "".join(f"[{p}]" for p in parts) != rest:
+            raise BadParameters(f"bad parameter name {raw_key!r}")
+        node: Any = out
+        keys = [head, *parts]
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            if key == "":
+                if not isinstance(node, list):
+                    raise BadParameters(f"{raw_key!r} mixes a list and a map")
+                if last:
+                    node.append(value)
+                else:
+                    node.append({})
+                    node = node[-1]
+                continue
+            if not isinstance(node, dict):
+                raise BadParameters(f"{raw_key!r} mixes a list and a map")
+            if last:
+                node[key] = value
+            else:
+                nxt = "list" if keys[depth + 1] == "" else "dict"
+                if key not in node or not isinstance(node[key], list if nxt == "list" else dict):
+                    node[key] = [] if nxt == "list" else {}
+                node = node[key]
+    return out
+
+
+class RetailCRMSandbox(Sandbox):
+    """A RetailCRM account (or several) in memory, speaking API v5."""
+
+    def __init__(
+        self,
+        *,
+        customers: int = 0,
+        orders: int = 0,
+        corporate: int = 0,
+        api_key: str = DEFAULT_API_KEY,
+        rate_limit: int | None = 10,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.fake = FakeData(seed)
+        self.accounts: dict[str, Account] = {}
+        self.limiter = SlidingWindowLimiter(rate_limit) if rate_limit else None
+        self.rate_limited = 0
+        default = self.add_account("", api_key=api_key)
+        default.seed("customers", customers, self.fake)
+        default.seed("orders", orders, self.fake)
+        default.seed("customers-corporate", corporate, self.fake)
+
+    # -- set-up and inspection ---------------------------------------------
+
+    def add_account(
+        self, name: str, *, api_key: str | None = None, scopes: Iterable[str] | None = None
+    ) -> Account:
+        """Add an account reached at ``{base}/{name}`` (``""``: the base itself)."""
+        if "/" in name:
+            raise ValueError("an account name is one path segment")
+        account = Account(name, self.clock)
+        account.add_key(api_key, frozenset(scopes) if scopes is not None else None)
+        self.accounts[name] = account
+        return account
+
+    def account(self, name: str = "") -> Account:
+        return self.accounts[name]
+
+    def modules(self, name: str = "") -> dict[str, dict[str, Any]]:
+        """The integration modules registered on an account, by code, as sent."""
+        return self.accounts[name].modules
+
+    # -- HTTP --------------------------------------------------------------
+
+    def build_app(self) -> ASGIApp:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        def reply(status: int, body: dict[str, Any]) -> Response:
+            return Response(orjson.dumps(body), status, media_type="application/json")
+
+        def fail(status: int, message: str, errors: Any = None) -> Response:
+            body: dict[str, Any] = {"success": False, "errorMsg": message}
+            if errors is not None:
+                body["errors"] = errors
+            return reply(status, body)
+
+        async def dispatch(request: Request) -> Response:
+            path = request.url.path
+            prefix, marker, rest = path.partition("/api/")
+            account = self.accounts.get(prefix.strip("/")) if marker else None
+            if account is None:
+                return Response(_HTML_MISSING, 404, media_type="text/html")
+            if rest in ("api-versions", "credentials"):
+                version, route = "", rest
+            else:
+                version, _, route = rest.partition("/")
+            if version not in ("v5", "") or not route:
+                return Response(_HTML_MISSING, 404, media_type="text/html")
+            try:
+                query = parse_brackets(parse_qsl(request.url.query, keep_blank_values=True))
+            except BadParameters as exc:
+                return fail(400, "Errors in the input parameters", {"query": str(exc)})
+            form: dict[str, Any] = {}
+            if request.method == "POST":
+                if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+                    return fail(400, "Request body is too large")
+                body = await request.body()
+                try:
+                    form = parse_brackets(parse_qsl(body.decode(), keep_blank_values=True))
+                except (BadParameters, UnicodeDecodeError) as exc:
+                    return fail(400, "Errors in the input parameters", {"body": str(exc)})
+            key = request.headers.get("x-api-key") or query.get("apiKey") or form.get("apiKey")
+            if not key:
+                return fail(403, '"apiKey" is missing.')
+            if key not in account.keys:
+                return fail(403, 'Wrong "apiKey" value.')
+            if self.limiter is not None and self.limiter.hit(key) is not Verdict.ALLOWED:
+                self.rate_limited += 1
+                return fail(503, "Rate limit exceeded")
+            if route == "api-versions":
+                return reply(200, {"success": True, "versions": ["3.0", "4.0", "5.0"]})
+            if route == "credentials":
+                scopes = account.keys[key]
+                return reply(200, {"success": True, "credentials": sorted(scopes or ["*"])})
+            area = route.split("/", 1)[0]
+            read_scope, write_scope = SCOPES.get(area, ("", ""))
+            scopes = account.keys[key]
+            need = read_scope if request.method == "GET" else write_scope
+            if scopes is not None and need not in scopes:
+                return fail(403, "Access denied.")
+            handler = route_for(account, request.method, route)
+            if handler is None:
+                return fail(404, "Method not found")
+            try:
+                status, answer = handler(query, form)
+            except BadEntity as exc:
+                return fail(400, "Errors in the entity format", exc.errors)
+            except BadParameters as exc:
+                return fail(400, "Errors in the input parameters", {"query": str(exc)})
+            except Missing as exc:
+                return fail(400, f"Parameter '{exc.args[0]}' is missing")
+            if status >= 400:
+                return fail(status, str(answer.get("errorMsg")), answer.get("errors"))
+            return reply(status, {"success": True, **answer})
+
+        return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST"])])
