@@ -20,7 +20,7 @@ def served():
 
 
 def test_vendor_client_lists_customers(served):
-    sandbox, url = served
+    _, url = served
     client = retailcrm.v5(url, DEFAULT_API_KEY)
     response = client.customers({"ids": [1, 2, 3]}, limit=20, page=1)
     assert response.is_successful(), response.get_response()
