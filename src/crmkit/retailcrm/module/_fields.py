@@ -103,13 +103,13 @@ _REGISTER_FIELDS = (("apiKey", "API key"), ("systemUrl", "account address"), ("t
 
 def register_fields(form: Mapping[str, str]) -> tuple[str, str, str]:
     """``(apiKey, systemUrl, token)`` from either shape of the register form."""
-    data: Mapping[str, Any]
+    data: Any
     packed = form.get("register")
     if packed is not None:
         try:
             data = loads(packed)
         except ValueError:
-            data = {}
+            data = None
         if not isinstance(data, dict):
             raise Refusal(
                 "The connection request could not be read. " + RETRY_FROM_CRM,
