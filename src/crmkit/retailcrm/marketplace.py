@@ -159,9 +159,17 @@ class Marketplace:
             register_url, scopes = self._read_config(config_status, config, problems)
             if register_url is None:
                 return ConnectReport(
-                    config_status, config, None, scopes, None, None, not wrong_token, 0, None,
-                    tuple(problems),
-                )  # fmt: skip
+                    config_status=config_status,
+                    config=config,
+                    register_url=None,
+                    scopes=scopes,
+                    register_status=None,
+                    answer=None,
+                    token_was_valid=not wrong_token,
+                    edit_calls=0,
+                    module=None,
+                    problems=tuple(problems),
+                )
             api_key = _account_api_key(account)
             token = register_token(api_key, secret + "-wrong" if wrong_token else secret)
             fields = {
@@ -182,16 +190,16 @@ class Marketplace:
         module = _registered_module(self.sandbox, account, code)
         self._check_answer(answer, wrong_token, edit_calls, module, problems)
         return ConnectReport(
-            config_status,
-            config,
-            register_url,
-            scopes,
-            register_status,
-            answer,
-            not wrong_token,
-            edit_calls,
-            module,
-            tuple(problems),
+            config_status=config_status,
+            config=config,
+            register_url=register_url,
+            scopes=scopes,
+            register_status=register_status,
+            answer=answer,
+            token_was_valid=not wrong_token,
+            edit_calls=edit_calls,
+            module=module,
+            problems=tuple(problems),
         )
 
     async def set_activity(

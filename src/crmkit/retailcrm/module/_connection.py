@@ -102,6 +102,10 @@ OnConnect = Callable[[ConnectedAccount], Awaitable["str | None"]]
 OnActivity = Callable[[AccountRef, bool, bool], Awaitable[None]]
 
 
+#: The shop owner is waiting for the answer: fail fast rather than retry for long.
+_SESSION_DEFAULTS: dict[str, Any] = {"timeout": 10.0, "max_retries": 1}
+
+
 class SimpleConnection:
     """The module's side of the simple connection: config, register and activity handlers.
 
@@ -117,7 +121,8 @@ class SimpleConnection:
     - ``on_activity(account, active, freeze)``: optional, called on activity changes;
     - ``scopes``: the API scopes the module asks for;
     - ``session_options``: passed to each :class:`crmkit.retailcrm.RetailCRM` made
-      to register the module (``timeout``, ``transport`` in tests ...). With
+      to register the module (``timeout``, default 10 s; ``max_retries``, default 1;
+      ``http_client`` to share a connection pool; ``transport`` in tests ...). With
       ``allow_insecure_http=True`` an ``http://`` loopback systemUrl is accepted
       (a local sandbox); any other non-https systemUrl is always refused.
 
@@ -143,7 +148,7 @@ class SimpleConnection:
             raise ValueError("secret must be the module's secret from the partner account")
         if isinstance(scopes, str):
             raise TypeError("scopes must be a sequence of scope names, not one string")
-        self.session_options: dict[str, Any] = dict(session_options or {})
+        self.session_options: dict[str, Any] = {**_SESSION_DEFAULTS, **(session_options or {})}
         try:
             normalize_system_url(register_url, allow_insecure_loopback=True)
         except ValueError:
