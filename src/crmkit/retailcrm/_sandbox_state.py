@@ -80,6 +80,16 @@ class Account:
     )
     next_history_id: int = 1
 
+    @property
+    def url(self) -> str:
+        """The account's address as the sandbox names it (any host reaches it in-process)."""
+        return "https://retailcrm.sandbox" + (f"/{self.name}" if self.name else "")
+
+    @property
+    def api_key(self) -> str:
+        """The account's first API key (the one it was made with)."""
+        return next(iter(self.keys))
+
     def stamp(self) -> str:
         return self.clock.datetime().strftime("%Y-%m-%d %H:%M:%S")
 
