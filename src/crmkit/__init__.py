@@ -30,6 +30,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .retailcrm import RetailCRM
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -51,6 +52,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "RateLimiter",
+    "RetailCRM",
     "RetryPolicy",
     "ServerError",
     "Session",
