@@ -160,7 +160,7 @@ async def test_prefetch_asks_for_the_next_page_while_the_caller_works():
     sandbox = DemoSandbox(300)
     async with session_for(sandbox) as session:
         seen_when_handed: list[int] = []
-        async for page in list_items(session, page_size=100).pages():
+        async for _page in list_items(session, page_size=100).pages():
             await asyncio.sleep(0.01)  # the caller's own work on this page
             seen_when_handed.append(sandbox.request_count)
     # page 2 was already requested while page 1 was being handled, and so on
