@@ -16,6 +16,7 @@ from ._retry import RetryPolicy
 from ._session import DEFAULT_TIMEOUT, Session, SessionStats
 from ._throttle import PausableThrottle, RateLimiter, Throttle
 from ._tls import make_ssl_context
+from .corezoid import Corezoid
 from .errors import (
     AccountBlockedError,
     APIError,
@@ -40,6 +41,7 @@ __all__ = [
     "AuthenticationError",
     "CRMError",
     "Clock",
+    "Corezoid",
     "ErrorMapper",
     "NotFoundError",
     "Page",
