@@ -171,11 +171,13 @@ async def test_on_connect_failure_becomes_the_error_shape(recorder: Recorder) ->
     async def broken(account: ConnectedAccount) -> str:
         raise RuntimeError(f"database down while saving {account.api_key}")
 
+    edits: list[bool] = []
+
     class CRMAlwaysAccepts(SimpleConnection):
         """The outgoing edit call replaced at its seam: this test is about the callback."""
 
-        async def register_module(self, account: ConnectedAccount) -> None:
-            return None
+        async def register_module(self, account: ConnectedAccount, *, active: bool = True) -> None:
+            edits.append(active)
 
     connection = CRMAlwaysAccepts(
         code="acme-delivery",
@@ -194,6 +196,7 @@ async def test_on_connect_failure_becomes_the_error_shape(recorder: Recorder) ->
         "errorMsg": "The module could not save the connection. Please try again in a few "
         "minutes or contact the module's support.",
     }
+    assert edits == [True, False]  # registered, then withdrawn since nothing was saved
 
 
 def test_constructor_checks() -> None:

@@ -28,12 +28,14 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ..._log import logger, redact_text
 from ...errors import CRMError
+from .._client import RetailCRM
+from ..models import IntegrationModule
 from ._fields import (
     RETRY_FROM_CRM,
     Refusal,
@@ -45,9 +47,6 @@ from ._fields import (
 )
 from ._forms import FormError
 from ._tokens import verify_register_token
-
-if TYPE_CHECKING:
-    from ..models import IntegrationModule
 
 __all__ = [
     "AccountRef",
@@ -194,7 +193,11 @@ class SimpleConnection:
                     await self.register_module(account)
                 except CRMError as error:
                     raise refusal_for_crm_error(error, account.system_url) from None
-                account_url = await self._call_on_connect(account)
+                try:
+                    account_url = await self._call_on_connect(account)
+                except Refusal:
+                    await self._withdraw(account)
+                    raise
         except Refusal as refusal:
             return self._refuse("register", refusal, api_key)
         logger.info("RetailCRM module %r connected to %s", self.code, system_url)
@@ -227,15 +230,33 @@ class SimpleConnection:
 
     # -- the outgoing call (a seam: override to register differently) --------
 
-    async def register_module(self, account: ConnectedAccount) -> None:
-        """Send ``integration-modules/{code}/edit`` to the account (raises ``CRMError``)."""
-        from .. import RetailCRM
+    async def register_module(self, account: ConnectedAccount, *, active: bool = True) -> None:
+        """Send ``integration-modules/{code}/edit`` to the account (raises ``CRMError``).
 
-        module = attrs.evolve(self.module, code=self.code, client_id=account.client_id, active=True)
+        ``active=False`` withdraws the registration (after ``on_connect`` failed).
+        """
+        module = attrs.evolve(
+            self.module, code=self.code, client_id=account.client_id, active=active
+        )
         async with RetailCRM(account.system_url, account.api_key, **self.session_options) as client:
             await client.integration_modules.edit(self.code, module)
 
     # -- internals -----------------------------------------------------------
+
+    async def _withdraw(self, account: ConnectedAccount) -> None:
+        """Best effort: switch the module off again when the account could not be saved.
+
+        Otherwise the CRM would show an active module whose clientId nobody stored.
+        """
+        try:
+            await self.register_module(account, active=False)
+        except CRMError as error:
+            logger.warning(
+                "RetailCRM module %r: could not withdraw the registration on %s: %s",
+                self.code,
+                account.system_url,
+                type(error).__name__,
+            )
 
     def _normalize(self, system_url: str) -> str:
         insecure = bool(self.session_options.get("allow_insecure_http"))
