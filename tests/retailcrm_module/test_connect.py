@@ -7,6 +7,7 @@ the account address is the sandbox's own ``https://`` one.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -282,3 +283,29 @@ async def test_activity_refusals(
     assert status == 200 and body["success"] is False
     assert words in body["errorMsg"]
     assert store.activity == []
+
+
+async def test_secrets_stay_out_of_logs_and_answers(
+    crm: RetailCRMSandbox, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="crmkit")
+    account = crm.account()
+    connection = connection_for(store, crm.transport())
+    answers = [
+        await connection.handle_register(register_form("unknown-key-1234", account.url)),
+        await connection.handle_register(
+            {
+                "register": json.dumps(
+                    {"apiKey": "tampered-key-5678", "systemUrl": account.url, "token": "0" * 64}
+                )
+            }
+        ),
+    ]
+    store.refuse_with = RuntimeError(f"cannot save {account.api_key} for {account.url}")
+    answers.append(await connection.handle_register(register_form(account.api_key, account.url)))
+    assert all(body["success"] is False for _, body in answers)
+    client_id = crm.modules()[CODE]["clientId"]
+    logged = caplog.text + json.dumps([body for _, body in answers])
+    assert "traceback" in logged.lower()  # the failing callback's trace is logged ...
+    for secret in ("unknown-key-1234", "tampered-key-5678", account.api_key, SECRET, client_id):
+        assert secret not in logged  # ... with every secret replaced

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -216,6 +218,7 @@ class SimpleConnection:
                     await self._call_user(
                         self.on_activity(AccountRef(system_url, client_id), active, freeze),
                         "on_activity",
+                        (client_id,),
                     )
         except Refusal as refusal:
             return self._refuse("activity", refusal, None)
@@ -266,7 +269,9 @@ class SimpleConnection:
             raise Refusal(str(error), "the systemUrl is not an https account URL") from None
 
     async def _call_on_connect(self, account: ConnectedAccount) -> str:
-        returned = await self._call_user(self.on_connect(account), "on_connect")
+        returned = await self._call_user(
+            self.on_connect(account), "on_connect", (account.api_key, account.client_id)
+        )
         account_url = returned if returned is not None else _module_account_url(self.module)
         if not isinstance(account_url, str) or not account_url:
             raise Refusal(
@@ -276,17 +281,29 @@ class SimpleConnection:
             )
         return account_url
 
-    async def _call_user(self, awaitable: Awaitable[Any], name: str) -> Any:
+    async def _call_user(
+        self, awaitable: Awaitable[Any], name: str, hidden: tuple[str | None, ...]
+    ) -> Any:
+        """Await a user callback; its failures become refusals, with ``hidden`` kept out of logs."""
+        hidden = (*hidden, self._secret)
         try:
             return await awaitable
         except ModuleError as error:
-            raise Refusal(str(error), f"{name} refused: {error}") from None
+            message = redact_text(str(error), hidden)
+            raise Refusal(message, f"{name} refused: {message}") from None
         except Exception as error:
-            logger.debug("%s of RetailCRM module %r failed", name, self.code, exc_info=True)
+            if logger.isEnabledFor(logging.DEBUG):
+                trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                logger.debug(
+                    "%s of RetailCRM module %r failed:\n%s",
+                    name,
+                    self.code,
+                    redact_text(trace, hidden),
+                )
             raise Refusal(
                 "The module could not save the connection. Please try again in a few "
                 "minutes or contact the module's support.",
-                f"{name} raised {type(error).__name__}: {error}",
+                redact_text(f"{name} raised {type(error).__name__}: {error}", hidden),
             ) from None
 
     def _refuse(self, what: str, refusal: Refusal, api_key: str | None) -> ModuleAnswer:
