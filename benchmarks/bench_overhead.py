@@ -35,7 +35,8 @@ async def app(scope, receive, send):
         return
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-sock = socket.socket(); sock.bind(("127.0.0.1", 0))
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+sock.bind(("127.0.0.1", 0))
 print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
 config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off")
 uvicorn.Server(config).run(sockets=[sock])

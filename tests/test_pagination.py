@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timezone
 
@@ -50,7 +51,7 @@ async def test_resume_from_saved_state_continues_after_the_last_page():
     sandbox = DemoSandbox(1000)
     seen: list[int] = []
     async with session_for(sandbox) as session:
-        paginator = list_items(session, page_size=100)
+        paginator = list_items(session, page_size=100, prefetch=False)
         saved = None
         async for page in paginator.pages():
             seen.extend(item["id"] for item in page.items)
@@ -153,3 +154,23 @@ async def test_memory_stays_flat_one_page_at_a_time():
             alive = [r for r in refs if r() is not None]
             assert len(alive) <= 1
     assert len(refs) == 20
+
+
+async def test_prefetch_asks_for_the_next_page_while_the_caller_works():
+    sandbox = DemoSandbox(300)
+    async with session_for(sandbox) as session:
+        seen_when_handed: list[int] = []
+        async for _page in list_items(session, page_size=100).pages():
+            await asyncio.sleep(0.01)  # the caller's own work on this page
+            seen_when_handed.append(sandbox.request_count)
+    # page 2 was already requested while page 1 was being handled, and so on
+    assert seen_when_handed == [2, 3, 3]
+    assert sandbox.request_count == 3
+
+
+async def test_prefetch_never_asks_past_the_limit():
+    sandbox = DemoSandbox(1000)
+    async with session_for(sandbox) as session:
+        items = await list_items(session, page_size=100, limit=200).to_list()
+    assert len(items) == 200
+    assert sandbox.request_count == 2

@@ -16,6 +16,7 @@ Memory stays flat: one page is held at a time, nothing is accumulated.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -186,6 +187,9 @@ class AsyncPaginator(Generic[T]):
     ``modified_since`` (an aware datetime) asks only for what changed since,
     ``resume_from`` continues a saved :attr:`state`. After a run,
     :attr:`watermark` is the instant to pass as ``modified_since`` next time.
+    With ``prefetch`` (the default) the next page is requested while the
+    current one is handed over, so the caller's work overlaps the server's; a
+    caller that stops early may leave that one request answered unread.
     """
 
     def __init__(
@@ -198,6 +202,7 @@ class AsyncPaginator(Generic[T]):
         modified_since: datetime | None = None,
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
         watermark_of: Callable[[httpx.Response], datetime | None] = server_date,
+        prefetch: bool = True,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size!r}")
@@ -214,6 +219,7 @@ class AsyncPaginator(Generic[T]):
             modified_since = resume_from.modified_since
         self.modified_since = _require_aware(modified_since, "modified_since")
         self._watermark_of = watermark_of
+        self.prefetch = prefetch
         self._state = resume_from or PaginatorState(modified_since=self.modified_since)
         self._streaming = bool(getattr(strategy, "streaming", False))
         self.pages_fetched = 0
@@ -263,49 +269,66 @@ class AsyncPaginator(Generic[T]):
         seen = start.items if self._resume is not None else 0
         counted_from = seen
         watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
-        while self.limit is None or seen - counted_from < self.limit:
-            # The page size stays fixed for the whole run: page-number protocols
-            # (most of them) address pages by size, so `limit` truncates instead.
-            size = self.page_size
-            request = self.strategy.request(cursor, size, self.modified_since)
-            response = await self._fetch(request)
-            self.pages_fetched += 1
-            if self.pages_fetched == 1 and start.watermark is None:
-                observed = self._watermark_of(response)
-                if observed is not None:
-                    watermark = observed - WATERMARK_OVERLAP
-            if response.status_code in (204, 304):
-                end = cursor if self._streaming else None
-                self._state = attrs.evolve(
-                    self._state, cursor=end, done=end is None, watermark=watermark
+        pending: asyncio.Future[httpx.Response] | None = None
+        try:
+            while self.limit is None or seen - counted_from < self.limit:
+                # The page size stays fixed for the whole run: page-number protocols
+                # (most of them) address pages by size, so `limit` truncates instead.
+                size = self.page_size
+                if pending is None:
+                    response = await self._fetch(
+                        self.strategy.request(cursor, size, self.modified_since)
+                    )
+                else:
+                    response, pending = await pending, None
+                self.pages_fetched += 1
+                if self.pages_fetched == 1 and start.watermark is None:
+                    observed = self._watermark_of(response)
+                    if observed is not None:
+                        watermark = observed - WATERMARK_OVERLAP
+                if response.status_code in (204, 304):
+                    end = cursor if self._streaming else None
+                    self._state = attrs.evolve(
+                        self._state, cursor=end, done=end is None, watermark=watermark
+                    )
+                    return
+                page = self._parse(response, cursor, size)
+                items = page.items
+                item_cursors = page.item_cursors
+                if self.limit is not None and seen - counted_from + len(items) > self.limit:
+                    keep = self.limit - (seen - counted_from)
+                    items = items[:keep]
+                    item_cursors = item_cursors[:keep] if item_cursors is not None else None
+                seen += len(items)
+                next_cursor = page.next_cursor
+                if item_cursors and len(item_cursors) < len(page.items):
+                    next_cursor = item_cursors[-1]  # stopped mid-page: resume right after
+                resume_at = next_cursor
+                if next_cursor is None and self._streaming:
+                    # A feed (history) never ends: the next run starts after the last item.
+                    resume_at = item_cursors[-1] if item_cursors else cursor
+                after = PaginatorState(
+                    cursor=resume_at,
+                    done=resume_at is None,
+                    watermark=watermark,
+                    modified_since=self.modified_since,
+                    items=seen,
                 )
-                return
-            page = self._parse(response, cursor, size)
-            items = page.items
-            item_cursors = page.item_cursors
-            if self.limit is not None and seen - counted_from + len(items) > self.limit:
-                keep = self.limit - (seen - counted_from)
-                items = items[:keep]
-                item_cursors = item_cursors[:keep] if item_cursors is not None else None
-            seen += len(items)
-            next_cursor = page.next_cursor
-            if item_cursors and len(item_cursors) < len(page.items):
-                next_cursor = item_cursors[-1]  # stopped mid-page: resume right after
-            resume_at = next_cursor
-            if next_cursor is None and self._streaming:
-                # A feed (history) never ends: the next run starts after the last item.
-                resume_at = item_cursors[-1] if item_cursors else cursor
-            after = PaginatorState(
-                cursor=resume_at,
-                done=resume_at is None,
-                watermark=watermark,
-                modified_since=self.modified_since,
-                items=seen,
-            )
-            yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
-            if next_cursor is None:
-                return
-            cursor = next_cursor
+                more = next_cursor is not None and (
+                    self.limit is None or seen - counted_from < self.limit
+                )
+                if more and self.prefetch:
+                    request = self.strategy.request(next_cursor, size, self.modified_since)
+                    pending = asyncio.ensure_future(self._fetch(request))
+                yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
+                if next_cursor is None:
+                    return
+                cursor = next_cursor
+        finally:
+            if pending is not None:
+                if pending.done() and not pending.cancelled():
+                    pending.exception()  # a prefetched page nobody will read: no warning
+                pending.cancel()
 
     def _parse(self, response: httpx.Response, cursor: Cursor, size: int) -> Page[T]:
         try:

@@ -25,3 +25,5 @@ __all__ = [
     "Phone",
     "RetailCRM",
 ]
+
+RetailCRM.__module__ = __name__  # tracebacks and docs show crmkit.retailcrm.RetailCRM

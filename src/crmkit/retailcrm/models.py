@@ -49,7 +49,7 @@ class Customer:
     vip: bool | None = None
     bad: bool | None = None
     address: dict[str, Any] | None = None
-    custom_fields: dict[str, Any] | list[Any] | None = None
+    custom_fields: Any = None  # a map or a list, as the API sends it
     extra: dict[str, Any] = _extra()
 
 
@@ -64,7 +64,7 @@ class CorporateCustomer:
     created_at: str | None = None
     vip: bool | None = None
     companies: list[dict[str, Any]] | None = None
-    custom_fields: dict[str, Any] | list[Any] | None = None
+    custom_fields: Any = None  # a map or a list, as the API sends it
     extra: dict[str, Any] = _extra()
 
 
@@ -98,8 +98,8 @@ class Order:
     customer: dict[str, Any] | None = None
     items: list[OrderItem] | None = None
     delivery: dict[str, Any] | None = None
-    region_id: int | str | None = attrs.field(default=None, metadata={"wire": "regionId"})
-    custom_fields: dict[str, Any] | list[Any] | None = None
+    region_id: Any = attrs.field(default=None, metadata={"wire": "regionId"})  # number or ""
+    custom_fields: Any = None  # a map or a list, as the API sends it
     extra: dict[str, Any] = _extra()
 
 

@@ -52,8 +52,13 @@ class ServedApp:
             raise ValueError(f"sandboxes are served on loopback only, not {host!r}")
         import uvicorn
 
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # proto=IPPROTO_TCP matters: asyncio only turns Nagle off (TCP_NODELAY) on
+        # accepted sockets whose proto says TCP, and with Nagle on, every answer
+        # written in two parts waits ~40 ms for the client's delayed ACK.
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
         self.host = host
         self.port: int = self._sock.getsockname()[1]
