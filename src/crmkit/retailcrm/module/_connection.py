@@ -195,6 +195,17 @@ class SimpleConnection:
                     await self.register_module(account)
                 except CRMError as error:
                     raise refusal_for_crm_error(error, account.system_url) from None
+                except Exception as error:  # a bug or an override's failure: still the shape
+                    logger.error(
+                        "RetailCRM module %r: the edit call failed: %s",
+                        self.code,
+                        redact_text(f"{type(error).__name__}: {error}", (api_key, self._secret)),
+                    )
+                    raise Refusal(
+                        "The module could not register itself in RetailCRM. Please try again "
+                        "in a few minutes or contact the module's support.",
+                        f"register_module raised {type(error).__name__}",
+                    ) from None
                 try:
                     account_url = await self._call_on_connect(account)
                 except Refusal:
