@@ -53,7 +53,7 @@ class AcceptingConnection(SimpleConnection):
             scopes=["integration_read"],
         )
 
-    async def register_module(self, account: ConnectedAccount) -> None:
+    async def register_module(self, account: ConnectedAccount, *, active: bool = True) -> None:
         self.edits.append(account)
 
 

@@ -63,10 +63,13 @@ def crm() -> RetailCRMSandbox:
     return RetailCRMSandbox(customers=3, rate_limit=None)
 
 
-async def connect_and_check(crm: RetailCRMSandbox, module: Module, module_base: str) -> None:
+async def connect_and_check(
+    crm: RetailCRMSandbox, module: Module, module_base: str, account_name: str = ""
+) -> None:
     with crm.serve() as crm_served:
-        marketplace = Marketplace(crm, system_url=crm_served.url, allow_insecure_http=True)
-        account = crm.account()
+        marketplace = Marketplace(crm, crm_url=crm_served.url, allow_insecure_http=True)
+        account = crm.account(account_name)
+        address = crm_served.url + (f"/{account_name}" if account_name else "")
         refused = await marketplace.connect(
             account,
             config_url=f"{module_base}/retailcrm/config",
@@ -76,29 +79,38 @@ async def connect_and_check(crm: RetailCRMSandbox, module: Module, module_base: 
         )
         assert refused.ok, refused.problems
         assert not refused.connected and refused.edit_calls == 0
-        assert CODE not in crm.modules() and module.accounts == {}
+        assert CODE not in crm.modules(account_name) and module.accounts == {}
 
         report = await marketplace.connect(
             account, config_url=f"{module_base}/retailcrm/config", secret=SECRET, code=CODE
         )
         assert report.ok, report.problems
         assert report.connected and report.edit_calls == 1
-        registered = crm.modules()[CODE]
+        registered = crm.modules(account_name)[CODE]
         assert registered["accountUrl"] == report.account_url == f"{module_base}/account"
         assert registered["active"] is True
         assert registered["baseUrl"] == f"{module_base}/retailcrm"
-        stored = module.accounts[crm_served.url]
+        stored = module.accounts[address]
         assert registered["clientId"] == stored.client_id
         assert stored.api_key == account.api_key
 
         again = await marketplace.connect(
-            account, config_url=f"{module_base}/retailcrm/config", secret=SECRET, code=CODE
+            account,
+            config_url=f"{module_base}/retailcrm/config",
+            secret=SECRET,
+            code=CODE,
+            shape="brackets",  # register[apiKey]=... as the vendor's article writes it
         )
-        assert again.ok and len(module.accounts) == 1  # reconnecting updates, never duplicates
+        assert again.ok and again.connected, again.problems
+        assert list(module.accounts) == [address]  # reconnecting updates, never duplicates
+        assert list(crm.modules(account_name)) == [CODE]
+        assert crm.modules(account_name)[CODE]["clientId"] == module.accounts[address].client_id
+        assert module.accounts[address].client_id != stored.client_id
 
         activity = await marketplace.set_activity(account, code=CODE, active=False)
         assert activity.ok, activity.problems
-        assert module.activity == [(crm_served.url, False, False)]
+        assert module.activity == [(address, False, False)]
+        assert crm.modules(account_name)[CODE]["active"] is False
 
 
 async def test_fastapi_module_served_by_uvicorn(crm: RetailCRMSandbox) -> None:
@@ -135,4 +147,6 @@ async def test_aiohttp_module_served_by_its_test_server(
     crm: RetailCRMSandbox, aiohttp_module: tuple[Module, str]
 ) -> None:
     module, base = aiohttp_module
-    await connect_and_check(crm, module, base)
+    crm.add_account("shop2", api_key="shop2-key", scopes=["integration_read", "integration_write"])
+    await connect_and_check(crm, module, base, account_name="shop2")
+    assert crm.modules() == {}  # the default account was never touched

@@ -171,11 +171,13 @@ async def test_on_connect_failure_becomes_the_error_shape(recorder: Recorder) ->
     async def broken(account: ConnectedAccount) -> str:
         raise RuntimeError(f"database down while saving {account.api_key}")
 
+    edits: list[bool] = []
+
     class CRMAlwaysAccepts(SimpleConnection):
         """The outgoing edit call replaced at its seam: this test is about the callback."""
 
-        async def register_module(self, account: ConnectedAccount) -> None:
-            return None
+        async def register_module(self, account: ConnectedAccount, *, active: bool = True) -> None:
+            edits.append(active)
 
     connection = CRMAlwaysAccepts(
         code="acme-delivery",
@@ -194,6 +196,7 @@ async def test_on_connect_failure_becomes_the_error_shape(recorder: Recorder) ->
         "errorMsg": "The module could not save the connection. Please try again in a few "
         "minutes or contact the module's support.",
     }
+    assert edits == [True, False]  # registered, then withdrawn since nothing was saved
 
 
 def test_constructor_checks() -> None:
@@ -215,3 +218,30 @@ def test_constructor_checks() -> None:
     assert "very-secret" not in repr(connection)
     account = ConnectedAccount("https://shop.retailcrm.ru", "the-api-key", "the-client-id")
     assert "the-api-key" not in repr(account) and "the-client-id" not in repr(account)
+
+
+@pytest.mark.anyio
+async def test_an_unexpected_failure_of_the_edit_call_still_answers_the_shape() -> None:
+    class Broken(SimpleConnection):
+        async def register_module(self, account: ConnectedAccount, *, active: bool = True) -> None:
+            raise KeyError("a bug")
+
+    saved: list[ConnectedAccount] = []
+
+    async def on_connect(account: ConnectedAccount) -> None:
+        saved.append(account)
+
+    connection = Broken(
+        code="acme-delivery",
+        secret=SECRET,
+        register_url="https://module.example/register",
+        module=make_module(),
+        on_connect=on_connect,
+    )
+    token = register_token(API_KEY, SECRET)
+    status, body = await connection.handle_register(
+        packed(apiKey=API_KEY, systemUrl=SYSTEM_URL, token=token)
+    )
+    assert status == 200 and body["success"] is False
+    assert "could not register itself in RetailCRM" in body["errorMsg"]
+    assert saved == []

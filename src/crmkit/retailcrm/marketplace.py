@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -33,6 +33,10 @@ import httpx
 
 from .._json import dumps_text, loads
 from .module._tokens import register_token
+
+if TYPE_CHECKING:
+    from ._sandbox_state import Account
+    from .sandbox import RetailCRMSandbox
 
 __all__ = ["ActivityReport", "ConnectReport", "Marketplace"]
 
@@ -102,9 +106,12 @@ class ActivityReport:
 class Marketplace:
     """RetailCRM's marketplace, connecting modules to accounts of ``sandbox``.
 
-    - ``system_url``: the account address sent to modules; by default the
-      account's own URL in the sandbox. When the sandbox is served on loopback
-      (``sandbox.serve()``) pass its ``url`` so the module's edit call reaches it;
+    - ``crm_url``: where the sandbox is served (``sandbox.serve().url``): each
+      account's address is then ``crm_url`` plus its name, so that the module's
+      edit call reaches it over the network. Without it the address is the
+      account's in-process one (``account.url``, ``https://retailcrm.sandbox/...``),
+      for modules whose client uses ``transport=sandbox.transport()``;
+    - ``system_url``: send exactly this address for every account instead;
     - ``transport`` / ``http_client``: how to reach the module (default: the
       network, as the real CRM does);
     - ``allow_insecure_http``: accept ``http://`` module URLs on loopback
@@ -113,8 +120,9 @@ class Marketplace:
 
     def __init__(
         self,
-        sandbox: Any,
+        sandbox: RetailCRMSandbox,
         *,
+        crm_url: str | None = None,
         system_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -124,6 +132,7 @@ class Marketplace:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
         self.sandbox = sandbox
+        self.crm_url = crm_url.rstrip("/") if crm_url else None
         self.system_url = system_url.rstrip("/") if system_url else None
         self.allow_insecure_http = allow_insecure_http
         self._transport = transport
@@ -134,7 +143,7 @@ class Marketplace:
 
     async def connect(
         self,
-        account: Any,
+        account: Account,
         *,
         config_url: str,
         secret: str,
@@ -182,13 +191,13 @@ class Marketplace:
                 if shape == "json"
                 else {f"register[{name}]": value for name, value in fields.items()}
             )
-            edits_before = self._edit_calls(code)
+            edits_before = self._edit_calls(account, code)
             register_status, answer = await self._exchange(
                 client, "POST", register_url, form, "register", problems
             )
-            edit_calls = self._edit_calls(code) - edits_before
+            edit_calls = self._edit_calls(account, code) - edits_before
         module = _registered_module(self.sandbox, account, code)
-        self._check_answer(answer, wrong_token, edit_calls, module, problems)
+        self._check_answer(answer, code, wrong_token, edit_calls, module, problems)
         return ConnectReport(
             config_status=config_status,
             config=config,
@@ -203,7 +212,7 @@ class Marketplace:
         )
 
     async def set_activity(
-        self, account: Any, *, code: str, active: bool, freeze: bool = False
+        self, account: Account, *, code: str, active: bool, freeze: bool = False
     ) -> ActivityReport:
         """Tell the module registered as ``code`` in ``account`` that it was switched or frozen.
 
@@ -220,6 +229,9 @@ class Marketplace:
         if url is None or not client_id:
             problems.append("the registered module has no baseUrl, actions.activity or clientId")
             return ActivityReport(url, None, None, active, freeze, tuple(problems))
+        if isinstance(module, dict):  # the CRM's own record changes first: the owner switched it
+            module["active"] = active
+            module["freeze"] = freeze
         form = {
             "activity": dumps_text({"active": active, "freeze": freeze}),
             "clientId": str(client_id),
@@ -245,10 +257,13 @@ class Marketplace:
     def _system_url_of(self, account: Any) -> str:
         if self.system_url is not None:
             return self.system_url
-        return _account_url(self.sandbox, account)
+        if self.crm_url is not None:
+            return self.crm_url + _account_path(account)
+        return _account_url(account)
 
-    def _edit_calls(self, code: str) -> int:
-        counted: int = self.sandbox.requests_by_path[f"/api/v5/integration-modules/{code}/edit"]
+    def _edit_calls(self, account: Any, code: str) -> int:
+        path = f"{_account_path(account)}/api/v5/integration-modules/{code}/edit"
+        counted: int = self.sandbox.requests_by_path[path]
         return counted
 
     async def _exchange(
@@ -313,6 +328,7 @@ class Marketplace:
     def _check_answer(
         self,
         answer: Mapping[str, Any] | None,
+        code: str,
         wrong_token: bool,
         edit_calls: int,
         module: Any,
@@ -335,7 +351,7 @@ class Marketplace:
                 problems.append("the register answer has no https accountUrl")
             if edit_calls == 0:
                 problems.append(
-                    "the module answered success without calling integration-modules/{code}/edit"
+                    f"the module answered success without calling integration-modules/{code}/edit"
                 )
             elif module is None or not _module_field(module, "active", "active"):
                 problems.append("the module answered success but is not active in the CRM")
@@ -353,9 +369,14 @@ def _account_api_key(account: Any) -> str:
     return key
 
 
-def _account_url(sandbox: Any, account: Any) -> str:
+def _account_url(account: Any) -> str:
     url: str = account.url
     return url.rstrip("/")
+
+
+def _account_path(account: Any) -> str:
+    name: str = account.name
+    return f"/{name}" if name else ""
 
 
 def _registered_module(sandbox: Any, account: Any, code: str) -> Any:

@@ -26,14 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ..._log import logger, redact_text
 from ...errors import CRMError
+from .._client import RetailCRM
+from ..models import IntegrationModule
 from ._fields import (
     RETRY_FROM_CRM,
     Refusal,
@@ -45,9 +49,6 @@ from ._fields import (
 )
 from ._forms import FormError
 from ._tokens import verify_register_token
-
-if TYPE_CHECKING:
-    from ..models import IntegrationModule
 
 __all__ = [
     "AccountRef",
@@ -194,7 +195,22 @@ class SimpleConnection:
                     await self.register_module(account)
                 except CRMError as error:
                     raise refusal_for_crm_error(error, account.system_url) from None
-                account_url = await self._call_on_connect(account)
+                except Exception as error:  # a bug or an override's failure: still the shape
+                    logger.error(
+                        "RetailCRM module %r: the edit call failed: %s",
+                        self.code,
+                        redact_text(f"{type(error).__name__}: {error}", (api_key, self._secret)),
+                    )
+                    raise Refusal(
+                        "The module could not register itself in RetailCRM. Please try again "
+                        "in a few minutes or contact the module's support.",
+                        f"register_module raised {type(error).__name__}",
+                    ) from None
+                try:
+                    account_url = await self._call_on_connect(account)
+                except Refusal:
+                    await self._withdraw(account)
+                    raise
         except Refusal as refusal:
             return self._refuse("register", refusal, api_key)
         logger.info("RetailCRM module %r connected to %s", self.code, system_url)
@@ -213,6 +229,7 @@ class SimpleConnection:
                     await self._call_user(
                         self.on_activity(AccountRef(system_url, client_id), active, freeze),
                         "on_activity",
+                        (client_id,),
                     )
         except Refusal as refusal:
             return self._refuse("activity", refusal, None)
@@ -227,15 +244,33 @@ class SimpleConnection:
 
     # -- the outgoing call (a seam: override to register differently) --------
 
-    async def register_module(self, account: ConnectedAccount) -> None:
-        """Send ``integration-modules/{code}/edit`` to the account (raises ``CRMError``)."""
-        from .. import RetailCRM
+    async def register_module(self, account: ConnectedAccount, *, active: bool = True) -> None:
+        """Send ``integration-modules/{code}/edit`` to the account (raises ``CRMError``).
 
-        module = attrs.evolve(self.module, code=self.code, client_id=account.client_id, active=True)
+        ``active=False`` withdraws the registration (after ``on_connect`` failed).
+        """
+        module = attrs.evolve(
+            self.module, code=self.code, client_id=account.client_id, active=active
+        )
         async with RetailCRM(account.system_url, account.api_key, **self.session_options) as client:
             await client.integration_modules.edit(self.code, module)
 
     # -- internals -----------------------------------------------------------
+
+    async def _withdraw(self, account: ConnectedAccount) -> None:
+        """Best effort: switch the module off again when the account could not be saved.
+
+        Otherwise the CRM would show an active module whose clientId nobody stored.
+        """
+        try:
+            await self.register_module(account, active=False)
+        except CRMError as error:
+            logger.warning(
+                "RetailCRM module %r: could not withdraw the registration on %s: %s",
+                self.code,
+                account.system_url,
+                type(error).__name__,
+            )
 
     def _normalize(self, system_url: str) -> str:
         insecure = bool(self.session_options.get("allow_insecure_http"))
@@ -245,7 +280,9 @@ class SimpleConnection:
             raise Refusal(str(error), "the systemUrl is not an https account URL") from None
 
     async def _call_on_connect(self, account: ConnectedAccount) -> str:
-        returned = await self._call_user(self.on_connect(account), "on_connect")
+        returned = await self._call_user(
+            self.on_connect(account), "on_connect", (account.api_key, account.client_id)
+        )
         account_url = returned if returned is not None else _module_account_url(self.module)
         if not isinstance(account_url, str) or not account_url:
             raise Refusal(
@@ -255,17 +292,29 @@ class SimpleConnection:
             )
         return account_url
 
-    async def _call_user(self, awaitable: Awaitable[Any], name: str) -> Any:
+    async def _call_user(
+        self, awaitable: Awaitable[Any], name: str, hidden: tuple[str | None, ...]
+    ) -> Any:
+        """Await a user callback; its failures become refusals, with ``hidden`` kept out of logs."""
+        hidden = (*hidden, self._secret)
         try:
             return await awaitable
         except ModuleError as error:
-            raise Refusal(str(error), f"{name} refused: {error}") from None
+            message = redact_text(str(error), hidden)
+            raise Refusal(message, f"{name} refused: {message}") from None
         except Exception as error:
-            logger.debug("%s of RetailCRM module %r failed", name, self.code, exc_info=True)
+            if logger.isEnabledFor(logging.DEBUG):
+                trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                logger.debug(
+                    "%s of RetailCRM module %r failed:\n%s",
+                    name,
+                    self.code,
+                    redact_text(trace, hidden),
+                )
             raise Refusal(
                 "The module could not save the connection. Please try again in a few "
                 "minutes or contact the module's support.",
-                f"{name} raised {type(error).__name__}: {error}",
+                redact_text(f"{name} raised {type(error).__name__}: {error}", hidden),
             ) from None
 
     def _refuse(self, what: str, refusal: Refusal, api_key: str | None) -> ModuleAnswer:
