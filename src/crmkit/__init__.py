@@ -32,6 +32,7 @@ from .errors import (
     ValidationError,
 )
 from .retailcrm import RetailCRM
+from .vtiger import Vtiger
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -63,6 +64,7 @@ __all__ = [
     "Throttle",
     "TransportError",
     "ValidationError",
+    "Vtiger",
     "__version__",
     "default_error_mapper",
     "error_for_status",

@@ -1,0 +1,34 @@
+"""vtiger webservice (ABMS and other vtiger-based CRMs): ``crmkit.Vtiger``, safe VTQL, a sandbox.
+
+The sandbox is :mod:`crmkit.vtiger.sandbox`; query building is :mod:`crmkit.vtiger.vtql`.
+"""
+
+from . import vtql
+from ._client import Vtiger
+from ._wire import (
+    Record,
+    SyncChange,
+    VtigerAccessDeniedError,
+    VtigerAuthenticationError,
+    VtigerError,
+    VtigerId,
+    VtigerNotFoundError,
+    VtigerValidationError,
+    access_key_digest,
+)
+
+__all__ = [
+    "Record",
+    "SyncChange",
+    "Vtiger",
+    "VtigerAccessDeniedError",
+    "VtigerAuthenticationError",
+    "VtigerError",
+    "VtigerId",
+    "VtigerNotFoundError",
+    "VtigerValidationError",
+    "access_key_digest",
+    "vtql",
+]
+
+Vtiger.__module__ = __name__
