@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from .._client_base import ClientBase
 from .._log import redact_url
 from .._session import Session
 from ..errors import CRMError, ProtocolError, TransportError
@@ -48,7 +49,7 @@ class Signer(httpx.Auth):
         return "Signer(secret=***)"
 
 
-class Corezoid:
+class Corezoid(ClientBase):
     """A Corezoid API key (login + secret) on one host.
 
     ``max_ops`` caps the ops in one request (Corezoid's cap is license-dependent);
@@ -79,15 +80,6 @@ class Corezoid:
 
     def __repr__(self) -> str:
         return f"<Corezoid login={self.api_login!r} {redact_url(str(self.session.base_url))}>"
-
-    async def __aenter__(self) -> Corezoid:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
 
     # -- ops -----------------------------------------------------------------
 

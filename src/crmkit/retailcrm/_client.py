@@ -8,6 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
+from .._client_base import ClientBase
 from .._models import from_wire
 from .._pagination import AsyncPaginator, PageRequest, PaginatorState
 from .._session import Session
@@ -170,7 +171,7 @@ class Reference(_Base):
         return body.get("orderTypes") or {}
 
 
-class RetailCRM:
+class RetailCRM(ClientBase):
     """A RetailCRM (Simla) account, API v5.
 
     ``url`` is the account's address (``https://demo.retailcrm.ru``; a trailing
@@ -226,15 +227,6 @@ class RetailCRM:
 
     async def _fetch(self, page: PageRequest) -> httpx.Response:
         return await self.session.request(page.method, page.url, params=page.params)
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
-
-    async def __aenter__(self) -> RetailCRM:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"<RetailCRM {self.url}>"

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from .._client_base import ClientBase
 from .._json import dumps_text
 from .._pagination import AsyncPaginator, PageRequest, PaginatorState
 from .._session import Session
@@ -18,7 +19,7 @@ from ._wire import ENDPOINT, GET_OPERATIONS, Record, SyncChange, VtigerId
 __all__ = ["Vtiger"]
 
 
-class Vtiger:
+class Vtiger(ClientBase):
     """A vtiger CRM (ABMS and other vtiger-based CRMs) as one user.
 
     ``url`` is the CRM's address (``https://app.abms.co``) or its full
@@ -40,12 +41,6 @@ class Vtiger:
     def __repr__(self) -> str:
         return f"<Vtiger {self.endpoint} user={self.auth.username!r}>"
 
-    async def __aenter__(self) -> Vtiger:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """Log out (when logged in) and close the Session."""
         if self.auth.session is not None and not self.session.closed:
@@ -54,7 +49,7 @@ class Vtiger:
             except Exception:  # closing must not fail because the session had already gone
                 pass
             self.auth.session = None
-        await self.session.aclose()
+        await super().aclose()
 
     # -- the one way a call is made ---------------------------------------------
 

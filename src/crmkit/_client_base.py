@@ -1,0 +1,27 @@
+"""What every platform client shares: it owns one Session, and ``async with`` closes it."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from ._session import Session
+
+__all__ = ["ClientBase"]
+
+C = TypeVar("C", bound="ClientBase")
+
+
+class ClientBase:
+    """A platform client: ``self.session`` is its :class:`crmkit.Session`."""
+
+    session: Session
+
+    async def __aenter__(self: C) -> C:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client's Session (and its connections)."""
+        await self.session.aclose()
