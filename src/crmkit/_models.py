@@ -4,7 +4,8 @@ Every platform model is an ``@attrs.frozen`` class whose fields are snake_case
 and whose wire names are camelCase (or given in the field's ``wire`` metadata).
 :func:`from_wire` builds one from a decoded answer:
 
-- numbers that arrive as strings (``"12"``) are accepted where a number is due;
+- numbers that arrive as strings (``"12"``) are accepted where a number is due,
+  and instants as unix seconds or ISO 8601 become aware datetimes;
 - unknown fields are kept in the model's ``extra`` mapping, never dropped;
 - a malformed answer becomes :class:`crmkit.ProtocolError` naming the path of
   each bad value (cattrs' ``transform_error``), never a bare KeyError.
@@ -16,6 +17,7 @@ and whose wire names are camelCase (or given in the field's ``wire`` metadata).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import attrs
@@ -63,6 +65,19 @@ def _lenient_bool(value: Any, _: Any) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def _instant(value: Any, _: Any) -> datetime:
+    """Unix seconds (as a number or text) or ISO 8601 -> an aware datetime (UTC if unzoned)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc)
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text), timezone.utc)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def _optional(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def structure(value: Any, kind: Any) -> Any:
         return None if value is None else hook(value, kind)
@@ -71,6 +86,7 @@ def _optional(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
 
 
 for _kind, _hook in (
+    (datetime, _instant),
     (bool, _lenient_bool),
     (int, _lenient_int),
     (float, _lenient_float),
@@ -82,11 +98,17 @@ for _kind, _hook in (
 converter.register_structure_hook(Any, lambda value, _: value)
 
 
-def wire_name(field: attrs.Attribute[Any]) -> str:
-    """The name a field has on the wire: its ``wire`` metadata, else camelCase."""
+def wire_name(field: attrs.Attribute[Any], snake: bool = False) -> str:
+    """The name a field has on the wire: its ``wire`` metadata, else camelCase.
+
+    A model class with ``__wire_snake_case__ = True`` keeps its names as they are
+    (amoCRM's API is snake_case).
+    """
     explicit = field.metadata.get("wire")
     if explicit:
         return str(explicit)
+    if snake:
+        return field.name
     head, *rest = field.name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -99,8 +121,9 @@ def _plan(cls: type[Any]) -> tuple[tuple[str, str, Any], ...]:
     plan = _PLANS.get(cls)
     if plan is None:
         attrs.resolve_types(cls)
+        snake = bool(getattr(cls, "__wire_snake_case__", False))
         plan = _PLANS[cls] = tuple(
-            (field.name, wire_name(field), field.type)
+            (field.name, wire_name(field, snake), field.type)
             for field in attrs.fields(cls)
             if field.name != "extra" and field.init
         )

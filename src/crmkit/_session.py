@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -55,6 +55,38 @@ class SessionStats:
     retries: int = 0
     #: Seconds spent waiting for the throttle (pauses included).
     throttle_wait: float = 0.0
+
+
+class _ThrottledAuth(httpx.Auth):
+    """An auth flow whose extra requests (a login, a token refresh, a repeat) wait their turn.
+
+    The Session acquired the throttle for the first request a flow sends; for
+    each further one the flow yields, the previous request's slot is released
+    and a new one acquired, so logins and repeats count against the rate limit
+    like any request, and the Session's one ``release()`` closes the last.
+    Releasing before acquiring means a flow that waits (a single-flight
+    login) can never hold a slot another flow needs.
+    """
+
+    def __init__(self, inner: httpx.Auth, throttle: PausableThrottle, stats: SessionStats) -> None:
+        self.inner = inner
+        self.throttle = throttle
+        self.stats = stats
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.inner.async_auth_flow(request)
+        outgoing = await flow.__anext__()
+        while True:
+            response = yield outgoing
+            try:
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                return
+            self.throttle.release()
+            await self.throttle.acquire()
+            self.stats.requests += 1
 
 
 class Session:
@@ -258,6 +290,9 @@ class Session:
             self._log_attempt(request, response, started, retry, None)
             mapped = self.error_mapper(response)
             if mapped is None:
+                recovered = getattr(self.throttle, "recovered", None)
+                if recovered is not None:
+                    recovered()
                 return response
             error = mapped
             if isinstance(error, AccountBlockedError):
@@ -272,6 +307,9 @@ class Session:
                     raise error
                 if delay is None:
                     delay = self.retry.backoff(retry, self._rng)
+                slow_down = getattr(self.throttle, "slow_down", None)
+                if slow_down is not None:
+                    slow_down()
                 self.throttle.pause(delay)
                 self._log_retry(request, f"rate limited, pausing the session {delay:.2f}s", retry)
                 self.stats.retries += 1
@@ -290,10 +328,13 @@ class Session:
 
     async def _send(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
         chosen = auth if auth is not None else self.auth
+        sent: httpx.Auth | Any = httpx.USE_CLIENT_DEFAULT
+        if chosen is not None:
+            sent = _ThrottledAuth(chosen, self.throttle, self.stats)
         if self._semaphore is None:
-            return await self._client.send(request, auth=chosen or httpx.USE_CLIENT_DEFAULT)
+            return await self._client.send(request, auth=sent)
         async with self._semaphore:
-            return await self._client.send(request, auth=chosen or httpx.USE_CLIENT_DEFAULT)
+            return await self._client.send(request, auth=sent)
 
     async def _backoff(self, retry: int, request: httpx.Request, why: str) -> None:
         delay = self.retry.backoff(retry, self._rng)

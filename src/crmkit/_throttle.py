@@ -18,7 +18,11 @@ is in. The default, :class:`RateLimiter`, combines two rules:
 
 ``pause(seconds)`` holds every waiter of the throttle, and so every task of
 the Session that owns it, until the pause is over: a 429 slows the account,
-not just the request that got it.
+not just the request that got it. ``slow_down()`` (also called on every 429)
+halves the rate the slots allow, and each answer without one wins a tenth of
+the way back: a server that is stricter than configured (another process on
+the same account, a lower plan) is met within a few answers instead of being
+hit again and again, which is how amoCRM accounts get blocked.
 
 This module does not retry or send anything.
 """
@@ -81,6 +85,9 @@ class RateLimiter:
             capacity = max(1, math.floor(rate))
             self._slots = asyncio.Semaphore(capacity)
             self._hold = max(1.0, capacity / rate)
+        self._base_hold = self._hold
+        #: How many times the configured hold a slot is held now (1 = full rate).
+        self.slowdown = 1.0
 
     async def acquire(self) -> None:
         await self._wait_out_pause()
@@ -94,6 +101,17 @@ class RateLimiter:
         """The answer to an acquired request is in: its slot frees one window from now."""
         if self._slots is not None:
             asyncio.get_running_loop().call_later(self._hold, self._slots.release)
+
+    def slow_down(self) -> None:
+        """A rate-limit answer came: halve the rate the slots allow (down to 1/64)."""
+        self.slowdown = min(self.slowdown * 2.0, 64.0)
+        self._hold = self._base_hold * self.slowdown
+
+    def recovered(self) -> None:
+        """An answer came without a rate-limit error: win back a tenth of the way."""
+        if self.slowdown > 1.0:
+            self.slowdown = max(1.0, self.slowdown - (self.slowdown - 1.0) * 0.1 - 0.01)
+            self._hold = self._base_hold * self.slowdown
 
     async def __aenter__(self) -> RateLimiter:
         await self.acquire()

@@ -29,6 +29,7 @@ from .._log import redact_url
 from .._mapping import default_error_mapper, error_for_status
 from .._models import from_wire, to_wire
 from .._pagination import Page, PageRequest
+from .._params import _scalar, encode_query
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -83,37 +84,6 @@ def page_size_for(requested: int | None) -> int:
     if requested < 1:
         raise ValueError(f"page_size must be at least 1, not {requested!r}")
     return next((size for size in PAGE_SIZES if size >= requested), PAGE_SIZES[-1])
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
-
-
-def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Nested brackets: ``{"filter": {"ids": [1, 2]}}`` -> ``filter[ids][]=1&filter[ids][]=2``."""
-    out: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, Mapping):
-            for key, inner in value.items():
-                walk(f"{prefix}[{key}]", inner)
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            for inner in value:
-                if isinstance(inner, (Mapping, list, tuple)):
-                    raise ValueError(f"{prefix}: nested lists of objects cannot go in a query")
-                walk(f"{prefix}[]", inner)
-        else:
-            out.append((prefix, _scalar(value)))
-
-    for key, value in params.items():
-        walk(key, value)
-    return out
 
 
 def encode_form(fields: Mapping[str, Any]) -> dict[str, str]:

@@ -23,13 +23,14 @@ What it does as the real service does:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
+from .._params import BadParameters as BadBrackets
+from .._params import parse_brackets
 from ..sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
 from ..sandbox._faults import ASGIApp
 from ._sandbox_http import BadEntity, BadParameters, Missing
@@ -44,43 +45,6 @@ _HTML_MISSING = (
     b"<!DOCTYPE html><html><head><title>Account does not exist</title></head>"
     b"<body><h1>Account does not exist</h1></body></html>"
 )
-_KEY_PART = re.compile(r"\[([^\[\]]*)\]")
-
-
-def parse_brackets(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """``filter[ids][]=1`` pairs -> ``{"filter": {"ids": ["1"]}}`` (PHP's reading)."""
-    out: dict[str, Any] = {}
-    for raw_key, value in pairs:
-        head, _, rest = raw_key.partition("[")
-        if not head:
-            raise BadParameters(f"bad parameter name {raw_key!r}")
-        rest = "[" + rest if rest else ""
-        parts = _KEY_PART.findall(rest)
-        if "".join(f"[{p}]" for p in parts) != rest:
-            raise BadParameters(f"bad parameter name {raw_key!r}")
-        node: Any = out
-        keys = [head, *parts]
-        for depth, key in enumerate(keys):
-            last = depth == len(keys) - 1
-            if key == "":
-                if not isinstance(node, list):
-                    raise BadParameters(f"{raw_key!r} mixes a list and a map")
-                if last:
-                    node.append(value)
-                else:
-                    node.append({})
-                    node = node[-1]
-                continue
-            if not isinstance(node, dict):
-                raise BadParameters(f"{raw_key!r} mixes a list and a map")
-            if last:
-                node[key] = value
-            else:
-                nxt = "list" if keys[depth + 1] == "" else "dict"
-                if key not in node or not isinstance(node[key], list if nxt == "list" else dict):
-                    node[key] = [] if nxt == "list" else {}
-                node = node[key]
-    return out
 
 
 class RetailCRMSandbox(Sandbox):
@@ -158,7 +122,7 @@ class RetailCRMSandbox(Sandbox):
                 return Response(_HTML_MISSING, 404, media_type="text/html")
             try:
                 query = parse_brackets(parse_qsl(request.url.query, keep_blank_values=True))
-            except BadParameters as exc:
+            except BadBrackets as exc:
                 return fail(400, "Errors in the input parameters", {"query": str(exc)})
             form: dict[str, Any] = {}
             if request.method == "POST":
@@ -167,7 +131,7 @@ class RetailCRMSandbox(Sandbox):
                 body = await request.body()
                 try:
                     form = parse_brackets(parse_qsl(body.decode(), keep_blank_values=True))
-                except (BadParameters, UnicodeDecodeError) as exc:
+                except (BadBrackets, UnicodeDecodeError) as exc:
                     return fail(400, "Errors in the input parameters", {"body": str(exc)})
             key = request.headers.get("x-api-key") or query.get("apiKey") or form.get("apiKey")
             if not key:
