@@ -16,6 +16,7 @@ from ._retry import RetryPolicy
 from ._session import DEFAULT_TIMEOUT, Session, SessionStats
 from ._throttle import PausableThrottle, RateLimiter, Throttle
 from ._tls import make_ssl_context
+from .amocrm import AmoCRM
 from .corezoid import Corezoid
 from .errors import (
     AccountBlockedError,
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "APIError",
     "AccountBlockedError",
+    "AmoCRM",
     "AsyncPaginator",
     "AuthenticationError",
     "CRMError",

@@ -1,0 +1,300 @@
+"""amoCRM credentials as ``httpx.Auth`` flows: v2 cookie login, v4 long-lived token, v4 OAuth.
+
+- :class:`CookieLogin` (API v2): ``POST /private/api/auth.php?type=json`` with
+  ``USER_LOGIN`` and ``USER_HASH``; the ``session_id`` cookie goes with every
+  call. A 401 after that means the session expired: log in again once and
+  repeat. One login at a time per client; a 401 for a cookie another task has
+  already replaced is repeated with the new cookie, with no login of its own.
+- :class:`OAuth` (API v4): refresh before expiry or on a 401, single-flight
+  (refresh tokens are single-use: two concurrent refreshes would lose the
+  pair), the new pair saved to the :class:`TokenStore` before it is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from collections.abc import AsyncGenerator, Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlencode
+
+import attrs
+import httpx
+
+from .._json import response_json
+from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
+
+__all__ = [
+    "CookieLogin",
+    "JSONFileTokenStore",
+    "MemoryTokenStore",
+    "OAuth",
+    "OAuthCredentials",
+    "TokenStore",
+]
+
+
+class CookieLogin(httpx.Auth):
+    """API v2 session: log in with login + API key (``USER_HASH``), carry the cookie."""
+
+    # httpx reads bodies for auth flows only in its default async_auth_flow,
+    # which this class replaces: the flow reads each answer itself.
+    requires_response_body = True
+
+    def __init__(self, base_url: str, login: str, api_key: str) -> None:
+        self._url = base_url.rstrip("/") + "/private/api/auth.php?type=json"
+        self.login = login
+        self._api_key = api_key
+        self._lock = asyncio.Lock()
+        self.cookie: str | None = None
+        self.logins = 0
+
+    def __repr__(self) -> str:
+        return f"CookieLogin(login={self.login!r}, api_key=***)"
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if self.cookie is None:
+            async with self._lock:
+                if self.cookie is None:
+                    answer = yield self._login_request()
+                    await answer.aread()
+                    self._accept(answer)
+        used = self.cookie
+        assert used is not None
+        response = yield self._with_cookie(request, used)
+        if response.status_code != 401:
+            return
+        async with self._lock:
+            if self.cookie == used:  # expired, and nobody has logged in again yet
+                answer = yield self._login_request()
+                await answer.aread()
+                self._accept(answer)
+        assert self.cookie is not None
+        yield self._with_cookie(request, self.cookie)
+
+    def _login_request(self) -> httpx.Request:
+        body = urlencode({"USER_LOGIN": self.login, "USER_HASH": self._api_key}).encode()
+        return httpx.Request(
+            "POST",
+            self._url,
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def _accept(self, answer: httpx.Response) -> None:
+        body: Any = None
+        try:
+            body = response_json(answer, what="amoCRM's login answer")
+        except ProtocolError:
+            if answer.status_code < 400:
+                raise
+        inner = body.get("response") if isinstance(body, dict) else None
+        code = str(inner.get("error_code")) if isinstance(inner, dict) else None
+        if answer.status_code == 403 or code == "113":
+            raise PermissionDeniedError(
+                "amoCRM refused this machine's IP address (code 113)",
+                status=answer.status_code,
+                code=code,
+            )
+        if answer.status_code >= 400 or not (isinstance(inner, dict) and inner.get("auth")):
+            message = inner.get("error") if isinstance(inner, dict) else None
+            reason = message or "wrong login or API key"
+            raise AuthenticationError(
+                f"amoCRM refused the v2 login of {self.login!r}: {reason}",
+                status=answer.status_code,
+                code=code,
+            )
+        cookie = answer.cookies.get("session_id")
+        if not cookie:
+            raise ProtocolError("amoCRM's login answer set no session_id cookie")
+        self.cookie = cookie
+        self.logins += 1
+
+    @staticmethod
+    def _with_cookie(request: httpx.Request, cookie: str) -> httpx.Request:
+        request.headers["Cookie"] = f"session_id={cookie}"
+        return request
+
+
+@attrs.frozen
+class OAuthCredentials:
+    """An OAuth2 integration's credentials and its current token pair."""
+
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    redirect_uri: str
+    refresh_token: str = attrs.field(repr=False)
+    access_token: str | None = attrs.field(default=None, repr=False)
+    #: Unix seconds when ``access_token`` stops working.
+    expires_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where OAuth credentials live between runs (a database row, a file, a secret manager)."""
+
+    async def load(self) -> OAuthCredentials | None: ...
+
+    async def save(self, credentials: OAuthCredentials) -> None: ...
+
+
+class MemoryTokenStore:
+    """Keeps the credentials in this process only."""
+
+    def __init__(self, credentials: OAuthCredentials | None = None) -> None:
+        self.credentials = credentials
+
+    async def load(self) -> OAuthCredentials | None:
+        return self.credentials
+
+    async def save(self, credentials: OAuthCredentials) -> None:
+        self.credentials = credentials
+
+
+class JSONFileTokenStore:
+    """Keeps the credentials in a JSON file, replaced atomically (write, fsync, rename)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    async def load(self) -> OAuthCredentials | None:
+        return await asyncio.to_thread(self._read)
+
+    async def save(self, credentials: OAuthCredentials) -> None:
+        await asyncio.to_thread(self._write, credentials)
+
+    def _read(self) -> OAuthCredentials | None:
+        if not self.path.exists():
+            return None
+        return OAuthCredentials(**json.loads(self.path.read_text()))
+
+    def _write(self, credentials: OAuthCredentials) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name)
+        try:
+            with os.fdopen(handle, "w") as out:
+                json.dump(credentials.to_dict(), out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+class OAuth(httpx.Auth):
+    """API v4 OAuth2: Bearer tokens refreshed once at a time, saved before use."""
+
+    requires_response_body = True
+    #: Refresh this long before the access token expires.
+    MARGIN = 60.0
+
+    def __init__(
+        self,
+        base_url: str,
+        store: TokenStore,
+        credentials: OAuthCredentials | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/oauth2/access_token"
+        self.store = store
+        self._credentials = credentials
+        self._now = now
+        self._lock = asyncio.Lock()
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return "OAuth(credentials=***)"
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        credentials = await self._current()
+        if self._expiring(credentials):
+            async with self._lock:
+                credentials = await self._current()
+                if self._expiring(credentials):
+                    answer = yield self._refresh_request(credentials)
+                    await answer.aread()
+                    credentials = await self._accept(answer, credentials)
+        used = credentials.access_token
+        response = yield self._with_token(request, used)
+        if response.status_code != 401:
+            return
+        async with self._lock:
+            credentials = await self._current()
+            if credentials.access_token == used:
+                answer = yield self._refresh_request(credentials)
+                await answer.aread()
+                credentials = await self._accept(answer, credentials)
+        yield self._with_token(request, credentials.access_token)
+
+    async def _current(self) -> OAuthCredentials:
+        if self._credentials is None:
+            loaded = await self.store.load()
+            # Another task may have loaded and refreshed meanwhile: never go back.
+            if self._credentials is None:
+                self._credentials = loaded
+        if self._credentials is None:
+            raise AuthenticationError(
+                "no amoCRM OAuth credentials: pass them or save them in the store"
+            )
+        return self._credentials
+
+    def _expiring(self, credentials: OAuthCredentials) -> bool:
+        if not credentials.access_token:
+            return True
+        return (
+            credentials.expires_at is not None
+            and credentials.expires_at - self.MARGIN <= self._now()
+        )
+
+    def _refresh_request(self, credentials: OAuthCredentials) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            self._url,
+            json={
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": credentials.refresh_token,
+                "redirect_uri": credentials.redirect_uri,
+            },
+        )
+
+    async def _accept(self, answer: httpx.Response, old: OAuthCredentials) -> OAuthCredentials:
+        if answer.status_code >= 400:
+            raise AuthenticationError(
+                "amoCRM refused the OAuth refresh token (it may have been used already): "
+                "authorize the integration again",
+                status=answer.status_code,
+            )
+        body = response_json(answer, what="amoCRM's token answer")
+        try:
+            fresh = attrs.evolve(
+                old,
+                access_token=str(body["access_token"]),
+                refresh_token=str(body["refresh_token"]),
+                expires_at=self._now() + float(body.get("expires_in", 86400)),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolError("amoCRM's token answer lacks access_token/refresh_token") from None
+        await self.store.save(fresh)  # persisted before it is ever used
+        self._credentials = fresh
+        self.refreshes += 1
+        return fresh
+
+    @staticmethod
+    def _with_token(request: httpx.Request, token: str | None) -> httpx.Request:
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
