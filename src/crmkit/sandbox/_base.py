@@ -10,13 +10,14 @@ A Sandbox object is itself an ASGI app, so it can be mounted anywhere.
 from __future__ import annotations
 
 from collections import Counter, deque
+from email.utils import format_datetime
 from typing import Any
 
 import attrs
 import httpx
 
 from ._clock import SandboxClock
-from ._faults import ASGIApp, FaultInjector, FaultPlan, Receive, Scope, Send
+from ._faults import ASGIApp, FaultInjector, FaultPlan, Message, Receive, Scope, Send
 from ._serve import ServedApp, sandbox_transport, serve
 
 __all__ = ["RecordedRequest", "Sandbox"]
@@ -87,7 +88,23 @@ class Sandbox:
             self.recent_requests.append(
                 RecordedRequest(str(scope.get("method", "")), path, query.decode("latin-1"))
             )
+            await self.app(scope, receive, self._dated(send))
+            return
         await self.app(scope, receive, send)
+
+    def _dated(self, send: Send) -> Send:
+        """Every answer carries a ``Date`` from the sandbox clock, as real servers' do."""
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                if not any(name.lower() == b"date" for name, _ in headers):
+                    stamp = format_datetime(self.clock.datetime(), usegmt=True)
+                    headers.append((b"date", stamp.encode("latin-1")))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        return dated
 
     def transport(self, *, client_ip: str = "127.0.0.1") -> httpx.AsyncBaseTransport:
         """An in-process httpx transport to this sandbox (``client_ip`` is the caller it sees)."""

@@ -67,6 +67,10 @@ class ServedApp:
             log_level="critical",
             access_log=False,
             lifespan="off",
+            # The sandbox sends its own Date (its clock can be moved); uvicorn's would
+            # be a second one, from the real clock.
+            date_header=False,
+            server_header=False,
             timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)
