@@ -134,6 +134,11 @@ class SyncChange:
     id: VtigerId
     record: Record | None = None
 
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready: ``{"kind", "id": "12x34", "record": {...} or None}``."""
+        record = self.record.to_dict() if self.record is not None else None
+        return {"kind": self.kind, "id": str(self.id), "record": record}
+
 
 class VtigerError(APIError):
     """vtiger answered ``success: false``; ``code`` is its error code."""

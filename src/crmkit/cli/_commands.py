@@ -1,0 +1,148 @@
+"""``crmkit export``: specs from flags or a TOML file, run concurrently, summed up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._export import ExportJob, JobStats, run_export
+from ._progress import Display, human_console, make_display, summary_table
+from ._sources import ExportSpec, SpecError, make_job
+
+__all__ = ["export_command", "run_jobs", "specs_from_config"]
+
+_FLAG_OPTIONS = (
+    "url",
+    "subdomain",
+    "api_version",
+    "token",
+    "login",
+    "api_key",
+    "site",
+    "username",
+    "access_key",
+    "changes",
+    "api_login",
+    "secret",
+    "conv_id",
+    "refs",
+    "rate_limit",
+    "page_size",
+    "allow_insecure_http",
+)
+
+
+def specs_from_config(path: Path) -> list[ExportSpec]:
+    """``[[export]]`` tables: platform, entity, out, state, and the flags' options.
+
+    Any option may instead name an environment variable: ``token_env = "ACME_TOKEN"``.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"cannot read the config {path}: {exc}") from None
+    tables = data.get("export")
+    if not isinstance(tables, list) or not tables:
+        raise SpecError(f"{path} has no [[export]] tables")
+    specs = []
+    base = path.parent
+    for n, table in enumerate(tables, start=1):
+        if not isinstance(table, dict) or not table.get("platform") or not table.get("entity"):
+            raise SpecError(f"{path}: export #{n} needs platform and entity")
+        options = {
+            k: v for k, v in table.items() if k not in ("platform", "entity", "out", "state")
+        }
+        specs.append(
+            ExportSpec(
+                platform=str(table["platform"]),
+                entity=str(table["entity"]),
+                options=options,
+                out=base / table["out"] if table.get("out") else None,
+                state=base / table["state"] if table.get("state") else None,
+            )
+        )
+    return specs
+
+
+def _specs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[ExportSpec]:
+    if args.config is not None:
+        if args.platform or args.entity:
+            parser.error("give PLATFORM ENTITY or --config, not both")
+        return specs_from_config(args.config)
+    if not args.platform or not args.entity:
+        parser.error("export needs PLATFORM and ENTITY (or --config FILE)")
+    options = {name: getattr(args, name) for name in _FLAG_OPTIONS}
+    options = {k: v for k, v in options.items() if v not in (None, False)}
+    return [ExportSpec(args.platform, args.entity, options, out=args.out, state=args.state)]
+
+
+def export_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import exit_code_for
+
+    jobs = [make_job(spec) for spec in _specs(args, parser)]
+    outs = [job.out for job in jobs]
+    if sum(1 for out in outs if out is None) > 1:
+        raise SpecError("several exports cannot all write to stdout: give each an out file")
+    if len({job.state for job in jobs if job.state}) < sum(1 for job in jobs if job.state):
+        raise SpecError("two exports share a state file: give each its own")
+    to_stdout = any(out is None for out in outs)
+    display = make_display(quiet=args.quiet or args.json)
+    with display:
+        results = asyncio.run(run_jobs(jobs, display))
+    stats = [s for s, _ in results]
+    failures = [exc for _, exc in results if exc is not None]
+    _report(stats, args, to_stdout=to_stdout, title="crmkit export")
+    for exc in failures:
+        if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+            raise KeyboardInterrupt
+    if failures:
+        first = failures[0]
+        if len(failures) > 1 or len(jobs) > 1:
+            for s in stats:
+                if s.error:
+                    print(f"crmkit: {s.name}: {s.error}", file=sys.stderr)
+            return exit_code_for(first)
+        raise first
+    return 0
+
+
+async def run_jobs(
+    jobs: Sequence[ExportJob], display: Display
+) -> list[tuple[JobStats, BaseException | None]]:
+    """Run the exports concurrently; one failing does not stop the others."""
+
+    async def one(job: ExportJob) -> tuple[JobStats, BaseException | None]:
+        stats = JobStats(job.name, account=job.account)
+        display.start(stats)
+        try:
+            await run_export(job, stats, display.update)
+        except Exception as exc:
+            return stats, exc
+        finally:
+            display.finish(stats)
+        return stats, None
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+def _report(
+    stats: Sequence[JobStats], args: argparse.Namespace, *, to_stdout: bool, title: str
+) -> None:
+    if args.json:
+        text = json.dumps({"exports": [s.to_dict() for s in stats]}, indent=2)
+        print(text, file=sys.stderr if to_stdout else sys.stdout)
+    elif not args.quiet:
+        human_console().print(summary_table(stats, title))
+
+
+def summary_json(stats: Sequence[JobStats], **more: Any) -> str:
+    return json.dumps({**more, "exports": [s.to_dict() for s in stats]}, indent=2)

@@ -1,0 +1,295 @@
+"""The export job: pages from a source, JSON Lines out, a state file after every page.
+
+What it promises: with a state file, a run that stops (Ctrl-C, a crash, a
+failure) and is started again with the same state and output files ends with
+every record exactly once. After every page the records are written and
+synced, then the state (the source's position and the output's length) is
+replaced atomically; a restart cuts the output back to that length, dropping
+whatever a crash left after it, and continues from that position. A run that
+finished leaves a state from which the next run asks only for what changed.
+When records go to stdout, nothing can be cut back: a resumed run may repeat
+the records of the page it was on.
+
+What it is not: it knows no platform; :mod:`crmkit.cli._sources` opens the
+clients and gives pages. It draws nothing; it reports to a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import attrs
+import orjson
+
+__all__ = ["ExportJob", "JobStats", "Source", "StateError", "run_export", "to_record"]
+
+STATE_VERSION = 1
+
+
+class StateError(Exception):
+    """A state or output file that cannot be used as it is."""
+
+
+class Source(Protocol):
+    """What a platform adapter gives the engine for one export."""
+
+    #: The allowed request rate (for "share of the rate used"), or None.
+    rate_limit: float | None
+    #: True when this run starts from a finished run's state and reads only changes.
+    incremental: bool
+
+    def pages(self) -> AsyncIterator[tuple[list[Any], int | None]]:
+        """Yield ``(items, total_or_None)`` page by page."""
+        ...
+
+    def position(self) -> dict[str, Any]:
+        """Where the source stands now (JSON-ready): after the last page handed over."""
+        ...
+
+    def session_stats(self) -> Any:
+        """The client's :class:`crmkit.SessionStats`."""
+        ...
+
+
+#: Opens a source from the saved state (``position``, and whether that run finished).
+SourceOpener = Callable[[dict[str, Any] | None, bool], AbstractAsyncContextManager[Source]]
+
+
+@attrs.frozen
+class ExportJob:
+    """One export: its display name, identity (for the state file) and files."""
+
+    name: str
+    #: Names the account and entity; a state file written for another key is refused.
+    key: str
+    open_source: SourceOpener = attrs.field(repr=False)
+    #: The account's host (and port, on loopback), for displays.
+    account: str = ""
+    out: Path | None = None
+    state: Path | None = None
+
+
+@attrs.define
+class JobStats:
+    """What a running or finished export has done, for progress lines and summaries."""
+
+    name: str
+    account: str = ""
+    records: int = 0
+    pages: int = 0
+    total: int | None = None
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    throttle_wait: float = 0.0
+    rate_limit: float | None = None
+    incremental: bool = False
+    started: float = attrs.Factory(time.monotonic)
+    finished: float | None = None
+    status: str = "starting"
+    error: str | None = None
+    out: str = "-"
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def rate_share(self) -> float | None:
+        """Requests sent over requests the limit allowed in the elapsed time.
+
+        A limiter lets the first request go at once, then ``rate`` a second:
+        ``elapsed * rate + 1`` in all.
+        """
+        if not self.rate_limit:
+            return None
+        return self.requests / (self.elapsed * self.rate_limit + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        share = self.rate_share
+        return {
+            "name": self.name,
+            "account": self.account,
+            "status": self.status,
+            "incremental": self.incremental,
+            "records": self.records,
+            "pages": self.pages,
+            "requests": self.requests,
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "throttle_wait_s": round(self.throttle_wait, 3),
+            "elapsed_s": round(self.elapsed, 3),
+            "rate_limit": self.rate_limit,
+            "rate_share": round(share, 4) if share is not None else None,
+            "out": self.out,
+            "error": self.error,
+        }
+
+
+def to_record(item: Any) -> Any:
+    """An item as JSON-ready data: models by their wire names, mappings as dicts."""
+    from .._models import to_wire
+
+    if hasattr(item, "to_record"):
+        return item.to_record()
+    if attrs.has(type(item)):
+        return to_wire(item)
+    if hasattr(item, "keys"):
+        return dict(item)
+    return item
+
+
+def _dumps(record: Any) -> bytes:
+    return orjson.dumps(record, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n"
+
+
+# -- files ---------------------------------------------------------------------
+
+
+def read_state(path: Path | None, key: str) -> dict[str, Any] | None:
+    """The saved state, or None when there is none yet."""
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StateError(f"state file {path} cannot be read: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        raise StateError(f"state file {path} is not a crmkit export state")
+    if data.get("key") != key:
+        raise StateError(
+            f"state file {path} belongs to another export ({data.get('key')!r}); "
+            "use one state file per account and entity"
+        )
+    return data
+
+
+def write_state(path: Path, data: dict[str, Any]) -> None:
+    """Replace the state file atomically (write, fsync, rename)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(data, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def open_output(path: Path | None, offset: int) -> IO[bytes]:
+    """The output, cut back to ``offset`` bytes (0: a new file)."""
+    if path is None:
+        return sys.stdout.buffer
+    if offset == 0:
+        return path.open("wb")
+    try:
+        out = path.open("r+b")
+    except FileNotFoundError:
+        raise StateError(
+            f"{path} is gone but the state says {offset} bytes were written to it; "
+            "delete the state file to start over"
+        ) from None
+    size = out.seek(0, os.SEEK_END)
+    if size < offset:
+        out.close()
+        raise StateError(
+            f"{path} is shorter ({size} bytes) than the state says ({offset}); "
+            "delete the state file to start over"
+        )
+    out.truncate(offset)
+    out.seek(offset)
+    return out
+
+
+# -- the run -------------------------------------------------------------------
+
+
+async def run_export(
+    job: ExportJob, stats: JobStats, on_page: Callable[[JobStats], None] | None = None
+) -> None:
+    """Run ``job`` to the end, updating ``stats``; errors propagate (state kept)."""
+    saved = read_state(job.state, job.key)
+    finished_before = bool(saved and saved.get("complete"))
+    resuming = saved is not None and not finished_before
+    offset = int(saved.get("out_offset", 0)) if saved and resuming else 0
+    records = int(saved.get("records", 0)) if saved and resuming else 0
+    stats.out = str(job.out) if job.out else "-"
+    if job.state is not None:
+        job.state.parent.mkdir(parents=True, exist_ok=True)
+    if job.out is not None:
+        job.out.parent.mkdir(parents=True, exist_ok=True)
+    position = saved.get("position") if saved else None
+    out = open_output(job.out, offset)
+    stats.records = records
+    stats.status = "running"
+    try:
+        async with job.open_source(position, finished_before) as source:
+            stats.rate_limit = source.rate_limit
+            stats.incremental = source.incremental
+            session = source.session_stats()
+            async for items, total in source.pages():
+                data = b"".join(_dumps(to_record(item)) for item in items)
+                out.write(data)
+                out.flush()
+                if job.out is not None:
+                    os.fsync(out.fileno())
+                offset += len(data)
+                stats.records += len(items)
+                stats.pages += 1
+                stats.total = total
+                _copy_session(stats, session)
+                if job.state is not None:
+                    state = _state(job, source.position(), offset, stats.records, False)
+                    write_state(job.state, state)
+                if on_page is not None:
+                    on_page(stats)
+            _copy_session(stats, session)
+            if job.state is not None:
+                state = _state(job, source.position(), offset, stats.records, True)
+                write_state(job.state, state)
+        stats.status = "done"
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        stats.status = "interrupted"
+        raise
+    except BaseException as exc:
+        stats.status = "failed"
+        stats.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        stats.finished = time.monotonic()
+        if job.out is not None:
+            out.close()
+        else:
+            out.flush()
+
+
+def _copy_session(stats: JobStats, session: Any) -> None:
+    stats.requests = session.requests
+    stats.rate_limited = session.rate_limited
+    stats.retries = session.retries
+    stats.throttle_wait = session.throttle_wait
+
+
+def _state(
+    job: ExportJob, position: dict[str, Any], offset: int, records: int, complete: bool
+) -> dict[str, Any]:
+    return {
+        "version": STATE_VERSION,
+        "key": job.key,
+        "position": position,
+        "out_offset": offset,
+        "records": records,
+        "complete": complete,
+        "saved_at": time.time(),
+    }
