@@ -1,0 +1,190 @@
+"""A throttle shared through Redis, for many processes that use one account (extra ``redis``).
+
+``RedisThrottle`` keeps the rule of the local :class:`crmkit.RateLimiter`
+across every process that names the same ``key``:
+
+- slots: at most ``rate`` requests hold a slot in any window (1 s), each from
+  its acquire until one window after its answer (in flight, a slot is kept
+  for up to ``in_flight_limit`` seconds, so a crashed process cannot hold one
+  for ever);
+- spacing: grants leave at least ``1/rate`` seconds apart, so several
+  processes starting together do not burst;
+- ``pause(seconds)`` after a 429 holds every process, not only the one that
+  got it.
+
+One Lua script per grant decides atomically, on Redis's own clock (the
+processes' clocks may disagree). Within a process, one task at a time asks
+Redis; the others queue locally. Pass it as ``throttle=`` to any client::
+
+    throttle = RedisThrottle("redis://127.0.0.1:6379/0", key="amocrm:acme", rate=7)
+    async with crmkit.AmoCRM("acme", access_token=token, throttle=throttle) as amo: ...
+
+What it is not: a queue (no order between processes beyond first come) or a
+lock; it needs Redis 5 or later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import uuid
+from collections import deque
+from typing import Any
+
+__all__ = ["RedisThrottle"]
+
+_GRANT = """
+local slots, pause, last = KEYS[1], KEYS[2], KEYS[3]
+local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local spacing, flight = tonumber(ARGV[3]), tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local paused = redis.call('PTTL', pause)
+if paused > 0 then return paused end
+redis.call('ZREMRANGEBYSCORE', slots, '-inf', now - window)
+local wait = 0
+if redis.call('ZCARD', slots) >= limit then
+  local oldest = redis.call('ZRANGE', slots, 0, 0, 'WITHSCORES')
+  wait = tonumber(oldest[2]) + window - now
+end
+local previous = redis.call('GET', last)
+if previous then
+  local gap = tonumber(previous) + spacing - now
+  if gap > wait then wait = gap end
+end
+if wait > 0 then return wait end
+redis.call('ZADD', slots, now + flight, ARGV[5])
+redis.call('SET', last, now, 'PX', math.ceil(spacing) + 1000)
+redis.call('PEXPIRE', slots, flight + window + 1000)
+return 0
+"""
+
+# The answer is in: the slot now ends one window from this instant.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return 1
+"""
+
+_PAUSE = """
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
+#: Longest wait between two asks when Redis says "not yet" (slots in flight end unannounced).
+_MAX_POLL = 0.05
+
+
+class RedisThrottle:
+    """At most ``rate`` requests per second for everyone sharing ``key``, through Redis.
+
+    ``redis`` is a URL or a ``redis.asyncio.Redis`` client (decoded or not).
+    Call :meth:`aclose` (or use ``async with``) when done, to finish the
+    pending slot updates and close a client made from a URL.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        key: str,
+        rate: float,
+        window: float = 1.0,
+        margin: float = 0.01,
+        in_flight_limit: float = 60.0,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
+        if not key:
+            raise ValueError("key must name the account the processes share")
+        if isinstance(redis, str):
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.Redis.from_url(redis)
+            self._owns_client = True
+        else:
+            self._redis = redis
+            self._owns_client = False
+        self.key = key
+        self.rate = rate
+        self._keys = [f"crmkit:throttle:{key}:{part}" for part in ("slots", "pause", "last")]
+        self._window_ms = int(window * 1000)
+        self._limit = max(1, math.floor(rate * window))
+        self._spacing_ms = 1000.0 / (rate * (1.0 - margin))
+        self._flight_ms = int(in_flight_limit * 1000)
+        self._grant = self._redis.register_script(_GRANT)
+        self._release = self._redis.register_script(_RELEASE)
+        self._pause = self._redis.register_script(_PAUSE)
+        self._names = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
+        self._held: deque[str] = deque()
+        self._local = asyncio.Lock()
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._paused_until = 0.0  # this process's own view, ahead of Redis's
+
+    async def acquire(self) -> None:
+        """Wait until a request may go; it holds its slot until :meth:`release`."""
+        async with self._local:
+            # A pause only grows, and is re-read after each sleep.
+            remaining = self._paused_until - asyncio.get_running_loop().time()
+            while remaining > 0:
+                await asyncio.sleep(remaining)
+                remaining = self._paused_until - asyncio.get_running_loop().time()
+            name = next(self._names)
+            while True:
+                wait_ms = int(
+                    await self._grant(
+                        keys=self._keys,
+                        args=[
+                            self._window_ms,
+                            self._limit,
+                            self._spacing_ms,
+                            self._flight_ms,
+                            name,
+                        ],
+                    )
+                )
+                if wait_ms <= 0:
+                    self._held.append(name)
+                    return
+                await asyncio.sleep(min(wait_ms / 1000.0, _MAX_POLL))
+
+    def release(self) -> None:
+        """An answer is in: the oldest slot this process holds ends one window from now.
+
+        Which of this process's slots is closed does not matter to the count;
+        the oldest is the one closest to expiring.
+        """
+        if self._held:
+            self._spawn(self._release(keys=self._keys[:1], args=[self._held.popleft()]))
+
+    def pause(self, seconds: float) -> None:
+        """Hold every process using this key for ``seconds`` (never shortens a pause)."""
+        millis = max(1, int(seconds * 1000))
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._spawn(self._pause(keys=[self._keys[1]], args=[millis]))
+
+    async def aclose(self) -> None:
+        """Finish pending slot updates; close the Redis client if this throttle made it."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._owns_client:
+            await self._redis.aclose()
+
+    async def __aenter__(self) -> RedisThrottle:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _spawn(self, call: Any) -> None:
+        task = asyncio.ensure_future(call)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def __repr__(self) -> str:
+        return f"RedisThrottle(key={self.key!r}, rate={self.rate!r})"
