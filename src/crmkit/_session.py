@@ -27,7 +27,7 @@ from ._log import logger, redact_url
 from ._mapping import ErrorMapper, default_error_mapper
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
-from ._tls import make_ssl_context
+from ._tls import shared_ssl_context
 from .errors import AccountBlockedError, RateLimitError, ServerError, TransportError
 
 __all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
@@ -167,7 +167,7 @@ class Session:
             default_headers.update(headers or {})
             self._client = httpx.AsyncClient(
                 transport=transport,
-                verify=make_ssl_context() if transport is None else True,
+                verify=shared_ssl_context() if transport is None else True,
                 timeout=timeout,
                 headers=default_headers,
             )
