@@ -99,3 +99,26 @@ async def test_delayed_arrivals_never_crowd_a_server_window():
         await asyncio.gather(*(session.request("GET", "x") for _ in range(75)))
     assert len(arrivals) == 75
     assert max_in_window(arrivals) <= 30
+
+
+async def test_a_rate_limit_answer_halves_the_rate_and_good_answers_win_it_back():
+    limiter = crmkit.RateLimiter(10)
+    stamps: list[float] = []
+
+    async def burst(n: int) -> None:
+        async def one() -> None:
+            async with limiter:
+                stamps.append(time.monotonic())
+
+        await asyncio.gather(*(one() for _ in range(n)))
+
+    limiter.slow_down()
+    limiter.slow_down()  # two 429s: a quarter of the rate, 2.5/s
+    assert limiter.slowdown == 4.0
+    await burst(10)  # takes the ten slots, each now held 4 s after its answer (not 1 s)
+    started = time.monotonic()
+    await burst(3)  # waits for the first of them to come back
+    assert time.monotonic() - started > 3.0
+    for _ in range(100):
+        limiter.recovered()
+    assert limiter.slowdown == 1.0

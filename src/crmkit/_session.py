@@ -77,16 +77,19 @@ class _ThrottledAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         flow = self.inner.async_auth_flow(request)
-        outgoing = await flow.__anext__()
-        while True:
-            response = yield outgoing
-            try:
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                return
-            self.throttle.release()
-            await self.throttle.acquire()
-            self.stats.requests += 1
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                response = yield outgoing
+                try:
+                    outgoing = await flow.asend(response)
+                except StopAsyncIteration:
+                    return
+                self.throttle.release()
+                await self.throttle.acquire()
+                self.stats.requests += 1
+        finally:
+            await flow.aclose()
 
 
 class Session:
