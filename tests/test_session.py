@@ -299,3 +299,34 @@ def test_session_repr_hides_secrets():
     text = repr(session)
     assert "hunter22" not in text and "s3cr3tkey" not in text
     assert "acme.example.test" in text
+
+
+class _LoginFirst(httpx.Auth):
+    """A login request before the caller's, as the platforms' auth flows do."""
+
+    async def async_auth_flow(self, request):
+        login = yield httpx.Request("POST", "https://crm.example/login")
+        request.headers["x-session"] = login.headers.get("x-session", "none")
+        yield request
+
+
+@pytest.mark.parametrize("refusal", [503, 429])
+async def test_an_auth_request_refused_for_now_is_sent_again(refusal):
+    answers = {"login": [refusal, 200]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/login":
+            status = answers["login"].pop(0)
+            return httpx.Response(status, headers={"x-session": "s1"} if status == 200 else {})
+        return httpx.Response(200, json={"session": request.headers["x-session"]})
+
+    async with crmkit.Session(
+        "https://crm.example",
+        auth=_LoginFirst(),
+        transport=httpx.MockTransport(handler),
+        retry=crmkit.RetryPolicy(max_retries=2, backoff_base=0.01),
+    ) as session:
+        response = await session.request("GET", "/things")
+    assert response.json() == {"session": "s1"}
+    assert session.stats.requests == 3 and session.stats.retries == 1
+    assert session.stats.rate_limited == (1 if refusal == 429 else 0)

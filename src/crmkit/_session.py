@@ -66,30 +66,59 @@ class _ThrottledAuth(httpx.Auth):
     like any request, and the Session's one ``release()`` closes the last.
     Releasing before acquiring means a flow that waits (a single-flight
     login) can never hold a slot another flow needs.
+
+    A request the flow made itself (a challenge, a login, a refresh) that is
+    answered 429 or with a retryable 5xx is sent again after the policy's
+    backoff (a 429 pauses the whole throttle), as the Session does for its own
+    requests; the caller's request is left to the Session's retry loop.
     """
 
-    def __init__(self, inner: httpx.Auth, throttle: PausableThrottle, stats: SessionStats) -> None:
+    def __init__(self, inner: httpx.Auth, session: Session) -> None:
         self.inner = inner
-        self.throttle = throttle
-        self.stats = stats
+        self.session = session
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        session = self.session
         flow = self.inner.async_auth_flow(request)
         try:
             outgoing = await flow.__anext__()
             while True:
                 response = yield outgoing
+                retry = 0
+                while outgoing is not request and self._retryable(response, retry):
+                    await response.aread()
+                    delay = session.retry.backoff(retry, session._rng)
+                    session.throttle.release()
+                    if response.status_code == 429:
+                        session.stats.rate_limited += 1
+                        session.throttle.pause(delay)
+                    else:
+                        await session.clock.sleep(delay)
+                    why = (
+                        f"HTTP {response.status_code} to an auth request, retrying in {delay:.2f}s"
+                    )
+                    session._log_retry(outgoing, why, retry)
+                    await session.throttle.acquire()
+                    session.stats.requests += 1
+                    session.stats.retries += 1
+                    retry += 1
+                    response = yield outgoing
                 try:
                     outgoing = await flow.asend(response)
                 except StopAsyncIteration:
                     return
-                self.throttle.release()
-                await self.throttle.acquire()
-                self.stats.requests += 1
+                session.throttle.release()
+                await session.throttle.acquire()
+                session.stats.requests += 1
         finally:
             await flow.aclose()
+
+    def _retryable(self, response: httpx.Response, retry: int) -> bool:
+        policy = self.session.retry
+        status = response.status_code
+        return retry < policy.max_retries and (status == 429 or status in policy.retry_statuses)
 
 
 class Session:
@@ -333,7 +362,7 @@ class Session:
         chosen = auth if auth is not None else self.auth
         sent: httpx.Auth | Any = httpx.USE_CLIENT_DEFAULT
         if chosen is not None:
-            sent = _ThrottledAuth(chosen, self.throttle, self.stats)
+            sent = _ThrottledAuth(chosen, self)
         if self._semaphore is None:
             return await self._client.send(request, auth=sent)
         async with self._semaphore:

@@ -53,7 +53,8 @@ if previous then
   local gap = tonumber(previous) + spacing - now
   if gap > wait then wait = gap end
 end
-if wait > 0 then return wait end
+-- Redis turns a Lua number into an integer by truncation: 0.4 ms would read as "granted".
+if wait > 0 then return math.ceil(wait) end
 redis.call('ZADD', slots, now + flight, ARGV[5])
 redis.call('SET', last, now, 'PX', math.ceil(spacing) + 1000)
 redis.call('PEXPIRE', slots, flight + window + 1000)
@@ -120,7 +121,10 @@ class RedisThrottle:
         self._release = self._redis.register_script(_RELEASE)
         self._pause = self._redis.register_script(_PAUSE)
         self._names = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
-        self._held: deque[str] = deque()
+        # The slot each task holds: a request's answer must end its own slot, not
+        # another's (answers come back out of order; ending a slot still in flight
+        # would free it while its request may yet reach the server).
+        self._held: dict[asyncio.Task[Any] | None, deque[str]] = {}
         self._local = asyncio.Lock()
         self._pending: set[asyncio.Task[Any]] = set()
         self._paused_until = 0.0  # this process's own view, ahead of Redis's
@@ -148,18 +152,23 @@ class RedisThrottle:
                     )
                 )
                 if wait_ms <= 0:
-                    self._held.append(name)
+                    self._held.setdefault(asyncio.current_task(), deque()).append(name)
                     return
                 await asyncio.sleep(min(wait_ms / 1000.0, _MAX_POLL))
 
     def release(self) -> None:
-        """An answer is in: the oldest slot this process holds ends one window from now.
+        """An answer is in: the slot the calling task acquired ends one window from now.
 
-        Which of this process's slots is closed does not matter to the count;
-        the oldest is the one closest to expiring.
+        Call it from the task that called :meth:`acquire` (the Session does).
         """
-        if self._held:
-            self._spawn(self._release(keys=self._keys[:1], args=[self._held.popleft()]))
+        task = asyncio.current_task()
+        names = self._held.get(task)
+        if not names:
+            return
+        name = names.popleft()
+        if not names:
+            del self._held[task]
+        self._spawn(self._release(keys=self._keys[:1], args=[name]))
 
     def pause(self, seconds: float) -> None:
         """Hold every process using this key for ``seconds`` (never shortens a pause)."""

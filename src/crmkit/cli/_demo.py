@@ -17,6 +17,7 @@ import asyncio
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ _EXPORTS = {
 def demo_command(args: argparse.Namespace) -> int:
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="crmkit-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    faults = FaultPlan(server_error=0.03, drop_after=0.02, seed=7) if args.faults else None
+    faults = FaultPlan(server_error=0.05, drop_after=0.03, seed=7) if args.faults else None
     say = _Say(args)
     counts = {
         "amocrm": args.amocrm_leads,
@@ -86,6 +87,9 @@ def demo_command(args: argparse.Namespace) -> int:
         say("Run 1: every record, from all four at once, at their rate limits.")
         first = _run(specs("all", list(counts)), args)
         _change_records(setups)
+        # A new run starts with an empty throttle, but the server still counts the
+        # last second of the run before: wait it out, as a scheduled job would.
+        time.sleep(1.0)
         changed = sorted(CHANGES)
         say(
             "Changed "
