@@ -174,3 +174,32 @@ async def test_prefetch_never_asks_past_the_limit():
         items = await list_items(session, page_size=100, limit=200).to_list()
     assert len(items) == 200
     assert sandbox.request_count == 2
+
+
+class _PeekingStrategy(DemoStrategy):
+    """DemoStrategy that can read the next cursor before building the page."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def peek_next(self, response: httpx.Response, cursor, page_size):
+        return response.json()["next"]
+
+    def parse(self, response: httpx.Response, cursor, page_size):
+        self.log.append(f"parse {cursor or 1}")
+        return super().parse(response, cursor, page_size)
+
+
+async def test_the_next_page_is_on_its_way_before_this_one_is_parsed():
+    sandbox = DemoSandbox(300)
+    log: list[str] = []
+    async with session_for(sandbox) as session:
+
+        async def fetch(request: crmkit.PageRequest) -> httpx.Response:
+            log.append(f"send {request.params['page']}")
+            return await session.request("GET", request.url, params=request.params)
+
+        paginator = crmkit.AsyncPaginator(fetch, _PeekingStrategy(log), page_size=100)
+        ids = [item["id"] async for item in paginator]
+    assert ids == list(range(1, 301))
+    assert log == ["send 1", "send 2", "parse 1", "send 3", "parse 2", "parse 3"]

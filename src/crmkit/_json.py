@@ -17,6 +17,8 @@ from .errors import ProtocolError
 
 __all__ = ["dumps", "dumps_text", "loads", "response_json"]
 
+_MISSING = object()
+
 
 def dumps(value: Any) -> bytes:
     """Serialise to compact UTF-8 JSON bytes (non-ASCII kept as is, as the platforms expect)."""
@@ -34,10 +36,18 @@ def loads(data: bytes | str) -> Any:
 
 
 def response_json(response: httpx.Response, *, what: str = "JSON") -> Any:
-    """Decode a response body as JSON or raise ``ProtocolError`` naming what came instead."""
+    """Decode a response body as JSON or raise ``ProtocolError`` naming what came instead.
+
+    The decoded value is kept on the response, so a second reading (a paginator
+    peeking at the next page's cursor, then the page itself) decodes once. Do
+    not change what it returns.
+    """
+    cached = getattr(response, "_crmkit_json", _MISSING)
+    if cached is not _MISSING:
+        return cached
     request = response.request
     try:
-        return orjson.loads(response.content)
+        value = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         snippet = response.content[:80].decode("utf-8", "replace").strip()
@@ -48,3 +58,5 @@ def response_json(response: httpx.Response, *, what: str = "JSON") -> Any:
             method=request.method,
             url=redact_url(request.url),
         ) from None
+    response._crmkit_json = value  # type: ignore[attr-defined]
+    return value

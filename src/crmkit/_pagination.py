@@ -49,6 +49,12 @@ Cursor = Any
 WATERMARK_OVERLAP = timedelta(seconds=1)
 
 
+#: Event-loop turns given to a prefetched request before the current page is
+#: parsed: enough for the Session to pass the throttle and write it out, so the
+#: server works on it while the models are built.
+_SEND_STEPS = 8
+
+
 @attrs.frozen
 class PageRequest:
     """The request for one page, as data: the paginator hands it to its ``fetch``."""
@@ -143,6 +149,11 @@ class PageStrategy(Protocol[T]):
     # A strategy may also set ``streaming = True`` (a feed such as a change
     # history): a run that reaches the end then saves the last item's cursor
     # rather than "done", so the next run continues the feed from there.
+    #
+    # And it may define ``peek_next(response, cursor, page_size) -> Cursor``:
+    # the next page's cursor read cheaply, before the page's models are built,
+    # so that the next request is on its way while they are (``parse`` must
+    # then give the same ``next_cursor``).
 
     def request(
         self, cursor: Cursor, page_size: int, modified_since: datetime | None
@@ -188,8 +199,10 @@ class AsyncPaginator(Generic[T]):
     ``resume_from`` continues a saved :attr:`state`. After a run,
     :attr:`watermark` is the instant to pass as ``modified_since`` next time.
     With ``prefetch`` (the default) the next page is requested while the
-    current one is handed over, so the caller's work overlaps the server's; a
-    caller that stops early may leave that one request answered unread.
+    current one is read into models and handed over (as soon as its cursor is
+    known, where the strategy can peek at it), so the client's work overlaps
+    the server's; a caller that stops early may leave that one request
+    answered unread.
     """
 
     def __init__(
@@ -292,7 +305,22 @@ class AsyncPaginator(Generic[T]):
                         self._state, cursor=end, done=end is None, watermark=watermark
                     )
                     return
+                early: Cursor = None
+                peek = getattr(self.strategy, "peek_next", None)
+                if peek is not None and self.prefetch and self.limit is None:
+                    try:
+                        early = peek(response, cursor, size)
+                    except Exception:
+                        early = None  # parse reports what is wrong with the page
+                    if early is not None:
+                        request = self.strategy.request(early, size, self.modified_since)
+                        pending = asyncio.ensure_future(self._fetch(request))
+                        for _ in range(_SEND_STEPS):
+                            await asyncio.sleep(0)  # let it reach the socket before parsing
                 page = self._parse(response, cursor, size)
+                if pending is not None and page.next_cursor != early:
+                    pending.cancel()  # the strategy changed its mind: ask for the right page
+                    pending = None
                 items = page.items
                 item_cursors = page.item_cursors
                 if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -317,7 +345,7 @@ class AsyncPaginator(Generic[T]):
                 more = next_cursor is not None and (
                     self.limit is None or seen - counted_from < self.limit
                 )
-                if more and self.prefetch:
+                if more and self.prefetch and pending is None:
                     request = self.strategy.request(next_cursor, size, self.modified_since)
                     pending = asyncio.ensure_future(self._fetch(request))
                 yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after

@@ -188,10 +188,14 @@ class V2ListStrategy(Generic[M]):
         )
         return PageRequest(f"api/v2/{self.entity}", params=params, headers=headers)
 
+    def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
+        """The next offset: a full page may have more after it; a short one ends the run."""
+        count = len(_embedded(response, "items"))
+        return int(cursor or 0) + count if count >= page_size else None
+
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
         items = [from_wire(v2_to_v4(raw), self.model) for raw in _embedded(response, "items")]
-        full = len(items) >= page_size
-        return Page(items=items, next_cursor=int(cursor or 0) + len(items) if full else None)
+        return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
 
 
 @attrs.frozen
@@ -214,12 +218,16 @@ class V4ListStrategy(Generic[M]):
             headers = {"If-Modified-Since": if_modified_since(modified_since)}
         return PageRequest(f"api/v4/{self.path or self.entity}", params=params, headers=headers)
 
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
+    def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
+        """The next page number when the answer links to one (the last page does not)."""
         body = response_json(response)
-        items = [from_wire(raw, self.model) for raw in _embedded(response, self.entity)]
         links = body.get("_links") if isinstance(body, Mapping) else None
         has_next = isinstance(links, Mapping) and bool(links.get("next"))
-        return Page(items=items, next_cursor=int(cursor or 1) + 1 if has_next else None)
+        return int(cursor or 1) + 1 if has_next else None
+
+    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
+        items = [from_wire(raw, self.model) for raw in _embedded(response, self.entity)]
+        return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
 
 
 def v4_to_v2(item: Mapping[str, Any]) -> dict[str, Any]:

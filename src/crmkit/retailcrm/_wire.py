@@ -216,15 +216,21 @@ class ListStrategy(Generic[M]):
             params["site"] = self.site
         return PageRequest(self.path, params=encode_query(params))
 
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
+    def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
+        """The next page number, from ``pagination`` alone (before any model is built)."""
         body = read_body(response)
         pagination = body.get("pagination") or {}
         current = int(pagination.get("currentPage", cursor or 1))
         pages = int(pagination.get("totalPageCount", current))
+        return current + 1 if current < pages and body.get(self.key) else None
+
+    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
+        body = read_body(response)
+        pagination = body.get("pagination") or {}
         items = _items(body, self.key, self.model, response)
         return Page(
             items=items,
-            next_cursor=current + 1 if current < pages and items else None,
+            next_cursor=self.peek_next(response, cursor, page_size),
             total=int(pagination["totalCount"]) if "totalCount" in pagination else None,
         )
 
