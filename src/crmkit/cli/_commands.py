@@ -101,9 +101,6 @@ def export_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     stats = [s for s, _ in results]
     failures = [exc for _, exc in results if exc is not None]
     _report(stats, args, to_stdout=to_stdout, title="crmkit export")
-    for exc in failures:
-        if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
-            raise KeyboardInterrupt
     if failures:
         first = failures[0]
         if len(failures) > 1 or len(jobs) > 1:
