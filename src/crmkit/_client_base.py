@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import httpx
+
+from ._pagination import PageRequest
 from ._session import Session
 
 __all__ = ["ClientBase"]
@@ -21,6 +24,12 @@ class ClientBase:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    async def _fetch(self, page: PageRequest) -> httpx.Response:
+        """A paginator's page request, sent through the Session."""
+        return await self.session.request(
+            page.method, page.url, params=page.params, headers=page.headers
+        )
 
     async def aclose(self) -> None:
         """Close the client's Session (and its connections)."""

@@ -36,7 +36,6 @@ __all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 def _version() -> str:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import functools
 import ssl
 
-__all__ = ["make_ssl_context", "shared_ssl_context"]
+__all__ = ["LOOPBACK_HOSTS", "make_ssl_context", "shared_ssl_context"]
+
+#: Host names that never leave the machine: where plain http may be allowed
+#: (sandboxes, local tests) and the only places sandboxes are served.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def make_ssl_context(cafile: str | None = None) -> ssl.SSLContext:

@@ -13,7 +13,7 @@ import httpx
 from .._client_base import ClientBase
 from .._json import response_json
 from .._models import from_wire, to_wire
-from .._pagination import AsyncPaginator, PageRequest, PaginatorState
+from .._pagination import AsyncPaginator, PaginatorState
 from .._params import encode_query
 from .._session import Session
 from ..errors import NotFoundError, ServerError, ValidationError
@@ -338,11 +338,6 @@ class AmoCRM(ClientBase):
 
     def __repr__(self) -> str:
         return f"<AmoCRM {self.base_url} api v{self.api_version}>"
-
-    async def _fetch(self, page: PageRequest) -> httpx.Response:
-        return await self.session.request(
-            page.method, page.url, params=page.params, headers=page.headers
-        )
 
     async def account(self) -> Account:
         path = "api/v2/account" if self.api_version == 2 else "api/v4/account"

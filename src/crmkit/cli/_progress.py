@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .._tls import LOOPBACK_HOSTS
 from ._export import JobStats
 
 __all__ = ["Display", "human_console", "make_display", "summary_table"]
@@ -186,7 +187,8 @@ def summary_table(all_stats: Sequence[JobStats], title: str) -> Table:
 
 
 def _label(stats: JobStats) -> str:
-    loopback = stats.account.startswith(("127.0.0.1", "localhost", "::1"))
+    host, _, port = stats.account.rpartition(":")
+    loopback = (host or port) in LOOPBACK_HOSTS
     return f"{stats.name} ({stats.account})" if stats.account and not loopback else stats.name
 
 

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, Vtiger
+from .._tls import LOOPBACK_HOSTS
 from ..corezoid import Op, OpResult
 from ._export import ExportJob, Source
 
@@ -66,7 +67,6 @@ ENV: dict[str, dict[str, str]] = {
         "secret": "CRMKIT_COREZOID_SECRET",
     },
 }
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _COREZOID_CHUNK = 100
 
 
@@ -125,7 +125,7 @@ def make_job(spec: ExportSpec) -> ExportJob:
 
     parts = urlsplit(where)
     account = parts.hostname or where
-    if account in _LOOPBACK and parts.port:
+    if account in LOOPBACK_HOSTS and parts.port:
         account = f"{account}:{parts.port}"
     return ExportJob(
         name=f"{spec.platform} {entity}",
@@ -153,7 +153,7 @@ def _session_options(spec: ExportSpec, url: str) -> dict[str, Any]:
     rate = spec.option("rate_limit")
     if rate is not None:
         options["rate_limit"] = None if float(rate) <= 0 else float(rate)
-    insecure = bool(spec.option("allow_insecure_http")) or urlsplit(url).hostname in _LOOPBACK
+    insecure = bool(spec.option("allow_insecure_http")) or urlsplit(url).hostname in LOOPBACK_HOSTS
     options["allow_insecure_http"] = insecure
     return options
 

@@ -6,11 +6,9 @@ import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
-import httpx
-
 from .._client_base import ClientBase
 from .._models import from_wire
-from .._pagination import AsyncPaginator, PageRequest, PaginatorState
+from .._pagination import AsyncPaginator, PaginatorState
 from .._session import Session
 from . import _wire
 from .models import CorporateCustomer, Customer, HistoryEntry, IntegrationModule, Order
@@ -224,9 +222,6 @@ class RetailCRM(ClientBase):
             data=_wire.encode_form(form) if form else None,
         )
         return _wire.read_body(response)
-
-    async def _fetch(self, page: PageRequest) -> httpx.Response:
-        return await self.session.request(page.method, page.url, params=page.params)
 
     def __repr__(self) -> str:
         return f"<RetailCRM {self.url}>"

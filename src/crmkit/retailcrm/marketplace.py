@@ -32,6 +32,7 @@ import attrs
 import httpx
 
 from .._json import dumps_text, loads
+from .._tls import LOOPBACK_HOSTS
 from .module._tokens import register_token
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from .sandbox import RetailCRMSandbox
 
 __all__ = ["ActivityReport", "ConnectReport", "Marketplace"]
-
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @attrs.frozen
@@ -303,9 +302,7 @@ class Marketplace:
         if parts.scheme == "https" and parts.hostname:
             return True
         return (
-            self.allow_insecure_http
-            and parts.scheme == "http"
-            and parts.hostname in _LOOPBACK_HOSTS
+            self.allow_insecure_http and parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
         )
 
     def _read_config(

@@ -19,11 +19,10 @@ from typing import Any
 
 import httpx
 
+from .._tls import LOOPBACK_HOSTS
 from ._faults import ASGIApp, DroppedConnection
 
 __all__ = ["ServedApp", "sandbox_transport", "serve"]
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class _SandboxTransport(httpx.ASGITransport):
@@ -48,7 +47,7 @@ class ServedApp:
     """A sandbox served by uvicorn on loopback; a context manager (sync or async)."""
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        if host not in _LOOPBACK:
+        if host not in LOOPBACK_HOSTS:
             raise ValueError(f"sandboxes are served on loopback only, not {host!r}")
         import uvicorn
 

@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from .._client_base import ClientBase
 from .._json import dumps_text
-from .._pagination import AsyncPaginator, PageRequest, PaginatorState
+from .._pagination import AsyncPaginator, PaginatorState
 from .._session import Session
 from . import _wire, vtql
 from ._auth import VtigerAuth
@@ -70,9 +68,6 @@ class Vtiger(ClientBase):
         else:
             response = await self.session.request("POST", ENDPOINT, data=fields, idempotent=False)
         return _wire.result_of(response)
-
-    async def _fetch(self, page: PageRequest) -> httpx.Response:
-        return await self.session.request(page.method, page.url, params=page.params)
 
     # -- queries -------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ..._json import loads
 from ..._log import logger
+from ..._tls import LOOPBACK_HOSTS
 from ...errors import (
     APIError,
     AuthenticationError,
@@ -41,7 +42,6 @@ __all__ = [
     "register_fields",
 ]
 
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 RETRY_FROM_CRM = "Please open the marketplace in your RetailCRM account and click Connect again."
 
@@ -79,7 +79,7 @@ def normalize_system_url(value: object, *, allow_insecure_loopback: bool = False
             "The RetailCRM account address is not a valid web address. " + RETRY_FROM_CRM
         )
     if scheme != "https" and not (
-        scheme == "http" and allow_insecure_loopback and host in _LOOPBACK_HOSTS
+        scheme == "http" and allow_insecure_loopback and host in LOOPBACK_HOSTS
     ):
         raise ValueError(
             "Your RetailCRM account address must start with https://. "
