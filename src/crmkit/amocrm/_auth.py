@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import tempfile
 import time
 from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from urllib.parse import urlencode
 import attrs
 import httpx
 
+from .._files import write_json_atomic
 from .._json import response_json
 from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
 
@@ -178,18 +178,7 @@ class JSONFileTokenStore:
         return OAuthCredentials(**json.loads(self.path.read_text()))
 
     def _write(self, credentials: OAuthCredentials) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name)
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(credentials.to_dict(), out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_json_atomic(self.path, credentials.to_dict(), mode=0o600)
 
 
 class OAuth(httpx.Auth):

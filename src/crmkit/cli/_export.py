@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -29,6 +28,9 @@ from typing import IO, Any, Protocol
 
 import attrs
 import orjson
+
+from .._files import write_json_atomic
+from .._models import to_wire
 
 __all__ = ["ExportJob", "JobStats", "Source", "StateError", "run_export", "to_record"]
 
@@ -137,8 +139,6 @@ class JobStats:
 
 def to_record(item: Any) -> Any:
     """An item as JSON-ready data: models by their wire names, mappings as dicts."""
-    from .._models import to_wire
-
     if hasattr(item, "to_record"):
         return item.to_record()
     if attrs.has(type(item)):
@@ -171,20 +171,6 @@ def read_state(path: Path | None, key: str) -> dict[str, Any] | None:
             "use one state file per account and entity"
         )
     return data
-
-
-def write_state(path: Path, data: dict[str, Any]) -> None:
-    """Replace the state file atomically (write, fsync, rename)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(data, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def open_output(path: Path | None, offset: int) -> IO[bytes]:
@@ -225,8 +211,6 @@ async def run_export(
     offset = int(saved.get("out_offset", 0)) if saved and resuming else 0
     records = int(saved.get("records", 0)) if saved and resuming else 0
     stats.out = str(job.out) if job.out else "-"
-    if job.state is not None:
-        job.state.parent.mkdir(parents=True, exist_ok=True)
     if job.out is not None:
         job.out.parent.mkdir(parents=True, exist_ok=True)
     position = saved.get("position") if saved else None
@@ -251,13 +235,13 @@ async def run_export(
                 _copy_session(stats, session)
                 if job.state is not None:
                     state = _state(job, source.position(), offset, stats.records, False)
-                    write_state(job.state, state)
+                    write_json_atomic(job.state, state)
                 if on_page is not None:
                     on_page(stats)
             _copy_session(stats, session)
             if job.state is not None:
                 state = _state(job, source.position(), offset, stats.records, True)
-                write_state(job.state, state)
+                write_json_atomic(job.state, state)
         stats.status = "done"
     except (asyncio.CancelledError, KeyboardInterrupt):
         stats.status = "interrupted"
