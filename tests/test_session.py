@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import crmkit
+from crmkit._login import SingleFlightLogin
 from crmkit._mapping import error_for_status
 
 pytestmark = pytest.mark.anyio
@@ -301,13 +302,25 @@ def test_session_repr_hides_secrets():
     assert "acme.example.test" in text
 
 
-class _LoginFirst(httpx.Auth):
-    """A login request before the caller's, as the platforms' auth flows do."""
+class _LoginFirst(SingleFlightLogin):
+    """A login step before the caller's request; the caller's request is rebuilt, as vtiger's is."""
 
-    async def async_auth_flow(self, request):
-        login = yield httpx.Request("POST", "https://crm.example/login")
-        request.headers["x-session"] = login.headers.get("x-session", "none")
-        yield request
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: str | None = None
+
+    async def current(self):
+        return self.session
+
+    def login_step(self, answer):
+        return httpx.Request("POST", "https://crm.example/login") if answer is None else None
+
+    async def logged_in(self, answer):
+        self.session = answer.headers.get("x-session", "none")
+
+    def authorize(self, request, credential):
+        headers = {**request.headers, "x-session": credential}
+        return httpx.Request(request.method, request.url, headers=headers, content=request.content)
 
 
 @pytest.mark.parametrize("refusal", [503, 429])
@@ -330,3 +343,23 @@ async def test_an_auth_request_refused_for_now_is_sent_again(refusal):
     assert response.json() == {"session": "s1"}
     assert session.stats.requests == 3 and session.stats.retries == 1
     assert session.stats.rate_limited == (1 if refusal == 429 else 0)
+
+
+async def test_the_callers_request_rebuilt_by_a_login_flow_is_not_repeated_behind_its_back():
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        if request.url.path == "/login":
+            return httpx.Response(200, headers={"x-session": "s1"})
+        return httpx.Response(503)
+
+    async with crmkit.Session(
+        "https://crm.example",
+        auth=_LoginFirst(),
+        transport=httpx.MockTransport(handler),
+        retry=crmkit.RetryPolicy(max_retries=2, backoff_base=0.01),
+    ) as session:
+        with pytest.raises(crmkit.ServerError):
+            await session.request("POST", "/records", content=b"create me")
+    assert sent == ["/login", "/records"]  # a POST is not safe to repeat: sent once

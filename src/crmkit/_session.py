@@ -24,6 +24,7 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._log import logger, redact_url
+from ._login import is_login_step
 from ._mapping import ErrorMapper, default_error_mapper
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
@@ -66,10 +67,11 @@ class _ThrottledAuth(httpx.Auth):
     Releasing before acquiring means a flow that waits (a single-flight
     login) can never hold a slot another flow needs.
 
-    A request the flow made itself (a challenge, a login, a refresh) that is
-    answered 429 or with a retryable 5xx is sent again after the policy's
-    backoff (a 429 pauses the whole throttle), as the Session does for its own
-    requests; the caller's request is left to the Session's retry loop.
+    A login step (:func:`crmkit._login.is_login_step`: a challenge, a login, a
+    refresh) answered 429 or with a retryable 5xx is sent again after the
+    policy's backoff (a 429 pauses the whole throttle), as the Session does for
+    its own requests; the caller's request, however the flow rebuilt it, is
+    left to the Session's retry loop and its rules on what may be repeated.
     """
 
     def __init__(self, inner: httpx.Auth, session: Session) -> None:
@@ -86,7 +88,7 @@ class _ThrottledAuth(httpx.Auth):
             while True:
                 response = yield outgoing
                 retry = 0
-                while outgoing is not request and self._retryable(response, retry):
+                while is_login_step(outgoing) and self._retryable(response, retry):
                     await response.aread()
                     delay = session.retry.backoff(retry, session._rng)
                     session.throttle.release()

@@ -1,4 +1,8 @@
-"""amoCRM credentials as ``httpx.Auth`` flows: v2 cookie login, v4 long-lived token, v4 OAuth.
+"""amoCRM credentials as ``httpx.Auth`` flows: v2 cookie login, v4 OAuth refresh.
+
+Both are :class:`crmkit._login.SingleFlightLogin` flows (one login at a time,
+a refused call repeated once); this module gives their steps. (A v4
+long-lived token is a plain ``Authorization`` header.)
 
 - :class:`CookieLogin` (API v2): ``POST /private/api/auth.php?type=json`` with
   ``USER_LOGIN`` and ``USER_HASH``; the ``session_id`` cookie goes with every
@@ -16,7 +20,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -26,6 +30,7 @@ import httpx
 
 from .._files import write_json_atomic
 from .._json import response_json
+from .._login import SingleFlightLogin
 from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
 
 __all__ = [
@@ -38,47 +43,26 @@ __all__ = [
 ]
 
 
-class CookieLogin(httpx.Auth):
+class CookieLogin(SingleFlightLogin):
     """API v2 session: log in with login + API key (``USER_HASH``), carry the cookie."""
 
-    # httpx reads bodies for auth flows only in its default async_auth_flow,
-    # which this class replaces: the flow reads each answer itself.
-    requires_response_body = True
-
     def __init__(self, base_url: str, login: str, api_key: str) -> None:
+        super().__init__()
         self._url = base_url.rstrip("/") + "/private/api/auth.php?type=json"
         self.login = login
         self._api_key = api_key
-        self._lock = asyncio.Lock()
         self.cookie: str | None = None
         self.logins = 0
 
     def __repr__(self) -> str:
         return f"CookieLogin(login={self.login!r}, api_key=***)"
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if self.cookie is None:
-            async with self._lock:
-                if self.cookie is None:
-                    answer = yield self._login_request()
-                    await answer.aread()
-                    self._accept(answer)
-        used = self.cookie
-        assert used is not None
-        response = yield self._with_cookie(request, used)
-        if response.status_code != 401:
-            return
-        async with self._lock:
-            if self.cookie == used:  # expired, and nobody has logged in again yet
-                answer = yield self._login_request()
-                await answer.aread()
-                self._accept(answer)
-        assert self.cookie is not None
-        yield self._with_cookie(request, self.cookie)
+    async def current(self) -> str | None:
+        return self.cookie
 
-    def _login_request(self) -> httpx.Request:
+    def login_step(self, answer: httpx.Response | None) -> httpx.Request | None:
+        if answer is not None:
+            return None
         body = urlencode({"USER_LOGIN": self.login, "USER_HASH": self._api_key}).encode()
         return httpx.Request(
             "POST",
@@ -87,7 +71,7 @@ class CookieLogin(httpx.Auth):
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
 
-    def _accept(self, answer: httpx.Response) -> None:
+    async def logged_in(self, answer: httpx.Response) -> None:
         body: Any = None
         try:
             body = response_json(answer, what="amoCRM's login answer")
@@ -116,9 +100,8 @@ class CookieLogin(httpx.Auth):
         self.cookie = cookie
         self.logins += 1
 
-    @staticmethod
-    def _with_cookie(request: httpx.Request, cookie: str) -> httpx.Request:
-        request.headers["Cookie"] = f"session_id={cookie}"
+    def authorize(self, request: httpx.Request, credential: str) -> httpx.Request:
+        request.headers["Cookie"] = f"session_id={credential}"
         return request
 
 
@@ -181,10 +164,9 @@ class JSONFileTokenStore:
         write_json_atomic(self.path, credentials.to_dict(), mode=0o600)
 
 
-class OAuth(httpx.Auth):
+class OAuth(SingleFlightLogin):
     """API v4 OAuth2: Bearer tokens refreshed once at a time, saved before use."""
 
-    requires_response_body = True
     #: Refresh this long before the access token expires.
     MARGIN = 60.0
 
@@ -195,40 +177,38 @@ class OAuth(httpx.Auth):
         credentials: OAuthCredentials | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self._url = base_url.rstrip("/") + "/oauth2/access_token"
         self.store = store
         self._credentials = credentials
         self._now = now
-        self._lock = asyncio.Lock()
         self.refreshes = 0
 
     def __repr__(self) -> str:
         return "OAuth(credentials=***)"
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        credentials = await self._current()
-        if self._expiring(credentials):
-            async with self._lock:
-                credentials = await self._current()
-                if self._expiring(credentials):
-                    answer = yield self._refresh_request(credentials)
-                    await answer.aread()
-                    credentials = await self._accept(answer, credentials)
-        used = credentials.access_token
-        response = yield self._with_token(request, used)
-        if response.status_code != 401:
-            return
-        async with self._lock:
-            credentials = await self._current()
-            if credentials.access_token == used:
-                answer = yield self._refresh_request(credentials)
-                await answer.aread()
-                credentials = await self._accept(answer, credentials)
-        yield self._with_token(request, credentials.access_token)
+    async def current(self) -> str | None:
+        credentials = await self._credentials_now()
+        return None if self._expiring(credentials) else credentials.access_token
 
-    async def _current(self) -> OAuthCredentials:
+    def login_step(self, answer: httpx.Response | None) -> httpx.Request | None:
+        if answer is not None:
+            return None
+        credentials = self._credentials
+        assert credentials is not None, "current() has loaded them"
+        return httpx.Request(
+            "POST",
+            self._url,
+            json={
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": credentials.refresh_token,
+                "redirect_uri": credentials.redirect_uri,
+            },
+        )
+
+    async def _credentials_now(self) -> OAuthCredentials:
         if self._credentials is None:
             loaded = await self.store.load()
             # Another task may have loaded and refreshed meanwhile: never go back.
@@ -248,20 +228,8 @@ class OAuth(httpx.Auth):
             and credentials.expires_at - self.MARGIN <= self._now()
         )
 
-    def _refresh_request(self, credentials: OAuthCredentials) -> httpx.Request:
-        return httpx.Request(
-            "POST",
-            self._url,
-            json={
-                "client_id": credentials.client_id,
-                "client_secret": credentials.client_secret,
-                "grant_type": "refresh_token",
-                "refresh_token": credentials.refresh_token,
-                "redirect_uri": credentials.redirect_uri,
-            },
-        )
-
-    async def _accept(self, answer: httpx.Response, old: OAuthCredentials) -> OAuthCredentials:
+    async def logged_in(self, answer: httpx.Response) -> None:
+        old = await self._credentials_now()
         if answer.status_code >= 400:
             raise AuthenticationError(
                 "amoCRM refused the OAuth refresh token (it may have been used already): "
@@ -281,9 +249,7 @@ class OAuth(httpx.Auth):
         await self.store.save(fresh)  # persisted before it is ever used
         self._credentials = fresh
         self.refreshes += 1
-        return fresh
 
-    @staticmethod
-    def _with_token(request: httpx.Request, token: str | None) -> httpx.Request:
-        request.headers["Authorization"] = f"Bearer {token}"
+    def authorize(self, request: httpx.Request, credential: str) -> httpx.Request:
+        request.headers["Authorization"] = f"Bearer {credential}"
         return request

@@ -14,15 +14,15 @@ and no login is made. A session is renewed before its 86,400 s life ends.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
 from .._json import response_json
+from .._login import SingleFlightLogin
 from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
 from ._wire import SESSION_ERRORS, access_key_digest, envelope_error
 
@@ -33,10 +33,8 @@ SESSION_LIFE = 86_400.0
 RENEW_MARGIN = 600.0
 
 
-class VtigerAuth(httpx.Auth):
-    # httpx reads bodies for auth flows only in its default async_auth_flow, which
-    # this class replaces: the flow below reads each answer itself.
-    requires_response_body = True
+class VtigerAuth(SingleFlightLogin):
+    """A vtiger session: challenge + login steps of the shared single-flight flow."""
 
     def __init__(
         self,
@@ -45,11 +43,11 @@ class VtigerAuth(httpx.Auth):
         access_key: str,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.endpoint = endpoint
         self.username = username
         self._access_key = access_key
         self._monotonic = monotonic
-        self._lock = asyncio.Lock()
         self.session: str | None = None
         self._logged_in_at = 0.0
         self.user_id: str | None = None
@@ -58,42 +56,22 @@ class VtigerAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"VtigerAuth(username={self.username!r}, access_key=***)"
 
-    def sync_auth_flow(self, request: httpx.Request) -> Any:
-        raise RuntimeError("crmkit's vtiger client is asynchronous")
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if self._stale():
-            async with self._lock:
-                if self._stale():
-                    challenge = yield self._challenge()
-                    await challenge.aread()
-                    accepted = yield self._login(challenge)
-                    await accepted.aread()
-                    self._accept(accepted)
-        used = self.session
-        assert used is not None
-        response = yield self._with_session(request, used)
-        await response.aread()
-        if not self._session_error(response):
-            return
-        async with self._lock:
-            if self.session == used:  # nobody has replaced it yet: ours to renew
-                challenge = yield self._challenge()
-                await challenge.aread()
-                accepted = yield self._login(challenge)
-                await accepted.aread()
-                self._accept(accepted)
-        assert self.session is not None
-        yield self._with_session(request, self.session)
-
     # -- steps ---------------------------------------------------------------
 
-    def _stale(self) -> bool:
+    async def current(self) -> str | None:
+        """The session, or None when there is none or it is near the end of its life."""
         if self.session is None:
-            return True
-        return self._monotonic() - self._logged_in_at > SESSION_LIFE - RENEW_MARGIN
+            return None
+        if self._monotonic() - self._logged_in_at > SESSION_LIFE - RENEW_MARGIN:
+            return None
+        return self.session
+
+    def login_step(self, answer: httpx.Response | None) -> httpx.Request | None:
+        if answer is None:
+            return self._challenge()
+        if answer.request.method == "GET":  # the challenge's answer: log in with it
+            return self._login(answer)
+        return None
 
     def _challenge(self) -> httpx.Request:
         return httpx.Request(
@@ -125,7 +103,7 @@ class VtigerAuth(httpx.Auth):
             },
         )
 
-    def _accept(self, answer: httpx.Response) -> None:
+    async def logged_in(self, answer: httpx.Response) -> None:
         result = self._result(answer, "login")
         session = result.get("sessionName") or result.get("sessionId")
         if not isinstance(session, str) or not session:
@@ -160,16 +138,16 @@ class VtigerAuth(httpx.Auth):
         result: dict[str, Any] = body["result"]
         return result
 
-    def _with_session(self, request: httpx.Request, session: str) -> httpx.Request:
+    def authorize(self, request: httpx.Request, credential: str) -> httpx.Request:
         if request.method == "GET":
-            request.url = request.url.copy_set_param("sessionName", session)
+            request.url = request.url.copy_set_param("sessionName", credential)
             return request
         fields = [
             (k, v)
             for k, v in httpx.QueryParams(request.content.decode()).multi_items()
             if k != "sessionName"
         ]
-        body = urlencode([*fields, ("sessionName", session)]).encode()
+        body = urlencode([*fields, ("sessionName", credential)]).encode()
         return httpx.Request(
             request.method,
             request.url,
@@ -181,8 +159,7 @@ class VtigerAuth(httpx.Auth):
             extensions=request.extensions,
         )
 
-    @staticmethod
-    def _session_error(response: httpx.Response) -> bool:
+    def refused(self, response: httpx.Response) -> bool:
         if b'"success":false' not in response.content[:64]:
             return False
         try:
