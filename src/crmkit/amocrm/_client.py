@@ -127,102 +127,98 @@ class EntityResource(Generic[M]):
 
     async def add(self, items: Sequence[Any]) -> WriteResult:
         """Create entities, 250 per request; new ids in input order, failures kept per item."""
-        return await self._write("add", items)
+        return await self._write(_Write("add", [_wire_item(item) for item in items]))
 
     async def update(self, items: Sequence[Any]) -> WriteResult:
         """Update entities (each with its ``id``), 250 per request."""
-        for n, item in enumerate(items):
-            if not _wire_item(item).get("id"):
+        write = _Write("update", [_wire_item(item) for item in items])
+        for n, item in enumerate(write.wired):
+            if not item.get("id"):
                 raise ValueError(f"update: item {n} has no id")
-        return await self._write("update", items)
+        return await self._write(write)
 
-    async def _write(self, action: str, items: Sequence[Any]) -> WriteResult:
-        wired = [_wire_item(item) for item in items]
-        ids: builtins.list[int | None] = [None] * len(wired)
-        errors: dict[int, Any] = {}
-        for start in range(0, len(wired), _wire.WRITE_CHUNK):
-            indices = builtins.list(range(start, min(start + _wire.WRITE_CHUNK, len(wired))))
-            await self._write_chunk(action, wired, indices, ids, errors)
-        return WriteResult(ids, errors)
+    async def _write(self, write: _Write) -> WriteResult:
+        total = len(write.wired)
+        for start in range(0, total, _wire.WRITE_CHUNK):
+            await self._write_chunk(
+                write, builtins.list(range(start, min(start + _wire.WRITE_CHUNK, total)))
+            )
+        return WriteResult(write.ids, write.errors)
 
-    async def _write_chunk(
-        self,
-        action: str,
-        wired: builtins.list[dict[str, Any]],
-        indices: builtins.list[int],
-        ids: builtins.list[int | None],
-        errors: dict[int, Any],
-    ) -> None:
+    async def _write_chunk(self, write: _Write, indices: builtins.list[int]) -> None:
         try:
             if self._client.api_version == 2:
-                await self._write_v2(action, wired, indices, ids, errors)
+                await self._write_v2(write, indices)
             else:
-                await self._write_v4(action, wired, indices, ids, errors)
+                await self._write_v4(write, indices)
         except ServerError as exc:
             if exc.status != 504 or len(indices) == 1:
                 raise
             half = len(indices) // 2  # "504 means send fewer": halve and go on
-            await self._write_chunk(action, wired, indices[:half], ids, errors)
-            await self._write_chunk(action, wired, indices[half:], ids, errors)
+            await self._write_chunk(write, indices[:half])
+            await self._write_chunk(write, indices[half:])
 
-    async def _write_v4(
-        self,
-        action: str,
-        wired: builtins.list[dict[str, Any]],
-        indices: builtins.list[int],
-        ids: builtins.list[int | None],
-        errors: dict[int, Any],
-    ) -> None:
-        body = [{**wired[i], "request_id": str(i)} for i in indices]
-        method = "POST" if action == "add" else "PATCH"
+    async def _write_v4(self, write: _Write, indices: builtins.list[int]) -> None:
+        body = [{**write.wired[i], "request_id": str(i)} for i in indices]
+        method = "POST" if write.action == "add" else "PATCH"
         try:
             response = await self._client.session.request(
-                method, f"api/v4/{self._v4_path}", json=body, idempotent=action == "update"
+                method, f"api/v4/{self._v4_path}", json=body, idempotent=write.action == "update"
             )
         except ValidationError as exc:
             failed = _v4_failures(exc.details)
             if not failed:
                 raise
-            errors.update({i: failed[i] for i in indices if i in failed})
+            write.errors.update({i: failed[i] for i in indices if i in failed})
             rest = [i for i in indices if i not in failed]
             if rest:  # the chunk was refused as a whole: send the others again
-                await self._write_v4(action, wired, rest, ids, errors)
+                await self._write_v4(write, rest)
             return
-        for row in _wire._embedded(response, self.entity):
-            index = int(row.get("request_id", -1))
-            if index in indices:
-                ids[index] = int(row["id"])
+        write.take_ids(_wire._embedded(response, self.entity), indices)
 
-    async def _write_v2(
-        self,
-        action: str,
-        wired: builtins.list[dict[str, Any]],
-        indices: builtins.list[int],
-        ids: builtins.list[int | None],
-        errors: dict[int, Any],
-    ) -> None:
+    async def _write_v2(self, write: _Write, indices: builtins.list[int]) -> None:
         now = int(datetime.now(timezone.utc).timestamp())
+        update = write.action == "update"
         rows = [
-            {**_wire.v4_to_v2(wired[i]), "request_id": str(i)}
-            | ({"updated_at": wired[i].get("updated_at", now)} if action == "update" else {})
+            {**_wire.v4_to_v2(write.wired[i]), "request_id": str(i)}
+            | ({"updated_at": write.wired[i].get("updated_at", now)} if update else {})
             for i in indices
         ]
         response = await self._client.session.request(
             "POST",
             f"api/v2/{self.entity}",
             params=self._v2_params or None,
-            json={action: rows},
-            idempotent=action == "update",
+            json={write.action: rows},
+            idempotent=update,
         )
         body = response_json(response)
         embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
-        for row in embedded.get("items") or []:
-            index = int(row.get("request_id", -1))
-            if index in indices:
-                ids[index] = int(row["id"])
-        failures = (embedded.get("errors") or {}).get(action) or {}
+        write.take_ids(embedded.get("items") or [], indices)
+        failures = (embedded.get("errors") or {}).get(write.action) or {}
         for position, message in dict(failures).items():
-            errors[indices[int(position)]] = message
+            write.errors[indices[int(position)]] = message
+
+
+@attrs.define
+class _Write:
+    """One add/update in progress: the items as sent, and what came back for each."""
+
+    action: str
+    wired: list[dict[str, Any]]
+    ids: list[int | None] = attrs.field()
+    errors: dict[int, Any] = attrs.field(factory=dict)
+
+    @ids.default
+    def _no_ids(self) -> list[int | None]:
+        return [None] * len(self.wired)
+
+    def take_ids(self, rows: Sequence[Any], indices: Sequence[int]) -> None:
+        """Record the ids of an answer's rows, matched to items by ``request_id``."""
+        wanted = set(indices)
+        for row in rows:
+            index = int(row.get("request_id", -1))
+            if index in wanted:
+                self.ids[index] = int(row["id"])
 
 
 class NotesResource:
