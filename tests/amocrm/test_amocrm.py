@@ -392,3 +392,10 @@ async def test_notes_live_under_their_parent_type(dialect):
             amo.notes.list(entity_type="deals")
     assert len(on_leads) == 30 and all(n.note_type == "common" for n in on_leads)
     assert [n.id for n in on_contacts] == added.ids
+
+
+async def test_a_filter_with_several_values_sends_them_all():
+    sandbox = AmoCRMSandbox(leads=10, rate_limit=None)
+    async with v4(sandbox) as amo:
+        leads = await amo.leads.list(filter={"id": [2, 5, 7]}).to_list()
+    assert sorted(lead.id for lead in leads) == [2, 5, 7]

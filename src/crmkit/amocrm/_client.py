@@ -92,8 +92,9 @@ class EntityResource(Generic[M]):
         the next incremental run. Page sizes are capped at 500 (v2) / 250 (v4).
         """
         extra: dict[str, Any] = dict(params)
-        if filter:
-            extra.update(dict(encode_query({"filter": filter})))
+        for key, value in encode_query({"filter": filter or {}}):
+            # filter[id][]=1&filter[id][]=2: a repeated name keeps every value
+            extra.setdefault(key, []).append(value)
         if query:
             extra["query"] = query
         strategy: _wire.V2ListStrategy[M] | _wire.V4ListStrategy[M]
