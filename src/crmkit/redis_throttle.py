@@ -120,7 +120,8 @@ class RedisThrottle:
         self._grant = self._redis.register_script(_GRANT)
         self._release = self._redis.register_script(_RELEASE)
         self._pause = self._redis.register_script(_PAUSE)
-        self._names = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
+        owner = uuid.uuid4().hex  # this throttle's prefix; a counter makes each slot unique
+        self._names = (f"{owner}:{n}" for n in itertools.count())
         # The slot each task holds: a request's answer must end its own slot, not
         # another's (answers come back out of order; ending a slot still in flight
         # would free it while its request may yet reach the server).
