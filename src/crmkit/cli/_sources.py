@@ -201,13 +201,17 @@ def _rate(client: Any) -> float | None:
     return float(rate) if rate else None
 
 
+#: Makes the paginator for a run: ``make(resume_from, modified_since)``.
+MakePaginator = Callable[[PaginatorState | None, datetime | None], AsyncPaginator[Any]]
+
+
 class PaginatorSource:
     """A crmkit paginator as an export source: resumes, or reads what changed."""
 
     def __init__(
         self,
         client: Any,
-        make: Callable[[PaginatorState | None, datetime | None], AsyncPaginator[Any]],
+        make: MakePaginator,
         position: dict[str, Any] | None,
         finished: bool,
         *,
@@ -240,62 +244,69 @@ class PaginatorSource:
         return self._client.session.stats
 
 
-@asynccontextmanager
-async def _amocrm(
-    spec: ExportSpec, position: dict[str, Any] | None, finished: bool
-) -> AsyncIterator[Source]:
+def _amocrm_pages(spec: ExportSpec, amo: Any) -> tuple[MakePaginator, bool]:
+    resource = amo.notes.of("leads") if spec.entity == "notes" else getattr(amo, spec.entity)
     page_size = _page_size(spec)
-    async with AmoCRM(**_client_options(spec)) as amo:
-        resource = amo.notes.of("leads") if spec.entity == "notes" else getattr(amo, spec.entity)
 
-        def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
-            paginator: AsyncPaginator[Any] = resource.list(
-                modified_since=since, resume_from=resume, page_size=page_size
-            )
-            return paginator
+    def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
+        paginator: AsyncPaginator[Any] = resource.list(
+            modified_since=since, resume_from=resume, page_size=page_size
+        )
+        return paginator
 
-        yield PaginatorSource(amo, make, position, finished, by_time=True)
+    return make, True
 
 
-@asynccontextmanager
-async def _retailcrm(
-    spec: ExportSpec, position: dict[str, Any] | None, finished: bool
-) -> AsyncIterator[Source]:
+def _retailcrm_pages(spec: ExportSpec, crm: Any) -> tuple[MakePaginator, bool]:
+    kind, history = spec.entity.removesuffix("-history"), spec.entity.endswith("-history")
+    resource = {
+        "customers": crm.customers,
+        "customers-corporate": crm.customers_corporate,
+        "orders": crm.orders,
+    }[kind]
     page_size = _page_size(spec)
-    async with RetailCRM(**_client_options(spec)) as crm:
-        kind = spec.entity.removesuffix("-history")
-        resource: Any = {
-            "customers": crm.customers,
-            "customers-corporate": crm.customers_corporate,
-            "orders": crm.orders,
-        }[kind]
 
-        def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
-            listing: AsyncPaginator[Any]
-            if spec.entity.endswith("-history"):
-                listing = resource.history(resume_from=resume, page_size=page_size)
-            else:
-                listing = resource.list(resume_from=resume, page_size=page_size)
-            return listing
+    def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
+        read = resource.history if history else resource.list
+        paginator: AsyncPaginator[Any] = read(resume_from=resume, page_size=page_size)
+        return paginator
 
-        yield PaginatorSource(crm, make, position, finished, by_time=False)
+    # The history feed goes on from its last id; whole listings start over.
+    return make, False
 
 
-@asynccontextmanager
-async def _vtiger(
-    spec: ExportSpec, position: dict[str, Any] | None, finished: bool
-) -> AsyncIterator[Source]:
+def _vtiger_pages(spec: ExportSpec, crm: Any) -> tuple[MakePaginator, bool]:
     from ..vtiger import vtql
 
     module = vtql.identifier(spec.entity)
-    async with Vtiger(**_client_options(spec)) as crm:
+    changes = bool(spec.option("changes"))
 
-        def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
-            if spec.option("changes"):
-                return crm.sync(module, modified_since=since, resume_from=resume)
-            return crm.query(f"SELECT * FROM {module}", resume_from=resume)
+    def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
+        paginator: AsyncPaginator[Any]
+        if changes:
+            paginator = crm.sync(module, modified_since=since, resume_from=resume)
+        else:
+            paginator = crm.query(f"SELECT * FROM {module}", resume_from=resume)
+        return paginator
 
-        yield PaginatorSource(crm, make, position, finished, by_time=True)
+    return make, changes  # a query has no "since": each finished run starts over
+
+
+_PAGED: dict[str, tuple[type[Any], Callable[[ExportSpec, Any], tuple[MakePaginator, bool]]]] = {
+    "amocrm": (AmoCRM, _amocrm_pages),
+    "retailcrm": (RetailCRM, _retailcrm_pages),
+    "vtiger": (Vtiger, _vtiger_pages),
+}
+
+
+@asynccontextmanager
+async def _paged(
+    spec: ExportSpec, position: dict[str, Any] | None, finished: bool
+) -> AsyncIterator[Source]:
+    client_class, pages = _PAGED[spec.platform]
+    async with client_class(**_client_options(spec)) as client:
+        make, by_time = pages(spec, client)
+        yield PaginatorSource(client, make, position, finished, by_time=by_time)
 
 
 class CorezoidSource:
@@ -364,8 +375,8 @@ _OPENERS: dict[
     str,
     Callable[[ExportSpec, dict[str, Any] | None, bool], AbstractAsyncContextManager[Source]],
 ] = {
-    "amocrm": _amocrm,
-    "retailcrm": _retailcrm,
-    "vtiger": _vtiger,
+    "amocrm": _paged,
+    "retailcrm": _paged,
+    "vtiger": _paged,
     "corezoid": _corezoid,
 }
