@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -138,9 +138,8 @@ class AmoCRMSandbox(Sandbox):
         from starlette.routing import Route
 
         def answer(status: int, body: Any = None, kind: str = "application/hal+json") -> Response:
-            headers = {"date": format_datetime(self.clock.datetime(), usegmt=True)}
             content = b"" if body is None else orjson.dumps(body)
-            return Response(content, status, headers=headers, media_type=kind if content else None)
+            return Response(content, status, media_type=kind if content else None)
 
         def problem(status: int, title: str, **more: Any) -> Response:
             return answer(

@@ -25,7 +25,6 @@ import httpx
 from .._json import dumps, response_json
 from .._pagination import AsyncPaginator, Page, PageRequest
 from ._base import Sandbox
-from ._clock import SandboxClock
 from ._faults import ASGIApp
 from ._limits import SlidingWindowLimiter, Verdict
 
@@ -68,10 +67,7 @@ class DemoSandbox(Sandbox):
         from starlette.responses import Response
         from starlette.routing import Route
 
-        clock: SandboxClock = self.clock
-
         def answer(status: int, body: bytes = b"", **headers: str) -> Response:
-            headers = {"date": format_datetime(clock.datetime(), usegmt=True), **headers}
             media = "application/json" if body.startswith((b"{", b"[")) else "text/plain"
             return Response(body, status_code=status, headers=headers, media_type=media)
 
