@@ -6,11 +6,10 @@ from typing import Any
 
 from ..sandbox import FakeData
 
-__all__ = ["NOTE_PARENTS", "V2_PATH_KEYS", "from_v2", "render_v2", "seed_entity", "validate_v4"]
+__all__ = ["ENTITIES", "NOTE_PARENTS", "from_v2", "render_v2", "seed_entity", "validate_v4"]
 
-V2_PATH_KEYS = {
-    name: name for name in ("leads", "contacts", "companies", "customers", "tasks", "notes")
-}
+#: The record kinds the sandbox keeps, by their path segment.
+ENTITIES = ("leads", "contacts", "companies", "customers", "tasks", "notes")
 PHONE_FIELD = 501
 #: The parents notes hang under: v4's path segment -> v2's ``type`` parameter.
 NOTE_PARENTS = {

@@ -38,7 +38,6 @@ from ..errors import (
 )
 
 __all__ = [
-    "ENTITIES",
     "V2_PAGE_MAX",
     "V4_PAGE_MAX",
     "ErrorMapper",
@@ -51,7 +50,6 @@ M = TypeVar("M")
 V2_PAGE_MAX = 500
 V4_PAGE_MAX = 250
 WRITE_CHUNK = 250
-ENTITIES = ("leads", "contacts", "companies", "customers", "tasks", "notes")
 #: The parents notes hang under: v4's path segment -> v2's ``type`` parameter.
 NOTE_PARENTS = {
     "leads": "lead",

@@ -29,7 +29,7 @@ import orjson
 
 from ..sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
 from ..sandbox._faults import ASGIApp
-from ._sandbox_data import NOTE_PARENTS, V2_PATH_KEYS, from_v2, render_v2, seed_entity, validate_v4
+from ._sandbox_data import ENTITIES, NOTE_PARENTS, from_v2, render_v2, seed_entity, validate_v4
 
 __all__ = ["AmoCRMSandbox", "SandboxCredentials"]
 
@@ -83,9 +83,7 @@ class AmoCRMSandbox(Sandbox):
         self.refresh_tokens = {self.credentials.refresh_token}
         self.refreshes = 0
         self.logins = 0
-        self.entities: dict[str, dict[int, dict[str, Any]]] = {
-            name: {} for name in ("leads", "contacts", "companies", "customers", "tasks", "notes")
-        }
+        self.entities: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self.next_id = 1
         fake = FakeData(seed)
         for name, count in (
@@ -279,7 +277,7 @@ class AmoCRMSandbox(Sandbox):
     def _v2(self, method: str, route: str, request: Any, body: bytes, answer: Any) -> Any:
         pairs = parse_qsl(request.url.query)
         params = dict(pairs)
-        name = V2_PATH_KEYS.get(route)
+        name = route if route in self.entities else None
         if route == "account":
             return answer(200, _ACCOUNT)
         if route == "pipelines":
