@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol
 import attrs
 import orjson
 
+from .. import SessionStats
 from .._files import write_json_atomic
 from .._models import to_wire
 
@@ -57,7 +58,7 @@ class Source(Protocol):
         """Where the source stands now (JSON-ready): after the last page handed over."""
         ...
 
-    def session_stats(self) -> Any:
+    def session_stats(self) -> SessionStats:
         """The client's :class:`crmkit.SessionStats`."""
         ...
 
@@ -89,10 +90,8 @@ class JobStats:
     records: int = 0
     pages: int = 0
     total: int | None = None
-    requests: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    throttle_wait: float = 0.0
+    #: The client's counters (requests, 429s, retries, throttle waits), read live.
+    session: SessionStats = attrs.Factory(SessionStats)
     rate_limit: float | None = None
     incremental: bool = False
     started: float = attrs.Factory(time.monotonic)
@@ -100,6 +99,22 @@ class JobStats:
     status: str = "starting"
     error: str | None = None
     out: str = "-"
+
+    @property
+    def requests(self) -> int:
+        return self.session.requests
+
+    @property
+    def rate_limited(self) -> int:
+        return self.session.rate_limited
+
+    @property
+    def retries(self) -> int:
+        return self.session.retries
+
+    @property
+    def throttle_wait(self) -> float:
+        return self.session.throttle_wait
 
     @property
     def elapsed(self) -> float:
@@ -221,7 +236,7 @@ async def run_export(
         async with job.open_source(position, finished_before) as source:
             stats.rate_limit = source.rate_limit
             stats.incremental = source.incremental
-            session = source.session_stats()
+            stats.session = source.session_stats()
             async for items, total in source.pages():
                 data = b"".join(_dumps(to_record(item)) for item in items)
                 out.write(data)
@@ -232,13 +247,11 @@ async def run_export(
                 stats.records += len(items)
                 stats.pages += 1
                 stats.total = total
-                _copy_session(stats, session)
                 if job.state is not None:
                     state = _state(job, source.position(), offset, stats.records, False)
                     write_json_atomic(job.state, state)
                 if on_page is not None:
                     on_page(stats)
-            _copy_session(stats, session)
             if job.state is not None:
                 state = _state(job, source.position(), offset, stats.records, True)
                 write_json_atomic(job.state, state)
@@ -256,13 +269,6 @@ async def run_export(
             out.close()
         else:
             out.flush()
-
-
-def _copy_session(stats: JobStats, session: Any) -> None:
-    stats.requests = session.requests
-    stats.rate_limited = session.rate_limited
-    stats.retries = session.retries
-    stats.throttle_wait = session.throttle_wait
 
 
 def _state(

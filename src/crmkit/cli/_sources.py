@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, Vtiger
+from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, SessionStats, Vtiger
 from .._tls import LOOPBACK_HOSTS
 from ..corezoid import Op, OpResult
 from ._export import ExportJob, Source
@@ -231,7 +231,7 @@ class PaginatorSource:
         self.incremental = finished and (resume is not None or since is not None)
         self.paginator = make(resume, since)
         self.rate_limit = _rate(client)
-        self._client = client
+        self._stats: SessionStats = client.session.stats
 
     async def pages(self) -> AsyncIterator[tuple[list[Any], int | None]]:
         async for page in self.paginator.pages():
@@ -240,8 +240,8 @@ class PaginatorSource:
     def position(self) -> dict[str, Any]:
         return {"paginator": self.paginator.state.to_dict()}
 
-    def session_stats(self) -> Any:
-        return self._client.session.stats
+    def session_stats(self) -> SessionStats:
+        return self._stats
 
 
 def _amocrm_pages(spec: ExportSpec, amo: Any) -> tuple[MakePaginator, bool]:
@@ -336,7 +336,7 @@ class CorezoidSource:
     def position(self) -> dict[str, Any]:
         return {"next": self._next}
 
-    def session_stats(self) -> Any:
+    def session_stats(self) -> SessionStats:
         return self._cz.session.stats
 
 
