@@ -14,7 +14,7 @@ from ._export import ExportJob, JobStats, run_export
 from ._progress import Display, human_console, make_display, summary_table
 from ._sources import ExportSpec, SpecError, make_job
 
-__all__ = ["export_command", "run_jobs", "specs_from_config"]
+__all__ = ["export_command", "run_jobs", "run_shown", "specs_from_config", "summary_json"]
 
 _FLAG_OPTIONS = (
     "url",
@@ -94,13 +94,12 @@ def export_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         raise SpecError("several exports cannot all write to stdout: give each an out file")
     if len({job.state for job in jobs if job.state}) < sum(1 for job in jobs if job.state):
         raise SpecError("two exports share a state file: give each its own")
-    to_stdout = any(out is None for out in outs)
-    display = make_display(quiet=args.quiet or args.json)
-    with display:
-        results = asyncio.run(run_jobs(jobs, display))
+    results = run_shown(jobs, args, title="crmkit export")
     stats = [s for s, _ in results]
     failures = [exc for _, exc in results if exc is not None]
-    _report(stats, args, to_stdout=to_stdout, title="crmkit export")
+    if args.json:
+        to_stdout = any(out is None for out in outs)
+        print(summary_json(stats), file=sys.stderr if to_stdout else sys.stdout)
     if failures:
         first = failures[0]
         if len(failures) > 1 or len(jobs) > 1:
@@ -110,6 +109,18 @@ def export_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
             return exit_code_for(first)
         raise first
     return 0
+
+
+def run_shown(
+    jobs: Sequence[ExportJob], args: argparse.Namespace, *, title: str
+) -> list[tuple[JobStats, BaseException | None]]:
+    """Run the exports with progress on the terminal, then the summary table (unless quiet)."""
+    quiet = args.quiet or args.json
+    with make_display(quiet=quiet) as display:
+        results = asyncio.run(run_jobs(jobs, display))
+    if not quiet:
+        human_console().print(summary_table([stats for stats, _ in results], title))
+    return results
 
 
 async def run_jobs(
@@ -129,16 +140,6 @@ async def run_jobs(
         return stats, None
 
     return list(await asyncio.gather(*(one(job) for job in jobs)))
-
-
-def _report(
-    stats: Sequence[JobStats], args: argparse.Namespace, *, to_stdout: bool, title: str
-) -> None:
-    if args.json:
-        text = json.dumps({"exports": [s.to_dict() for s in stats]}, indent=2)
-        print(text, file=sys.stderr if to_stdout else sys.stdout)
-    elif not args.quiet:
-        human_console().print(summary_table(stats, title))
 
 
 def summary_json(stats: Sequence[JobStats], **more: Any) -> str:

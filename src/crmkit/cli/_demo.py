@@ -23,9 +23,9 @@ from typing import Any
 
 from .. import Corezoid
 from ..sandbox import FaultPlan
-from ._commands import run_jobs, summary_json
+from ._commands import run_shown, summary_json
 from ._export import JobStats
-from ._progress import human_console, make_display, summary_table
+from ._progress import human_console
 from ._serve import SandboxSetup, make_sandbox
 from ._sources import ExportSpec, make_job
 
@@ -119,17 +119,11 @@ class _Say:
 
 
 def _run(specs: list[ExportSpec], args: argparse.Namespace) -> list[JobStats]:
-    jobs = [make_job(spec) for spec in specs]
-    display = make_display(quiet=args.quiet or args.json)
-    with display:
-        results = asyncio.run(run_jobs(jobs, display))
-    stats = [s for s, _ in results]
-    if not (args.quiet or args.json):
-        human_console().print(summary_table(stats, "crmkit demo"))
+    results = run_shown([make_job(spec) for spec in specs], args, title="crmkit demo")
     for _, exc in results:
         if exc is not None:
             raise exc
-    return stats
+    return [stats for stats, _ in results]
 
 
 async def _push_corezoid_tasks(
