@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("platform", choices=("amocrm", "retailcrm", "vtiger", "corezoid"))
     serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     serve.add_argument("--records", type=int, default=1000, help="seeded records")
-    serve.add_argument("--rate-limit", type=float, help="the sandbox's limit (default: real one)")
+    serve.add_argument(
+        "--rate-limit", type=float, help="the sandbox's limit (default: the platform's; 0: none)"
+    )
     serve.add_argument("--faults", help="e.g. server_error=0.05,drop_after=0.02,seed=1")
     return parser
 

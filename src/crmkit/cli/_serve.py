@@ -41,11 +41,11 @@ def make_sandbox(
     platform: str,
     *,
     records: int,
-    rate_limit: float | None = -1,
+    rate_limit: float | None = None,
     faults: FaultPlan | str | None = None,
 ) -> SandboxSetup:
-    """A seeded sandbox of ``platform``; ``rate_limit=-1`` means the platform's own."""
-    limit = REAL_RATE_LIMITS[platform] if rate_limit == -1 else rate_limit
+    """A seeded sandbox of ``platform``: its own rate limit unless ``rate_limit`` (0: none)."""
+    limit = REAL_RATE_LIMITS[platform] if rate_limit is None else rate_limit
     limit_int = int(limit) if limit else None
     if platform == "amocrm":
         from ..amocrm.sandbox import AmoCRMSandbox
@@ -82,8 +82,9 @@ def make_sandbox(
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    rate = -1 if args.rate_limit is None else (args.rate_limit or None)
-    setup = make_sandbox(args.platform, records=args.records, rate_limit=rate, faults=args.faults)
+    setup = make_sandbox(
+        args.platform, records=args.records, rate_limit=args.rate_limit, faults=args.faults
+    )
     served = setup.sandbox.serve(port=args.port)
     try:
         flags = " ".join(
