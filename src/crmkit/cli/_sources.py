@@ -115,13 +115,13 @@ def make_job(spec: ExportSpec) -> ExportJob:
     where = _where(spec)
     changes = spec.platform == "vtiger" and bool(spec.option("changes"))
     entity = spec.entity + (" changes" if changes else "")
-    # Check the options now, so a mistake is reported before anything runs.
-    _client_options(spec)
+    # Read the options now, so a mistake is reported before anything runs.
+    options = _client_options(spec)
 
     def open_source(
         position: dict[str, Any] | None, finished: bool
     ) -> AbstractAsyncContextManager[Source]:
-        return opener(spec, position, finished)
+        return opener(spec, options, position, finished)
 
     parts = urlsplit(where)
     account = parts.hostname or where
@@ -301,10 +301,10 @@ _PAGED: dict[str, tuple[type[Any], Callable[[ExportSpec, Any], tuple[MakePaginat
 
 @asynccontextmanager
 async def _paged(
-    spec: ExportSpec, position: dict[str, Any] | None, finished: bool
+    spec: ExportSpec, options: dict[str, Any], position: dict[str, Any] | None, finished: bool
 ) -> AsyncIterator[Source]:
     client_class, pages = _PAGED[spec.platform]
-    async with client_class(**_client_options(spec)) as client:
+    async with client_class(**options) as client:
         make, by_time = pages(spec, client)
         yield PaginatorSource(client, make, position, finished, by_time=by_time)
 
@@ -353,7 +353,7 @@ def _task_record(ref: str, result: OpResult) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _corezoid(
-    spec: ExportSpec, position: dict[str, Any] | None, finished: bool
+    spec: ExportSpec, options: dict[str, Any], position: dict[str, Any] | None, finished: bool
 ) -> AsyncIterator[Source]:
     refs_path = Path(spec.need("refs", "the file of task refs"))
     try:
@@ -361,7 +361,7 @@ async def _corezoid(
         refs = [line.strip() for line in text.splitlines() if line.strip()]
     except OSError as exc:
         raise SpecError(f"corezoid: cannot read the refs file {refs_path}: {exc}") from None
-    async with Corezoid(**_client_options(spec)) as cz:
+    async with Corezoid(**options) as cz:
         start = None if finished else position
         yield CorezoidSource(cz, str(spec.need("conv_id", "the process id")), refs, start)
 
@@ -373,7 +373,10 @@ def _page_size(spec: ExportSpec) -> int | None:
 
 _OPENERS: dict[
     str,
-    Callable[[ExportSpec, dict[str, Any] | None, bool], AbstractAsyncContextManager[Source]],
+    Callable[
+        [ExportSpec, dict[str, Any], dict[str, Any] | None, bool],
+        AbstractAsyncContextManager[Source],
+    ],
 ] = {
     "amocrm": _paged,
     "retailcrm": _paged,
