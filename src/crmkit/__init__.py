@@ -12,6 +12,7 @@ from ._clock import Clock, SystemClock
 from ._log import redact_url
 from ._mapping import ErrorMapper, default_error_mapper, error_for_status
 from ._pagination import AsyncPaginator, Page, PageRequest, PageStrategy, PaginatorState
+from ._results import WriteResult
 from ._retry import RetryPolicy
 from ._session import DEFAULT_TIMEOUT, Session, SessionStats
 from ._throttle import PausableThrottle, RateLimiter, Throttle
@@ -67,6 +68,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "Vtiger",
+    "WriteResult",
     "__version__",
     "default_error_mapper",
     "error_for_status",

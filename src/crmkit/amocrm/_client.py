@@ -14,6 +14,7 @@ from .._client_base import ClientBase
 from .._json import response_json
 from .._models import from_wire, to_wire
 from .._pagination import AsyncPaginator, PaginatorState
+from .._results import WriteResult
 from .._params import encode_query
 from .._session import Session
 from ..errors import NotFoundError, ServerError, ValidationError
@@ -26,22 +27,6 @@ __all__ = ["AmoCRM", "WriteResult"]
 M = TypeVar("M")
 #: The vendor's current figure per account (the older brief says 1/s: pass rate_limit=1).
 DEFAULT_RATE_LIMIT = 7.0
-
-
-@attrs.frozen
-class WriteResult:
-    """What ``add``/``update`` did, item by item, in input order.
-
-    ``ids[n]`` is the id of item ``n`` (None where it failed); ``errors[n]`` is
-    what amoCRM said about a failed item. Nothing is silently dropped.
-    """
-
-    ids: list[int | None]
-    errors: dict[int, Any]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 def _wire_item(item: Any) -> dict[str, Any]:
