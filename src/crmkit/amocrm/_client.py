@@ -14,8 +14,8 @@ from .._client_base import ClientBase
 from .._json import response_json
 from .._models import from_wire, to_wire
 from .._pagination import AsyncPaginator, PaginatorState
-from .._results import WriteResult
 from .._params import encode_query
+from .._results import WriteResult
 from .._session import Session
 from ..errors import NotFoundError, ServerError, ValidationError
 from . import _wire
