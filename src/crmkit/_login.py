@@ -7,7 +7,10 @@ are the same flow with different steps:
   per client (the others wait, then use what it got);
 - if the call is refused for its credential (a 401, vtiger's session errors),
   log in again once and repeat it, unless another task has already replaced
-  that credential: then repeat it with the new one, with no login of its own.
+  that credential: then repeat it with the new one, with no login of its own;
+  if that repeat is refused too (a busy account, whose sessions another
+  process keeps replacing), log in itself once more and repeat. A call makes
+  at most one login of its own after a refusal, and at most three sends.
 
 A subclass gives the steps (:meth:`SingleFlightLogin.login_step`), reads their
 answer (:meth:`SingleFlightLogin.logged_in`), says what the current credential
@@ -75,12 +78,14 @@ class SingleFlightLogin(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         refused: str | None = None
-        for attempt in (1, 2):
+        relogged = False  # a call logs in again at most once after a refusal
+        for attempt in (1, 2, 3):
             credential = await self.current()
             if credential is None or credential == refused:
                 async with self._lock:
                     credential = await self.current()
                     if credential is None or credential == refused:
+                        relogged = relogged or refused is not None
                         answer: httpx.Response | None = None
                         while (step := self.login_step(answer)) is not None:
                             step.extensions = {**step.extensions, _LOGIN_STEP: True}
@@ -91,9 +96,9 @@ class SingleFlightLogin(httpx.Auth):
                         credential = await self.current()
             assert credential is not None, "a login that succeeds leaves a credential"
             response = yield self.authorize(request, credential)
-            if attempt == 2:
+            if attempt == 3:
                 return
             await response.aread()
-            if not self.refused(response):
+            if relogged or not self.refused(response):
                 return
             refused = credential

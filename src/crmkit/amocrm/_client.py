@@ -14,7 +14,6 @@ from .._client_base import ClientBase
 from .._json import response_json
 from .._models import from_wire, to_wire
 from .._pagination import AsyncPaginator, PaginatorState
-from .._params import encode_query
 from .._results import WriteResult
 from .._session import Session
 from ..errors import NotFoundError, ServerError, ValidationError
@@ -51,13 +50,18 @@ class EntityResource(Generic[M]):
         model: type[M],
         *,
         v4_path: str | None = None,
+        item_path: str | None = None,
         v2_params: Mapping[str, Any] | None = None,
+        parent: str | None = None,
     ) -> None:
         self._client = client
         self.entity = entity
         self.model = model
         self._v4_path = v4_path or entity
+        #: Where one entity lives (``leads/notes`` for ``leads/5/notes``'s notes).
+        self._item_path = item_path or self._v4_path
         self._v2_params = dict(v2_params or {})
+        self._parent = parent
 
     def list(
         self,
@@ -66,6 +70,7 @@ class EntityResource(Generic[M]):
         page_size: int | None = None,
         limit: int | None = None,
         filter: Mapping[str, Any] | None = None,
+        order: Mapping[str, str] | None = None,
         query: str | None = None,
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
         **params: Any,
@@ -74,14 +79,19 @@ class EntityResource(Generic[M]):
 
         ``modified_since`` sends ``If-Modified-Since`` (and, in v4,
         ``filter[updated_at][from]``); ``paginator.watermark`` is the value for
-        the next incremental run. Page sizes are capped at 500 (v2) / 250 (v4).
+        the next incremental run. Dates in ``filter`` (aware datetimes) go as
+        unix seconds; a naive one is a ValueError. v4 lists of leads, contacts,
+        companies, customers and notes page in ``order[updated_at]=asc`` unless
+        ``order`` says otherwise. Page sizes are capped at 500 (v2) / 250 (v4).
         """
-        extra: dict[str, Any] = dict(params)
-        for key, value in encode_query({"filter": filter or {}}):
-            # filter[id][]=1&filter[id][]=2: a repeated name keeps every value
-            extra.setdefault(key, []).append(value)
-        if query:
-            extra["query"] = query
+        extra = _wire.list_params(
+            self.entity,
+            self._client.api_version,
+            filter=filter,
+            order=order,
+            query=query,
+            params=params,
+        )
         strategy: _wire.V2ListStrategy[M] | _wire.V4ListStrategy[M]
         if self._client.api_version == 2:
             strategy = _wire.V2ListStrategy(self.entity, self.model, {**self._v2_params, **extra})
@@ -97,11 +107,13 @@ class EntityResource(Generic[M]):
         )
 
     async def get(self, id: int) -> M:
-        """One entity by id; ``NotFoundError`` when there is none."""
+        """One entity by id (``GET /api/v4/{entity}/{id}``); ``NotFoundError`` if none."""
         if self._client.api_version == 2:
             found = await self.list(page_size=1, id=id).first()
         else:
-            response = await self._client.session.request("GET", f"api/v4/{self._v4_path}/{id}")
+            response = await self._client.session.request(
+                "GET", f"api/v4/{self._item_path}/{int(id)}"
+            )
             found = (
                 None
                 if response.status_code == 204
@@ -115,13 +127,35 @@ class EntityResource(Generic[M]):
         """Create entities, 250 per request; new ids in input order, failures kept per item."""
         return await self._write(_Write("add", [_wire_item(item) for item in items]))
 
-    async def update(self, items: Sequence[Any]) -> WriteResult:
-        """Update entities (each with its ``id``), 250 per request."""
+    async def update(self, items: Sequence[Any] | Any) -> WriteResult:
+        """Update entities (each with its ``id``), 250 per request.
+
+        One entity (a model or a mapping, not in a list) goes as
+        ``PATCH /api/v4/{entity}/{id}`` with an object, as amoCRM's docs and
+        the official PHP SDK's ``updateOne`` send it.
+        """
+        if attrs.has(type(items)) or isinstance(items, Mapping):
+            return await self._update_one(_wire_item(items))
         write = _Write("update", [_wire_item(item) for item in items])
         for n, item in enumerate(write.wired):
             if not item.get("id"):
                 raise ValueError(f"update: item {n} has no id")
         return await self._write(write)
+
+    async def _update_one(self, item: dict[str, Any]) -> WriteResult:
+        if not item.get("id"):
+            raise ValueError("update: the entity has no id")
+        if self._client.api_version == 2:
+            return await self._write(_Write("update", [item]))
+        try:
+            response = await self._client.session.request(
+                "PATCH", f"api/v4/{self._item_path}/{int(item['id'])}", json=item, idempotent=True
+            )
+        except ValidationError as exc:
+            return WriteResult([None], {0: exc.details or str(exc)})
+        body = response_json(response)
+        found = body.get("id") if isinstance(body, Mapping) else None
+        return WriteResult([int(found) if found is not None else int(item["id"])], {})
 
     async def _write(self, write: _Write) -> WriteResult:
         total = len(write.wired)
@@ -166,7 +200,7 @@ class EntityResource(Generic[M]):
         now = int(datetime.now(timezone.utc).timestamp())
         update = write.action == "update"
         rows = [
-            {**_wire.v4_to_v2(write.wired[i]), "request_id": str(i)}
+            {**_wire.v4_to_v2(write.wired[i], self.entity, self._parent), "request_id": str(i)}
             | ({"updated_at": write.wired[i].get("updated_at", now)} if update else {})
             for i in indices
         ]
@@ -212,42 +246,59 @@ class NotesResource:
 
     ``amo.notes.list(entity_type="contacts")`` reads ``/api/v4/contacts/notes``
     (v2: ``/api/v2/notes?type=contact``); ``entity_type`` is one of ``leads``
-    (the default), ``contacts``, ``companies``, ``customers``, ``tasks``
-    (v2 only). ``amo.notes.of("contacts")`` is the resource for one type, with
-    the same methods as ``amo.leads``.
+    (the default), ``contacts``, ``companies``, ``customers`` (and ``tasks`` in
+    v2 only: v4 has no notes on tasks). ``entity_id=`` narrows to one parent:
+    ``/api/v4/leads/{id}/notes``. ``amo.notes.of("contacts")`` is the resource
+    for one type, with the same methods as ``amo.leads``.
     """
 
     def __init__(self, client: AmoCRM) -> None:
         self._client = client
 
-    def of(self, entity_type: str) -> EntityResource[Note]:
-        """The notes of one parent type (``"leads"``, ``"contacts"`` ...)."""
-        if entity_type not in _wire.NOTE_PARENTS:
+    def of(self, entity_type: str, entity_id: int | None = None) -> EntityResource[Note]:
+        """The notes of one parent type (``"leads"``, ``"contacts"`` ...), or of one parent."""
+        parents = _wire.NOTE_PARENTS if self._client.api_version == 2 else _wire.V4_NOTE_PARENTS
+        if entity_type not in parents:
             raise ValueError(
-                f"notes: entity_type must be one of {', '.join(_wire.NOTE_PARENTS)}, "
-                f"not {entity_type!r}"
+                f"notes: entity_type must be one of {', '.join(parents)}, not {entity_type!r}"
             )
+        v2_params: dict[str, Any] = {"type": _wire.NOTE_PARENTS[entity_type]}
+        path = f"{entity_type}/notes"
+        if entity_id is not None:
+            v2_params["element_id"] = int(entity_id)
+            path = f"{entity_type}/{int(entity_id)}/notes"
         return EntityResource(
             self._client,
             "notes",
             Note,
-            v4_path=f"{entity_type}/notes",
-            v2_params={"type": _wire.NOTE_PARENTS[entity_type]},
+            v4_path=path,
+            item_path=f"{entity_type}/notes",
+            v2_params=v2_params,
+            parent=entity_type,
         )
 
-    def list(self, *, entity_type: str = "leads", **options: Any) -> AsyncPaginator[Note]:
-        """Notes of one parent type; the other keywords are ``leads.list``'s."""
-        return self.of(entity_type).list(**options)
+    def list(
+        self, *, entity_type: str = "leads", entity_id: int | None = None, **options: Any
+    ) -> AsyncPaginator[Note]:
+        """Notes of one parent type (or one parent); the other keywords are ``leads.list``'s."""
+        return self.of(entity_type, entity_id).list(**options)
 
     async def get(self, id: int, *, entity_type: str = "leads") -> Note:
         """One note by id."""
         return await self.of(entity_type).get(id)
 
-    async def add(self, items: Sequence[Any], *, entity_type: str = "leads") -> WriteResult:
-        """Add notes (each with ``entity_id``, ``note_type``, ``params``)."""
-        return await self.of(entity_type).add(items)
+    async def add(
+        self, items: Sequence[Any], *, entity_type: str = "leads", entity_id: int | None = None
+    ) -> WriteResult:
+        """Add notes (each with ``entity_id``, ``note_type``, ``params``).
 
-    async def update(self, items: Sequence[Any], *, entity_type: str = "leads") -> WriteResult:
+        With ``entity_id`` they go to ``/api/v4/{entity_type}/{entity_id}/notes``.
+        """
+        return await self.of(entity_type, entity_id).add(items)
+
+    async def update(
+        self, items: Sequence[Any] | Any, *, entity_type: str = "leads"
+    ) -> WriteResult:
         """Update notes (each with its ``id``)."""
         return await self.of(entity_type).update(items)
 
@@ -320,6 +371,28 @@ class AmoCRM(ClientBase):
 
     def __repr__(self) -> str:
         return f"<AmoCRM {self.base_url} api v{self.api_version}>"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Any call crmkit has no method for, through the same Session (auth, throttle, errors).
+
+        ``path`` is relative to the account (``"api/v4/leads/5/links"``); an
+        absolute URL is refused, so the token never leaves for another host.
+        A 204 comes back as it is (no body).
+        """
+        if "://" in path or path.startswith("//"):
+            raise ValueError(f"request: path must be relative to the account, not {path!r}")
+        return await self.session.request(
+            method, path.lstrip("/"), params=params, json=json, data=data, headers=headers
+        )
 
     async def account(self) -> Account:
         path = "api/v2/account" if self.api_version == 2 else "api/v4/account"

@@ -16,7 +16,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +29,7 @@ from .._log import redact_url
 from .._mapping import default_error_mapper, error_for_status
 from .._models import from_wire
 from .._pagination import Page, PageRequest
+from .._params import encode_query
 from ..errors import (
     AccountBlockedError,
     AuthenticationError,
@@ -58,8 +60,67 @@ NOTE_PARENTS = {
     "customers": "customer",
     "tasks": "task",
 }
+#: v4 lists read by ``updated_at``: they page in ``order[updated_at]=asc`` so that pages
+#: stay stable while records change (tasks and events take no such order).
+ORDERED_BY_UPDATE = frozenset({"leads", "contacts", "companies", "customers", "notes"})
+#: v2's ``element_type`` numbers (amoCRM v2 docs, tasks and notes).
+V2_ELEMENT_TYPES = {"contacts": 1, "leads": 2, "companies": 3, "tasks": 4, "customers": 12}
+#: v2's ``note_type`` numbers for the note kinds v4 names.
+V2_NOTE_TYPES = {
+    "common": 4,
+    "call_in": 10,
+    "call_out": 11,
+    "service_message": 25,
+    "sms_in": 102,
+    "sms_out": 103,
+}
+#: v4 has notes under these (no ``tasks/notes``: amoCRM v4 docs, official PHP SDK EntityNotes).
+V4_NOTE_PARENTS = {k: v for k, v in NOTE_PARENTS.items() if k != "tasks"}
 _AUTH_CODES = {"110", "111", "112", "101"}
 _IP_CODE = "113"
+
+
+def unix_seconds(value: Any, name: str) -> Any:
+    """Every datetime in ``value`` (nested) as unix seconds; a naive one is a ValueError.
+
+    amoCRM's date filters take unix seconds (``filter[updated_at][from]=1704067200``).
+    """
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"{name}: naive datetime {value!r}; pass an aware one (tzinfo=timezone.utc)"
+            )
+        return int(value.timestamp())
+    if isinstance(value, Mapping):
+        return {key: unix_seconds(inner, f"{name}[{key}]") for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unix_seconds(inner, f"{name}[]") for inner in value]
+    return value
+
+
+def list_params(
+    entity: str,
+    api_version: int,
+    *,
+    filter: Mapping[str, Any] | None,
+    order: Mapping[str, str] | None,
+    query: str | None,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The query of a list: filters (dates as unix seconds), order, search, the rest as given.
+
+    A repeated name keeps every value (``filter[id][]=1&filter[id][]=2``).
+    """
+    out: dict[str, Any] = {}
+    pairs = encode_query(unix_seconds({"filter": filter or {}, "order": order or {}}, "filter"))
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    out.update(unix_seconds(dict(params), "params"))
+    if query:
+        out["query"] = query
+    if api_version == 4 and entity in ORDERED_BY_UPDATE and not order:
+        out["order[updated_at]"] = "asc"
+    return out
 
 
 def if_modified_since(when: datetime) -> str:
@@ -89,22 +150,39 @@ def _v2_error(body: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-class ErrorMapper:
-    """amoCRM's rules, with one piece of memory: whether the account has worked.
+#: A JSON 403 this soon after a 429 is taken for the block (Kommo's "limitations" page:
+#: repeated violations, then every request refused).
+BLOCK_WINDOW = 60.0
 
-    A 403 is the block (every request refused) when it is an HTML page, or when
-    the account answered normally before; a first-call JSON 403 is a plain
-    permission refusal (or v2's code 113, IP not allowed).
+
+class ErrorMapper:
+    """amoCRM's rules, with memory of whether the account has worked and of its last 429.
+
+    A 403 is the block (every request refused) when it is an HTML page (nginx's),
+    or when it is JSON on an account that answered normally before and had 429s
+    in the last minute. Any other JSON 403 is an ordinary refusal ("insufficient
+    rights for this method", e.g. ``/api/v4/users`` for a non-admin user; the
+    official PHP SDK, ``AmoCRMApiRequest::checkHttpStatus``, and Krukov's
+    ``amocrm.v2.interaction`` treat 403 as a refusal): ``PermissionDeniedError``,
+    and the Session goes on. v2's code 113 (IP not allowed) is a refusal too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self.worked = False
+        self._now = now
+        self.last_rate_limited: float | None = None
+
+    def _recently_rate_limited(self) -> bool:
+        last = self.last_rate_limited
+        return last is not None and self._now() - last <= BLOCK_WINDOW
 
     def __call__(self, response: httpx.Response) -> CRMError | None:
         status = response.status_code
         if status < 400:
             self.worked = True
             return None
+        if status == 429:
+            self.last_rate_limited = self._now()
         body = _json_or_none(response)
         code, message = _v2_error(body)
         if status == 403:
@@ -115,7 +193,7 @@ class ErrorMapper:
                     code=code,
                     cls=PermissionDeniedError,
                 )
-            if _is_html(response) or self.worked:
+            if _is_html(response) or (self.worked and self._recently_rate_limited()):
                 return error_for_status(
                     response,
                     "amoCRM has blocked API access for this account (403 on every request; "
@@ -192,7 +270,10 @@ class V2ListStrategy(Generic[M]):
         return int(cursor or 0) + count if count >= page_size else None
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
-        items = [from_wire(v2_to_v4(raw), self.model) for raw in _embedded(response, "items")]
+        items = [
+            from_wire(v2_to_v4(raw, self.entity), self.model)
+            for raw in _embedded(response, "items")
+        ]
         return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
 
 
@@ -228,8 +309,28 @@ class V4ListStrategy(Generic[M]):
         return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
 
 
-def v4_to_v2(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An entity to write, from v4's field names to v2's (``sale``, ``custom_fields``)."""
+_V2_ELEMENT_NAMES = {number: name for name, number in V2_ELEMENT_TYPES.items()}
+_V2_NOTE_NAMES = {number: name for name, number in V2_NOTE_TYPES.items()}
+#: Task fields whose names differ: v4 -> v2 (amoCRM v2 docs, ``/api/v2/tasks``).
+_V2_TASK_FIELDS = {"complete_till": "complete_till_at", "task_type_id": "task_type"}
+
+
+def _v2_number(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+def v4_to_v2(
+    item: Mapping[str, Any], entity: str = "leads", parent: str | None = None
+) -> dict[str, Any]:
+    """An entity to write, from v4's field names to v2's.
+
+    Leads and the like: ``sale``, ``custom_fields``. Tasks and notes name their
+    parent ``element_id`` / ``element_type`` (a number); tasks say
+    ``complete_till_at`` and ``task_type``; notes ``note_type`` as a number and
+    ``text`` (v4 keeps it in ``params``). ``parent`` is the notes' parent type.
+    """
+    if entity in ("tasks", "notes"):
+        return _v4_to_v2_attached(item, entity, parent)
     out = {k: v for k, v in item.items() if k not in ("price", "custom_fields_values")}
     if "price" in item:
         out["sale"] = item["price"]
@@ -245,8 +346,42 @@ def v4_to_v2(item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def v2_to_v4(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _v4_to_v2_attached(item: Mapping[str, Any], entity: str, parent: str | None) -> dict[str, Any]:
+    renames = {"entity_id": "element_id", **(_V2_TASK_FIELDS if entity == "tasks" else {})}
+    out = {renames.get(k, k): v for k, v in item.items() if k not in ("entity_type", "params")}
+    kind = item.get("entity_type") or parent
+    if kind is not None:
+        out["element_type"] = V2_ELEMENT_TYPES.get(str(kind), kind)
+    if entity == "notes":
+        if "note_type" in item:
+            out["note_type"] = V2_NOTE_TYPES.get(str(item["note_type"]), item["note_type"])
+        params = item.get("params")
+        if isinstance(params, Mapping) and "text" in params:
+            out["text"] = params["text"]
+    return out
+
+
+def _v2_to_v4_attached(raw: Mapping[str, Any], entity: str) -> dict[str, Any]:
+    renames = {"element_id": "entity_id"}
+    if entity == "tasks":
+        renames.update({v2: v4 for v4, v2 in _V2_TASK_FIELDS.items()})
+    out = {renames.get(k, k): v for k, v in raw.items() if k != "element_type"}
+    if "element_type" in raw:
+        number = _v2_number(raw["element_type"])
+        out["entity_type"] = _V2_ELEMENT_NAMES.get(number, raw["element_type"])
+    if entity == "notes":
+        if "note_type" in raw:
+            number = _v2_number(raw["note_type"])
+            out["note_type"] = _V2_NOTE_NAMES.get(number, str(raw["note_type"]))
+        if "text" in raw and "params" not in raw:
+            out["params"] = {"text": out.pop("text")}
+    return out
+
+
+def v2_to_v4(raw: Mapping[str, Any], entity: str = "leads") -> dict[str, Any]:
     """A v2 entity in v4's field names, so one model reads both dialects."""
+    if entity in ("tasks", "notes"):
+        return _v2_to_v4_attached(raw, entity)
     out = dict(raw)
     if "sale" in out and "price" not in out:
         out["price"] = out.pop("sale")
