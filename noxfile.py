@@ -13,7 +13,13 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PYTHON = "3.11"
-TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "retailcrm>=5.3"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "retailcrm>=5.3",
+    "amocrm-api>=2.6",  # Krukov's client, run unchanged against the amoCRM sandbox
+    "trustme>=1.1",  # a test CA, so that clients with a fixed https host reach a sandbox
+]
 
 
 @nox.session(python=PYTHON)
