@@ -254,12 +254,16 @@ def test_webhook_payload_becomes_events():
         parse_webhook(b"leads[add=1")
 
 
-async def test_account_and_pipelines_in_both_dialects():
+async def test_account_in_both_dialects_and_pipelines_in_v4():
     sandbox = AmoCRMSandbox(rate_limit=None)
     for dialect in (v2, v4):
         async with dialect(sandbox) as amo:
             assert (await amo.account()).subdomain == "sandbox"
-            assert [p.name for p in await amo.pipelines()] == ["Воронка"]
+    async with v4(sandbox) as amo:
+        assert [p.name for p in await amo.pipelines.list().to_list()] == ["Воронка"]
+    async with v2(sandbox) as amo:
+        with pytest.raises(ValueError, match="v4 only"):
+            amo.pipelines.list()
 
 
 def test_default_rate_limit_is_7_per_second_and_secrets_stay_hidden():

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -94,6 +95,9 @@ def unix_seconds(value: Any, name: str) -> Any:
     if isinstance(value, Mapping):
         return {key: unix_seconds(inner, f"{name}[{key}]") for key, inner in value.items()}
     if isinstance(value, (list, tuple)):
+        if any(isinstance(inner, Mapping) for inner in value):
+            # filter[statuses][0][pipeline_id]=1: a list of objects goes by position
+            return {str(n): unix_seconds(inner, f"{name}[{n}]") for n, inner in enumerate(value)}
         return [unix_seconds(inner, f"{name}[]") for inner in value]
     return value
 
@@ -234,6 +238,13 @@ def _problem_title(body: Any) -> str | None:
     return None
 
 
+def protocol_error(response: httpx.Response, message: str) -> ProtocolError:
+    """A ``ProtocolError`` naming the request (secrets removed)."""
+    return ProtocolError(
+        message, method=response.request.method, url=redact_url(response.request.url)
+    )
+
+
 def _embedded(response: httpx.Response, key: str) -> list[Any]:
     body = response_json(response)
     embedded = body.get("_embedded") if isinstance(body, Mapping) else None
@@ -288,6 +299,8 @@ class V4ListStrategy(Generic[M]):
     default_page_size: int = V4_PAGE_MAX
     #: The path after ``api/v4/`` when it is not the entity's name (``leads/notes``).
     path: str | None = None
+    #: ``_embedded`` parts of each item read as its own fields (a pipeline's ``statuses``).
+    lift: tuple[str, ...] = ()
 
     def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
         params: dict[str, Any] = {**self.params, "page": int(cursor or 1), "limit": page_size}
@@ -305,8 +318,27 @@ class V4ListStrategy(Generic[M]):
         return int(cursor or 1) + 1 if has_next else None
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
-        items = [from_wire(raw, self.model) for raw in _embedded(response, self.entity)]
+        items = [
+            from_wire(lift_embedded(raw, self.lift), self.model)
+            for raw in _embedded(response, self.entity)
+        ]
         return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
+
+
+def lift_embedded(raw: Any, keys: tuple[str, ...]) -> Any:
+    """``raw`` with ``_embedded[key]`` copied up as ``raw[key]`` for each of ``keys``."""
+    if not keys or not isinstance(raw, Mapping) or not isinstance(raw.get("_embedded"), Mapping):
+        return raw
+    embedded = raw["_embedded"]
+    return {**raw, **{key: embedded[key] for key in keys if key in embedded}}
+
+
+def segment(value: Any) -> str:
+    """A caller's value as one URL path segment: percent-encoded, never ``/``, ``.`` or ``..``."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"{text!r} cannot be a path segment")
+    return quote(text, safe="")
 
 
 _V2_ELEMENT_NAMES = {number: name for name, number in V2_ELEMENT_TYPES.items()}

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import attrs
 import orjson
 
-__all__ = ["Call", "Reply", "not_found", "problem", "validation_failed"]
+__all__ = ["Call", "Reply", "forbidden", "not_found", "problem", "validation_failed"]
 
 HAL = "application/hal+json"
 PROBLEM = "application/problem+json"
@@ -59,6 +59,11 @@ def problem(status: int, title: str, **more: Any) -> Reply:
     """amoCRM's ``application/problem+json`` error."""
     body = {"title": title, "type": f"https://httpstatus.es/{status}", "status": status, **more}
     return Reply(status, body, PROBLEM)
+
+
+def forbidden() -> Reply:
+    """amoCRM's JSON 403 for a token whose user lacks the rights for a method."""
+    return problem(403, "Forbidden", detail="Insufficient rights to call this method")
 
 
 def not_found() -> Reply:

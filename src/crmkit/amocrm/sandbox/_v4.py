@@ -333,7 +333,8 @@ def write(
     sb: AmoCRMSandbox, name: str, fields: dict[str, Any], id: Any, user_id: int
 ) -> dict[str, Any]:
     """Store an add (``id`` None) or apply an update; tags and links from ``_embedded``."""
-    from ._groups import link, resolve_tags
+    from ._groups import resolve_tags
+    from ._links import link
 
     embedded = fields.pop("_embedded", None) or {}
     if name in sb.tags and "tags" in embedded:
