@@ -215,15 +215,81 @@ async def test_writes_return_ids_in_order_and_keep_per_item_failures(dialect):
     assert len(sandbox.entities["leads"]) == 599
 
 
-async def test_504_on_a_write_halves_the_chunk():
-    sizes: list[int] = []
-
+def _answering(sizes: list[int], too_big: int):
     def handler(request: httpx.Request) -> httpx.Response:
         rows = json.loads(request.content)
         sizes.append(len(rows))
-        if len(rows) > 60:
+        if len(rows) > too_big:
             return httpx.Response(504)
         answer = [{"id": 1000 + int(r["request_id"]), "request_id": r["request_id"]} for r in rows]
+        return httpx.Response(200, json={"_embedded": {"leads": answer}})
+
+    return httpx.MockTransport(handler)
+
+
+async def test_504_on_an_update_halves_the_chunk():
+    sizes: list[int] = []
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        access_token="t",
+        transport=_answering(sizes, 60),
+        rate_limit=None,
+        max_retries=0,
+    ) as amo:
+        result = await amo.leads.update([{"id": n + 1, "name": str(n)} for n in range(250)])
+    assert result.ids == [1000 + n for n in range(250)] and result.ok
+    assert sizes[:3] == [250, 125, 62]
+    assert sum(s for s in sizes if s <= 60) == 250  # every item sent once in a chunk that passed
+
+
+async def test_504_on_an_add_is_never_sent_again_and_the_other_chunks_are_kept():
+    """Issue 19: a gateway 504 often follows a committed write; re-sending it duplicates."""
+    sizes: list[int] = []
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        access_token="t",
+        transport=_answering(sizes, 240),
+        rate_limit=None,
+    ) as amo:
+        result = await amo.leads.add([{"name": str(n)} for n in range(600)])
+    assert sizes == [250, 250, 100]  # each chunk once, 504s included
+    assert result.ids[:250] == [None] * 250 and set(result.errors) == set(range(500))
+    assert "outcome unknown" in str(result.errors[0])
+    assert result.ids[500:] == [1500 + n for n in range(100)]
+
+
+async def test_a_400_naming_a_request_id_outside_the_chunk_does_not_loop():
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(len(json.loads(request.content)))
+        body = {
+            "title": "Bad Request",
+            "validation-errors": [{"request_id": "9999", "errors": [{"code": "X"}]}],
+        }
+        return httpx.Response(400, json=body, headers={"content-type": "application/problem+json"})
+
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        access_token="t",
+        transport=httpx.MockTransport(handler),
+        rate_limit=None,
+    ) as amo:
+        result = await amo.leads.add([{"name": str(n)} for n in range(3)])
+    assert sent == [3] and set(result.errors) == {0, 1, 2} and result.ids == [None] * 3
+
+
+async def test_a_block_during_a_bulk_add_keeps_what_was_created_and_sends_nothing_more():
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        rows = json.loads(request.content)
+        calls.append(len(rows))
+        if len(calls) == 2:
+            return httpx.Response(
+                403, text="<html>blocked</html>", headers={"content-type": "text/html"}
+            )
+        answer = [{"id": 1 + int(r["request_id"]), "request_id": r["request_id"]} for r in rows]
         return httpx.Response(200, json={"_embedded": {"leads": answer}})
 
     async with AmoCRM(
@@ -232,10 +298,11 @@ async def test_504_on_a_write_halves_the_chunk():
         transport=httpx.MockTransport(handler),
         rate_limit=None,
     ) as amo:
-        result = await amo.leads.add([{"name": str(n)} for n in range(250)])
-    assert result.ids == [1000 + n for n in range(250)]
-    assert sizes[:3] == [250, 125, 62]
-    assert sum(s for s in sizes if s <= 60) == 250  # every item sent once in a chunk that passed
+        result = await amo.leads.add([{"name": str(n)} for n in range(700)])
+        assert amo.session.blocked is not None
+    assert calls == [250, 250] and result.ids[:250] == list(range(1, 251))
+    assert set(result.errors) == set(range(250, 700))
+    assert "not sent" in str(result.errors[600])
 
 
 def test_webhook_payload_becomes_events():
@@ -357,6 +424,29 @@ async def test_a_json_403_after_recent_429s_on_an_account_that_worked_is_the_blo
             await amo.leads.get(1)  # 429, then the 403
         with pytest.raises(crmkit.AccountBlockedError):
             await amo.leads.get(1)  # fail fast: nothing sent
+
+
+async def test_a_json_403_on_a_call_that_never_worked_is_a_refusal_even_after_429s():
+    answers = iter(
+        [
+            _answer(200, {"id": 1, "name": "x"}),
+            httpx.Response(429),
+            _answer(403, {"title": "Forbidden"}, "application/problem+json"),
+            _answer(200, {"id": 2, "name": "y"}),
+        ]
+    )
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        access_token="t",
+        transport=httpx.MockTransport(lambda request: next(answers)),
+        rate_limit=None,
+        retry=crmkit.RetryPolicy(max_retries=1, backoff_base=0.01),
+    ) as amo:
+        assert (await amo.leads.get(1)).name == "x"
+        with pytest.raises(crmkit.PermissionDeniedError) as info:
+            await amo.request("GET", "api/v4/users")  # 429, then a JSON 403: never worked
+        assert not isinstance(info.value, crmkit.AccountBlockedError)
+        assert (await amo.leads.get(2)).name == "y"
 
 
 async def test_a_json_403_without_recent_429s_is_a_refusal_and_the_session_goes_on():

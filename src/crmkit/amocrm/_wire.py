@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -157,24 +158,32 @@ def _v2_error(body: Any) -> tuple[str | None, str | None]:
 #: A JSON 403 this soon after a 429 is taken for the block (Kommo's "limitations" page:
 #: repeated violations, then every request refused).
 BLOCK_WINDOW = 60.0
+_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
 class ErrorMapper:
-    """amoCRM's rules, with memory of whether the account has worked and of its last 429.
+    """amoCRM's rules, with memory of the calls that worked and of the last 429.
 
     A 403 is the block (every request refused) when it is an HTML page (nginx's),
-    or when it is JSON on an account that answered normally before and had 429s
-    in the last minute. Any other JSON 403 is an ordinary refusal ("insufficient
-    rights for this method", e.g. ``/api/v4/users`` for a non-admin user; the
-    official PHP SDK, ``AmoCRMApiRequest::checkHttpStatus``, and Krukov's
-    ``amocrm.v2.interaction`` treat 403 as a refusal): ``PermissionDeniedError``,
-    and the Session goes on. v2's code 113 (IP not allowed) is a refusal too.
+    or when it is JSON on a call (method and path) that answered normally
+    before, arriving after 429s in the last minute. Any other JSON 403 is an
+    ordinary refusal ("insufficient rights for this method", e.g.
+    ``/api/v4/users`` for a non-admin user; the official PHP SDK's
+    ``AmoCRMApiRequest::checkHttpStatus`` and Krukov's ``amocrm.v2.interaction``
+    treat 403 as a refusal): ``PermissionDeniedError``, and the Session goes
+    on. v2's code 113 (IP not allowed) is a refusal too.
     """
 
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
-        self.worked = False
+        #: The calls (method and path, ids folded) that have answered normally.
+        self.worked: set[str] = set()
         self._now = now
         self.last_rate_limited: float | None = None
+
+    @staticmethod
+    def _call(response: httpx.Response) -> str:
+        request = response.request
+        return f"{request.method} {_ID_SEGMENT.sub('/{id}', request.url.path)}"
 
     def _recently_rate_limited(self) -> bool:
         last = self.last_rate_limited
@@ -183,7 +192,7 @@ class ErrorMapper:
     def __call__(self, response: httpx.Response) -> CRMError | None:
         status = response.status_code
         if status < 400:
-            self.worked = True
+            self.worked.add(self._call(response))
             return None
         if status == 429:
             self.last_rate_limited = self._now()
@@ -197,7 +206,8 @@ class ErrorMapper:
                     code=code,
                     cls=PermissionDeniedError,
                 )
-            if _is_html(response) or (self.worked and self._recently_rate_limited()):
+            had_worked = self._call(response) in self.worked
+            if _is_html(response) or (had_worked and self._recently_rate_limited()):
                 return error_for_status(
                     response,
                     "amoCRM has blocked API access for this account (403 on every request; "

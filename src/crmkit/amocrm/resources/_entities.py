@@ -18,7 +18,17 @@ from ..._json import response_json
 from ..._models import from_wire, to_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
-from ...errors import NotFoundError, ServerError, ValidationError
+from ...errors import (
+    AccountBlockedError,
+    AuthenticationError,
+    CRMError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 from .. import _wire
 
 if TYPE_CHECKING:
@@ -27,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["EntityResource"]
 
 M = TypeVar("M")
+#: Errors after which a bulk write sends nothing more (the rest are reported not sent).
+_STOPPING = (AccountBlockedError, AuthenticationError, PaymentRequiredError, PermissionDeniedError)
 
 
 def _wire_item(item: Any) -> dict[str, Any]:
@@ -159,11 +171,23 @@ class EntityResource(Generic[M]):
         return WriteResult([int(found) if found is not None else int(item["id"])], {})
 
     async def _write(self, write: _Write) -> WriteResult:
+        """Every chunk once, in order; what each chunk did is kept, whatever the next does.
+
+        After an error that ends all sending (a block, refused credentials, an
+        unpaid account) the remaining items are reported as not sent.
+        """
         total = len(write.wired)
+        stopped: CRMError | None = None
         for start in range(0, total, _wire.WRITE_CHUNK):
-            await self._write_chunk(
-                write, builtins.list(range(start, min(start + _wire.WRITE_CHUNK, total)))
-            )
+            indices = builtins.list(range(start, min(start + _wire.WRITE_CHUNK, total)))
+            if stopped is not None:
+                write.fail(indices, f"not sent: an earlier chunk ended the run ({stopped})")
+                continue
+            try:
+                await self._write_chunk(write, indices)
+            except _STOPPING as exc:
+                write.fail(indices, str(exc))
+                stopped = exc
         return WriteResult(write.ids, write.errors)
 
     async def _write_chunk(self, write: _Write, indices: builtins.list[int]) -> None:
@@ -172,30 +196,50 @@ class EntityResource(Generic[M]):
                 await self._write_v2(write, indices)
             else:
                 await self._write_v4(write, indices)
-        except ServerError as exc:
-            if exc.status != 504 or len(indices) == 1:
-                raise
-            half = len(indices) // 2  # "504 means send fewer": halve and go on
-            await self._write_chunk(write, indices[:half])
-            await self._write_chunk(write, indices[half:])
+        except _STOPPING:
+            raise
+        except (ServerError, TransportError) as exc:
+            status = getattr(exc, "status", None)
+            if write.action == "update" and status == 504 and len(indices) > 1:
+                # "504 means send fewer"; an update is safe to send again: halve it
+                half = len(indices) // 2
+                await self._write_chunk(write, indices[:half])
+                await self._write_chunk(write, indices[half:])
+                return
+            if write.action == "add":
+                # A gateway's 504 (or a lost answer) often comes after the write committed:
+                # sending it again could create every item twice. Report, never repeat.
+                write.fail(
+                    indices,
+                    f"outcome unknown ({exc}): amoCRM may have created these; "
+                    "crmkit did not send them again: check before retrying",
+                )
+                return
+            write.fail(indices, str(exc))
+        except CRMError as exc:
+            write.fail(indices, getattr(exc, "details", None) or str(exc))
 
     async def _write_v4(self, write: _Write, indices: builtins.list[int]) -> None:
-        body = [{**write.wired[i], "request_id": str(i)} for i in indices]
         method = "POST" if write.action == "add" else "PATCH"
-        try:
-            response = await self._client.session.request(
-                method, f"api/v4/{self._v4_path}", json=body, idempotent=write.action == "update"
-            )
-        except ValidationError as exc:
-            failed = _v4_failures(exc.details)
-            if not failed:
-                raise
-            write.errors.update({i: failed[i] for i in indices if i in failed})
-            rest = [i for i in indices if i not in failed]
-            if rest:  # the chunk was refused as a whole: send the others again
-                await self._write_v4(write, rest)
+        pending = indices
+        while pending:
+            body = [{**write.wired[i], "request_id": str(i)} for i in pending]
+            try:
+                response = await self._client.session.request(
+                    method, f"api/v4/{self._v4_path}", json=body, idempotent=method == "PATCH"
+                )
+            except ValidationError as exc:
+                # only request_ids of this chunk count: one outside it would repeat it for ever
+                named = _v4_failures(exc.details)
+                failed = {i: named[i] for i in pending if i in named}
+                if not failed:
+                    write.fail(pending, exc.details or str(exc))
+                    return
+                write.errors.update(failed)
+                pending = [i for i in pending if i not in failed]  # the others, once more
+                continue
+            write.take_ids(_wire._embedded(response, self.entity), pending)
             return
-        write.take_ids(_wire._embedded(response, self.entity), indices)
 
     async def _write_v2(self, write: _Write, indices: builtins.list[int]) -> None:
         now = int(datetime.now(timezone.utc).timestamp())
@@ -216,7 +260,13 @@ class EntityResource(Generic[M]):
         embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
         write.take_ids(embedded.get("items") or [], indices)
         failures = (embedded.get("errors") or {}).get(write.action) or {}
-        for position, message in dict(failures).items():
+        if not isinstance(failures, Mapping):
+            raise _wire.protocol_error(response, "amoCRM's v2 errors are not keyed by position")
+        for position, message in failures.items():
+            if not str(position).isdigit() or int(position) >= len(indices):
+                raise _wire.protocol_error(
+                    response, f"amoCRM's v2 answer names item {position!r} outside the request"
+                )
             write.errors[indices[int(position)]] = message
 
 
@@ -233,12 +283,21 @@ class _Write:
     def _no_ids(self) -> list[int | None]:
         return [None] * len(self.wired)
 
+    def fail(self, indices: Sequence[int], error: Any) -> None:
+        """Record ``error`` for every item of ``indices`` that has no id and no error yet."""
+        for index in indices:
+            if self.ids[index] is None:
+                self.errors.setdefault(index, error)
+
     def take_ids(self, rows: Sequence[Any], indices: Sequence[int]) -> None:
         """Record the ids of an answer's rows, matched to items by ``request_id``."""
         wanted = set(indices)
         for row in rows:
-            index = int(row.get("request_id", -1))
-            if index in wanted:
+            if not isinstance(row, Mapping):
+                continue
+            request_id = str(row.get("request_id", ""))
+            index = int(request_id) if request_id.isdigit() else -1
+            if index in wanted and str(row.get("id", "")).isdigit():
                 self.ids[index] = int(row["id"])
 
 
