@@ -103,6 +103,8 @@ async def test_tags_per_entity_and_on_a_lead():
         lead = await amo.leads.get(1)
         vip = await amo.tags("leads").list(query="vi").to_list()
     assert [t.name for t in tags] == ["VIP", "Repeat"] and made[0].name == "Reseller"
+    tagged = [e for e in sandbox.events if e["type"] == "entity_tag_added"]
+    assert [(e["entity_id"], len(e["value_after"])) for e in tagged] == [(1, 2)]
     assert [t["name"] for t in lead.extra["_embedded"]["tags"]] == ["VIP", "New"]
     assert [t.name for t in vip] == ["VIP"]
 
@@ -313,6 +315,20 @@ async def test_the_sandbox_honours_or_refuses_every_list_filter():
             await amo.tasks.list(order={"updated_at": "asc"}).to_list()
     assert sorted(lead.id for lead in by_status) == [2, 4]
     assert len(by_pipeline) == 6 == len(by_price)
+
+
+async def test_the_v2_sandbox_honours_or_refuses_its_list_parameters():
+    """amoCRM v2 docs: id, query, responsible_user_id, status, filter[date_*]; no others."""
+    from .test_amocrm import v2
+
+    sandbox = AmoCRMSandbox(leads=5, rate_limit=None)
+    sandbox.touch("leads", [2, 3], status_id=12)
+    async with v2(sandbox) as amo:
+        moved = await amo.leads.list(status=12).to_list()
+        mine = await amo.leads.list(responsible_user_id=[1]).to_list()
+        with pytest.raises(crmkit.ValidationError):
+            await amo.leads.list(colour="red").to_list()
+    assert sorted(lead.id for lead in moved) == [2, 3] and len(mine) == 5
 
 
 async def test_the_sandbox_answers_unknown_paths_and_methods_as_amocrm_does():

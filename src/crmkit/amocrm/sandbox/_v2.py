@@ -21,6 +21,22 @@ if TYPE_CHECKING:
 __all__ = ["handle"]
 
 _JSON = "application/json"
+#: What v2 lists take (amoCRM v2 docs); anything else is refused, never ignored.
+_V2_PARAMS = {
+    "limit_rows",
+    "limit_offset",
+    "id",
+    "id[]",
+    "query",
+    "responsible_user_id",
+    "responsible_user_id[]",
+    "status",
+    "status[]",
+    "type",
+    "element_id",
+    "with",
+}
+_V2_DATES = ("filter[date_create]", "filter[date_modify]")
 
 
 def _error(status: int, text: str) -> Reply:
@@ -61,8 +77,15 @@ def _list(sb: AmoCRMSandbox, call: Call, name: str, parent: str | None) -> Reply
     ids = {int(v) for k, v in call.pairs if k in ("id", "id[]") and v.isdigit()}
     if ids:
         rows = [r for r in rows if r["id"] in ids]
+    unknown = {k for k, _ in call.pairs if k not in _V2_PARAMS and not k.startswith(_V2_DATES)}
+    if unknown:
+        return _error(400, f"Unknown parameter: {sorted(unknown)[0]}")
     if "element_id" in params:
         rows = [r for r in rows if str(r.get("entity_id")) == params["element_id"]]
+    for key, field in (("responsible_user_id", "responsible_user_id"), ("status", "status_id")):
+        wanted = {v for k, v in call.pairs if k in (key, f"{key}[]")}
+        if wanted:
+            rows = [r for r in rows if str(r.get(field)) in wanted]
     bound = since(call, None)
     if bound is not None:
         rows = [r for r in rows if r["updated_at"] > bound]

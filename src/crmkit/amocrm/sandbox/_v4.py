@@ -337,8 +337,10 @@ def write(
     from ._links import link
 
     embedded = fields.pop("_embedded", None) or {}
+    tags: list[dict[str, Any]] | None = None
     if name in sb.tags and "tags" in embedded:
-        fields["_embedded"] = {"tags": resolve_tags(sb, name, embedded["tags"])}
+        tags = resolve_tags(sb, name, embedded["tags"])
+        fields["_embedded"] = {"tags": tags}
     if id is None:
         if name == "leads":
             fields.setdefault("pipeline_id", 1)
@@ -348,6 +350,9 @@ def write(
     else:
         stored = sb.entities[name][int(id)]
         sb.change(name, stored, fields, user_id)
+    if tags:
+        value = [{"tag": {"name": tag["name"]}} for tag in tags]
+        sb.record("entity_tag_added", name, stored["id"], after=value, user_id=user_id)
     for other in ("contacts", "companies"):
         for target in embedded.get(other) or []:
             if isinstance(target, dict) and int(target.get("id") or 0) in sb.entities[other]:
