@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -113,23 +114,36 @@ def _bad_parent(name: str) -> Reply:
     return refused_parameter("entity_id", f"There is no such {name[:-1]}")
 
 
-def render(sb: AmoCRMSandbox, call: Call, name: str, row: dict[str, Any]) -> dict[str, Any]:
-    """An entity as v4 answers it: absolute ``_links``, ``_embedded`` (tags, links)."""
-    path = f"/api/v4/{row.get('entity_type')}/notes" if name == "notes" else f"/api/v4/{name}"
-    out = {k: v for k, v in row.items() if k != "_embedded"}
-    out["_links"] = {"self": call.href(f"{path}/{row['id']}")}
+def render(
+    sb: AmoCRMSandbox, call: Call, name: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Entities as v4 answers them: absolute ``_links``, ``_embedded`` (tags, links)."""
+    wanted = set(call.params.get("with", "").split(","))
+    others = [
+        other
+        for other in ("contacts", "companies", "leads", "customers")
+        if other in wanted or (other == "companies" and name in ("leads", "contacts"))
+    ]
+    ids = {row["id"] for row in rows}
+    linked: dict[tuple[int, str], list[dict[str, Any]]] = {}
     if name in WITH:
-        embedded: dict[str, Any] = {"tags": list((row.get("_embedded") or {}).get("tags", []))}
-        wanted = set(call.params.get("with", "").split(","))
-        for other in ("contacts", "companies", "leads", "customers"):
-            if other in wanted or (other == "companies" and name in ("leads", "contacts")):
-                embedded[other] = [
-                    {"id": to_id, "_links": call.href(f"/api/v4/{other}/{to_id}")}
-                    | ({"is_main": meta.get("is_main", False)} if other == "contacts" else {})
-                    for (f, f_id, t, to_id), meta in sb.links.items()
-                    if f == name and f_id == row["id"] and t == other
-                ]
-        out["_embedded"] = embedded
+        for (f, f_id, t, to_id), meta in sb.links.items():
+            if f == name and f_id in ids and t in others:
+                link = {"id": to_id, "_links": call.href(f"/api/v4/{t}/{to_id}")}
+                if t == "contacts":
+                    link["is_main"] = meta.get("is_main", False)
+                linked.setdefault((f_id, t), []).append(link)
+    out = []
+    for row in rows:
+        path = f"/api/v4/{row.get('entity_type')}/notes" if name == "notes" else f"/api/v4/{name}"
+        one = {k: v for k, v in row.items() if k != "_embedded"}
+        one["_links"] = {"self": call.href(f"{path}/{row['id']}")}
+        if name in WITH:
+            embedded: dict[str, Any] = {"tags": list((row.get("_embedded") or {}).get("tags", []))}
+            for other in others:
+                embedded[other] = linked.get((row["id"], other), [])
+            one["_embedded"] = embedded
+        out.append(one)
     return out
 
 
@@ -195,8 +209,11 @@ def select(
     return rows
 
 
-def _by(field: str) -> Callable[[dict[str, Any]], tuple[int, int]]:
-    return lambda row: (int(row.get(field) or 0), int(row["id"]))
+def _by(field: str) -> Callable[[dict[str, Any]], Any]:
+    # rows are kept in id order and the sort is stable: ties stay in id order
+    if field in ("id", "created_at", "updated_at"):
+        return itemgetter(field)
+    return lambda row: row.get(field) or 0
 
 
 def _list(
@@ -242,7 +259,7 @@ def _list(
     reply = page_of(call, here, name, rows)
     if reply.status == 200:
         body = dict(reply.body)
-        body["_embedded"] = {name: [render(sb, call, name, r) for r in body["_embedded"][name]]}
+        body["_embedded"] = {name: render(sb, call, name, body["_embedded"][name])}
         return Reply(200, body)
     return reply
 
@@ -375,7 +392,7 @@ def _one(
     ):
         row = None
     if call.method == "GET":
-        return Reply(200, render(sb, call, name, row)) if row else Reply(204)
+        return Reply(200, render(sb, call, name, [row])[0]) if row else Reply(204)
     if call.method != "PATCH":
         return problem(405, "Method Not Allowed")
     data = call.json()
