@@ -258,6 +258,24 @@ async def test_504_on_an_add_is_never_sent_again_and_the_other_chunks_are_kept()
     assert result.ids[500:] == [1500 + n for n in range(100)]
 
 
+async def test_a_garbled_answer_to_an_add_is_reported_not_raised_nor_repeated():
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        return httpx.Response(200, json={"_embedded": {"leads": "not a list"}})
+
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        access_token="t",
+        transport=httpx.MockTransport(handler),
+        rate_limit=None,
+    ) as amo:
+        result = await amo.leads.add([{"name": "x"}, {"name": "y"}])
+    assert sent == [1] and result.ids == [None, None]
+    assert "outcome unknown" in str(result.errors[1])
+
+
 async def test_a_400_naming_a_request_id_outside_the_chunk_does_not_loop():
     sent: list[int] = []
 

@@ -25,6 +25,7 @@ from ...errors import (
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
+    ProtocolError,
     ServerError,
     TransportError,
     ValidationError,
@@ -198,7 +199,7 @@ class EntityResource(Generic[M]):
                 await self._write_v4(write, indices)
         except _STOPPING:
             raise
-        except (ServerError, TransportError) as exc:
+        except (ServerError, TransportError, ProtocolError) as exc:
             status = getattr(exc, "status", None)
             if write.action == "update" and status == 504 and len(indices) > 1:
                 # "504 means send fewer"; an update is safe to send again: halve it
@@ -207,8 +208,8 @@ class EntityResource(Generic[M]):
                 await self._write_chunk(write, indices[half:])
                 return
             if write.action == "add":
-                # A gateway's 504 (or a lost answer) often comes after the write committed:
-                # sending it again could create every item twice. Report, never repeat.
+                # A gateway's 504 (or a lost or garbled answer) often comes after the
+                # write committed: sending it again could create every item twice.
                 write.fail(
                     indices,
                     f"outcome unknown ({exc}): amoCRM may have created these; "
