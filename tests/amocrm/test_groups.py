@@ -192,7 +192,10 @@ async def test_catalogs_and_their_elements():
         names = [e.name for e in await elements.list().to_list()]
         found = await elements.list(query="tab").to_list()
         assert (await amo.catalogs.get(catalog.id)).name == "Products"
+        seeded = (await amo.catalogs.list().to_list())[0]
+        goods = await amo.catalog_elements(seeded.id).list().to_list()
     assert names == ["Armchair", "Table"] and [e.name for e in found] == ["Table"]
+    assert seeded.type == "products" and [e.name for e in goods] == ["Консультация", "Установка"]
 
 
 async def test_unsorted_list_accept_decline_link():

@@ -168,6 +168,26 @@ class AmoCRMSandbox(Sandbox):
                 self._store(name, seed_entity(name, fake, self.clock.now_int()), event=False)
         for name, label in (("leads", "VIP"), ("leads", "Repeat"), ("contacts", "Partner")):
             self._new_tag(name, label)
+        # every account has its "Товары" (products) list
+        products = {
+            "id": self._new_id(),
+            "name": "Товары",
+            "type": "products",
+            "sort": 10,
+            "can_add_elements": True,
+            "can_link_multiple": True,
+            "account_id": 1,
+        }
+        self.catalogs[products["id"]] = products
+        for title in ("Консультация", "Установка"):
+            element = {
+                "id": self._new_id(),
+                "catalog_id": products["id"],
+                "name": title,
+                "custom_fields_values": None,
+                "is_deleted": False,
+            }
+            self.catalog_elements[element["id"]] = element
 
     # -- set-up and inspection -------------------------------------------------
 
