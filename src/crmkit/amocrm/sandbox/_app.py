@@ -169,8 +169,9 @@ class AmoCRMSandbox(Sandbox):
         for name, label in (("leads", "VIP"), ("leads", "Repeat"), ("contacts", "Partner")):
             self._new_tag(name, label)
         # every account has its "Товары" (products) list
-        products = {
-            "id": self._new_id(),
+        catalog_id = self._new_id()
+        products: dict[str, Any] = {
+            "id": catalog_id,
             "name": "Товары",
             "type": "products",
             "sort": 10,
@@ -178,16 +179,17 @@ class AmoCRMSandbox(Sandbox):
             "can_link_multiple": True,
             "account_id": 1,
         }
-        self.catalogs[products["id"]] = products
+        self.catalogs[catalog_id] = products
         for title in ("Консультация", "Установка"):
-            element = {
-                "id": self._new_id(),
-                "catalog_id": products["id"],
+            element_id = self._new_id()
+            element: dict[str, Any] = {
+                "id": element_id,
+                "catalog_id": catalog_id,
                 "name": title,
                 "custom_fields_values": None,
                 "is_deleted": False,
             }
-            self.catalog_elements[element["id"]] = element
+            self.catalog_elements[element_id] = element
 
     # -- set-up and inspection -------------------------------------------------
 
