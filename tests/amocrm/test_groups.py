@@ -82,12 +82,16 @@ async def test_custom_fields_and_groups_per_entity_match_the_seeded_values():
         contact_fields = await amo.custom_fields("contacts").list().to_list()
         lead = await amo.leads.get(1)
         added = await amo.custom_fields("companies").add([{"name": "INN", "type": "text"}])
+        renamed = await amo.custom_fields("companies").update([{"id": added[0].id, "name": "TIN"}])
+        with pytest.raises(crmkit.ValidationError):
+            await amo.custom_fields("companies").update([{"id": 424242, "name": "x"}])
         with pytest.raises(ValueError, match="entity"):
             amo.custom_fields("deals")
     assert {f.code for f in fields} >= {"PHONE"} and fields[1].group_id == groups[0].id
     assert lead.custom_fields_values is not None
     assert {v.field_id for v in lead.custom_fields_values} <= {f.id for f in fields}
     assert [f.code for f in contact_fields] == ["PHONE", "EMAIL"]
+    assert renamed[0].name == "TIN" and renamed[0].type == "text"
     assert added[0].name == "INN" and added[0].id in {
         f["id"] for f in sandbox.custom_fields["companies"]
     }
@@ -185,7 +189,8 @@ async def test_catalogs_and_their_elements():
     """Catalogs.php, CatalogElements.php: /api/v4/catalogs/{id}/elements."""
     sandbox = AmoCRMSandbox(rate_limit=None)
     async with v4(sandbox) as amo:
-        (catalog,) = await amo.catalogs.add([{"name": "Products"}])
+        (catalog,) = await amo.catalogs.add([{"name": "Goods"}])
+        await amo.catalogs.update([{"id": catalog.id, "name": "Products"}])
         elements = amo.catalog_elements(catalog.id)
         made = await elements.add([{"name": "Chair"}, {"name": "Table"}])
         await elements.update([{"id": made[0].id, "name": "Armchair"}])

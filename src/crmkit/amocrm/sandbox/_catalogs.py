@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._reply import Call, Reply, not_found, problem, refused_parameter, validation_failed
+from ._reply import (
+    Call,
+    Reply,
+    not_found,
+    patch_items,
+    problem,
+    refused_parameter,
+    validation_failed,
+)
 from ._v4 import page_of, write
 
 if TYPE_CHECKING:
@@ -21,6 +29,8 @@ def catalogs(sb: AmoCRMSandbox, call: Call, rest: list[str]) -> Reply:
     if not rest:
         if call.method == "GET":
             return page_of(call, "/api/v4/catalogs", "catalogs", list(sb.catalogs.values()))
+        if call.method == "PATCH":
+            return patch_items(list(sb.catalogs.values()), call.json(), "catalogs")
         if call.method == "POST":
             data = call.json()
             if not isinstance(data, list) or not all(

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 from ..._params import BadParameters, parse_brackets
 from ._catalogs import catalogs, unsorted
 from ._links import complex_leads, events, link_many, links_of, webhooks
-from ._reply import Call, Reply, forbidden, not_found, problem, refused_parameter, validation_failed
+from ._reply import (
+    Call,
+    Reply,
+    forbidden,
+    not_found,
+    patch_items,
+    problem,
+    refused_parameter,
+    validation_failed,
+)
 from ._v4 import page_of, select
 
 if TYPE_CHECKING:
@@ -197,6 +206,10 @@ def _custom_fields(sb: AmoCRMSandbox, call: Call, entity: str, rest: list[str]) 
     if call.method == "GET":
         fields = [{**f, "entity_type": entity} for f in sb.custom_fields[entity]]
         return page_of(call, f"/api/v4/{entity}/custom_fields", "custom_fields", fields)
+    if call.method == "PATCH":
+        if not sb.is_admin(call.user_id):
+            return forbidden()
+        return patch_items(sb.custom_fields[entity], call.json(), "custom_fields")
     if call.method == "POST":
         if not sb.is_admin(call.user_id):
             return forbidden()

@@ -9,7 +9,15 @@ from urllib.parse import parse_qsl
 import attrs
 import orjson
 
-__all__ = ["Call", "Reply", "forbidden", "not_found", "problem", "validation_failed"]
+__all__ = [
+    "Call",
+    "Reply",
+    "forbidden",
+    "not_found",
+    "patch_items",
+    "problem",
+    "validation_failed",
+]
 
 HAL = "application/hal+json"
 PROBLEM = "application/problem+json"
@@ -88,3 +96,26 @@ def refused_parameter(path: str, detail: str = "This value is not supported") ->
             }
         ]
     )
+
+
+def patch_items(items: list[dict[str, Any]], data: Any, key: str) -> Reply:
+    """``PATCH`` of an array of ``{id, ...}`` over ``items``: all found, or a 400 naming each."""
+    if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
+        return problem(400, "Bad Request", detail="A JSON array of objects with id is required")
+    by_id = {str(item["id"]): item for item in items}
+    missing = [
+        {
+            "request_id": str(d.get("request_id", n)),
+            "errors": [{"code": "NotFound", "path": "id", "detail": "There is no such item"}],
+        }
+        for n, d in enumerate(data)
+        if str(d.get("id")) not in by_id
+    ]
+    if missing:
+        return validation_failed(missing)
+    out = []
+    for n, change in enumerate(data):
+        item = by_id[str(change["id"])]
+        item.update({k: v for k, v in change.items() if k not in ("id", "request_id")})
+        out.append({**item, "request_id": str(change.get("request_id", n))})
+    return Reply(200, {"_embedded": {key: out}})
