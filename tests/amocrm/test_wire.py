@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import crmkit
-from crmkit.amocrm import _wire
+from crmkit.amocrm import _v2_fields, _wire
 
 
 def test_list_params_send_dates_as_unix_seconds_and_objects_by_position():
@@ -64,7 +64,7 @@ def test_v2_tasks_and_notes_fields_round_trip():
         "complete_till": 1700,
         "task_type_id": 2,
     }
-    wired = _wire.v4_to_v2(task, "tasks")
+    wired = _v2_fields.v4_to_v2(task, "tasks")
     assert wired == {
         "text": "Call",
         "element_id": 7,
@@ -72,16 +72,16 @@ def test_v2_tasks_and_notes_fields_round_trip():
         "complete_till_at": 1700,
         "task_type": 2,
     }
-    assert _wire.v2_to_v4(wired, "tasks") == task
+    assert _v2_fields.v2_to_v4(wired, "tasks") == task
     note = {"entity_id": 5, "note_type": "call_in", "params": {"text": "hi"}}
-    wired_note = _wire.v4_to_v2(note, "notes", parent="companies")
+    wired_note = _v2_fields.v4_to_v2(note, "notes", parent="companies")
     assert wired_note == {"element_id": 5, "element_type": 3, "note_type": 10, "text": "hi"}
-    assert _wire.v2_to_v4({**wired_note, "element_type": "3"}, "notes") == {
+    assert _v2_fields.v2_to_v4({**wired_note, "element_type": "3"}, "notes") == {
         **note,
         "entity_type": "companies",
     }
     lead = {"price": 5, "custom_fields_values": [{"field_id": 1, "values": [{"value": "x"}]}]}
-    assert _wire.v4_to_v2(lead) == {
+    assert _v2_fields.v4_to_v2(lead) == {
         "sale": 5,
         "custom_fields": [{"id": 1, "values": [{"value": "x"}]}],
     }

@@ -30,7 +30,7 @@ from ...errors import (
     TransportError,
     ValidationError,
 )
-from .. import _wire
+from .. import _v2_fields, _wire
 
 if TYPE_CHECKING:
     from .._client import AmoCRM
@@ -246,7 +246,7 @@ class EntityResource(Generic[M]):
         now = int(datetime.now(timezone.utc).timestamp())
         update = write.action == "update"
         rows = [
-            {**_wire.v4_to_v2(write.wired[i], self.entity, self._parent), "request_id": str(i)}
+            {**_v2_fields.v4_to_v2(write.wired[i], self.entity, self._parent), "request_id": str(i)}
             | ({"updated_at": write.wired[i].get("updated_at", now)} if update else {})
             for i in indices
         ]

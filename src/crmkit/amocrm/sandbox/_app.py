@@ -25,16 +25,14 @@ Written from amoCRM's v2 and v4 documentation, the official PHP SDK
 from __future__ import annotations
 
 import copy
-import secrets
 from typing import Any
-from urllib.parse import parse_qsl
 
 import attrs
 import orjson
 
 from ...sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
 from ...sandbox._faults import ASGIApp
-from . import _groups, _v2, _v4
+from . import _auth, _groups, _v2, _v4
 from ._data import (
     CUSTOM_FIELD_GROUPS,
     CUSTOM_FIELDS,
@@ -45,11 +43,10 @@ from ._data import (
     make_jwt,
     seed_entity,
 )
-from ._reply import PROBLEM, Call, Reply, not_found, problem
+from ._reply import Call, Reply, not_found, problem
 
 __all__ = ["AmoCRMSandbox", "SandboxCredentials"]
 
-SESSION_LIFE = 15 * 60
 _BLOCK_PAGE = (
     b"<html><head><title>403 Forbidden</title></head><body>"
     b"<center><h1>403 Forbidden</h1></center><hr><center>nginx</center></body></html>"
@@ -314,6 +311,10 @@ class AmoCRMSandbox(Sandbox):
                 f"{SINGULAR.get(entity, entity)}_deleted", entity, entity_id, user_id=user_id
             )
 
+    def grant(self, token: str, expires: float, *, user_id: int) -> None:
+        """Accept ``token`` as ``user_id``'s until ``expires`` (sandbox clock)."""
+        self.tokens[token] = _Token(expires, user_id)
+
     def expire_sessions(self) -> None:
         """End every v2 session (their next call answers 401)."""
         self.sessions.clear()
@@ -373,9 +374,9 @@ class AmoCRMSandbox(Sandbox):
     def handle(self, path: str, call: Call, cookie: str) -> Reply:
         """Route one request (after the rate limit) to its handler."""
         if path == "/private/api/auth.php":
-            return self._login(call)
+            return _auth.login(self, call)
         if path == "/oauth2/access_token":
-            return self._token(call)
+            return _auth.token(self, call)
         if path.startswith("/api/v2/"):
             if self.sessions.get(cookie, 0) < self.clock.now():
                 error = {"error": "Unauthorized", "error_code": "101"}
@@ -392,77 +393,6 @@ class AmoCRMSandbox(Sandbox):
 
     def is_admin(self, user_id: int | None) -> bool:
         return any(u["id"] == user_id and u["rights"]["is_admin"] for u in self.users)
-
-    # -- auth -----------------------------------------------------------------
-
-    @staticmethod
-    def _form_or_json(call: Call) -> dict[str, Any]:
-        kind = call.headers.get("content-type", "")
-        if "json" in kind or call.body.lstrip()[:1] == b"{":
-            data = call.json()
-            return data if isinstance(data, dict) else {}
-        return dict(parse_qsl(call.body.decode("utf-8", "replace")))
-
-    def _login(self, call: Call) -> Reply:
-        form = self._form_or_json(call)
-        ok = form.get("USER_LOGIN") == self.credentials.login and secrets.compare_digest(
-            str(form.get("USER_HASH", "")), self.credentials.api_key
-        )
-        if not ok:
-            error = {
-                "error": "Incorrect login or password",
-                "error_code": "110",
-                "server_time": self.clock.now_int(),
-            }
-            return Reply(401, {"response": error}, "application/json")
-        session = secrets.token_hex(16)
-        self.sessions[session] = self.clock.now() + SESSION_LIFE
-        self.logins += 1
-        body = {"response": {"auth": True, "server_time": self.clock.now_int()}}
-        return Reply(200, body, "application/json", {"session_id": session})
-
-    def _token(self, call: Call) -> Reply:
-        """``/oauth2/access_token``: ``authorization_code`` or ``refresh_token``, form or JSON."""
-        data = self._form_or_json(call)
-        c = self.credentials
-        grant = data.get("grant_type")
-        if data.get("client_id") != c.client_id or data.get("client_secret") != c.client_secret:
-            return Reply(
-                400,
-                {"hint": "Client authentication failed", "title": "Bad request", "status": 400},
-                PROBLEM,
-            )
-        if grant == "authorization_code" and data.get("code") in self.authorization_codes:
-            self.authorization_codes.discard(data["code"])
-        elif grant == "refresh_token" and data.get("refresh_token") in self.refresh_tokens:
-            self.refresh_tokens.discard(data["refresh_token"])  # single use
-        else:
-            return problem(400, "Bad Request", hint="Token has been revoked")
-        now = self.clock.now_int()
-        access = make_jwt(
-            {
-                "aud": c.client_id,
-                "jti": secrets.token_hex(20),
-                "iat": now,
-                "nbf": now,
-                "exp": now + 86_400,
-                "sub": "1",
-                "account_id": 1,
-                "api_domain": "api-b.amocrm.ru",
-                "scopes": ["crm", "notifications"],
-            }
-        )
-        refresh = secrets.token_hex(32)
-        self.refresh_tokens.add(refresh)
-        self.tokens[access] = _Token(self.clock.now() + 86_400, 1)
-        self.refreshes += 1
-        body = {
-            "token_type": "Bearer",
-            "expires_in": 86_400,
-            "access_token": access,
-            "refresh_token": refresh,
-        }
-        return Reply(200, body, "application/json")
 
 
 def _merge_fields(stored: dict[str, Any], fields: dict[str, Any]) -> list[dict[str, Any]]:
