@@ -40,6 +40,17 @@ def v4(sandbox: AmoCRMSandbox, **kwargs) -> AmoCRM:
     )
 
 
+def mocked(answer, **kwargs) -> AmoCRM:
+    """A v4 client whose answers come from ``answer`` (a handler or a transport)."""
+    transport = (
+        answer if isinstance(answer, httpx.AsyncBaseTransport) else httpx.MockTransport(answer)
+    )
+    kwargs.setdefault("rate_limit", None)
+    return AmoCRM(
+        base_url="https://acme.amocrm.ru", access_token="t", transport=transport, **kwargs
+    )
+
+
 def v2(sandbox: AmoCRMSandbox, **kwargs) -> AmoCRM:
     kwargs.setdefault("rate_limit", None)
     c = sandbox.credentials
@@ -229,13 +240,7 @@ def _answering(sizes: list[int], too_big: int):
 
 async def test_504_on_an_update_halves_the_chunk():
     sizes: list[int] = []
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=_answering(sizes, 60),
-        rate_limit=None,
-        max_retries=0,
-    ) as amo:
+    async with mocked(_answering(sizes, 60), max_retries=0) as amo:
         result = await amo.leads.update([{"id": n + 1, "name": str(n)} for n in range(250)])
     assert result.ids == [1000 + n for n in range(250)] and result.ok
     assert sizes[:3] == [250, 125, 62]
@@ -245,12 +250,7 @@ async def test_504_on_an_update_halves_the_chunk():
 async def test_504_on_an_add_is_never_sent_again_and_the_other_chunks_are_kept():
     """Issue 19: a gateway 504 often follows a committed write; re-sending it duplicates."""
     sizes: list[int] = []
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=_answering(sizes, 240),
-        rate_limit=None,
-    ) as amo:
+    async with mocked(_answering(sizes, 240)) as amo:
         result = await amo.leads.add([{"name": str(n)} for n in range(600)])
     assert sizes == [250, 250, 100]  # each chunk once, 504s included
     assert result.ids[:250] == [None] * 250 and set(result.errors) == set(range(500))
@@ -265,12 +265,7 @@ async def test_a_garbled_answer_to_an_add_is_reported_not_raised_nor_repeated():
         sent.append(1)
         return httpx.Response(200, json={"_embedded": {"leads": "not a list"}})
 
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=httpx.MockTransport(handler),
-        rate_limit=None,
-    ) as amo:
+    async with mocked(handler) as amo:
         result = await amo.leads.add([{"name": "x"}, {"name": "y"}])
     assert sent == [1] and result.ids == [None, None]
     assert "outcome unknown" in str(result.errors[1])
@@ -287,12 +282,7 @@ async def test_a_400_naming_a_request_id_outside_the_chunk_does_not_loop():
         }
         return httpx.Response(400, json=body, headers={"content-type": "application/problem+json"})
 
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=httpx.MockTransport(handler),
-        rate_limit=None,
-    ) as amo:
+    async with mocked(handler) as amo:
         result = await amo.leads.add([{"name": str(n)} for n in range(3)])
     assert sent == [3] and set(result.errors) == {0, 1, 2} and result.ids == [None] * 3
 
@@ -310,12 +300,7 @@ async def test_a_block_during_a_bulk_add_keeps_what_was_created_and_sends_nothin
         answer = [{"id": 1 + int(r["request_id"]), "request_id": r["request_id"]} for r in rows]
         return httpx.Response(200, json={"_embedded": {"leads": answer}})
 
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=httpx.MockTransport(handler),
-        rate_limit=None,
-    ) as amo:
+    async with mocked(handler) as amo:
         result = await amo.leads.add([{"name": str(n)} for n in range(700)])
         assert amo.session.blocked is not None
     assert calls == [250, 250] and result.ids[:250] == list(range(1, 251))
@@ -409,13 +394,7 @@ def _answer(status: int, body: object, kind: str = "application/json") -> httpx.
     ],
 )
 async def test_error_answers_become_typed_errors(answer, error, text):
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=httpx.MockTransport(lambda request: answer),
-        rate_limit=None,
-        max_retries=0,
-    ) as amo:
+    async with mocked(lambda request: answer, max_retries=0) as amo:
         with pytest.raises(error, match=text) as info:
             await amo.leads.get(1)
     if error is crmkit.ValidationError:
@@ -430,12 +409,8 @@ async def test_a_json_403_after_recent_429s_on_an_account_that_worked_is_the_blo
             _answer(403, {"title": "Forbidden"}, "application/problem+json"),
         ]
     )
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=httpx.MockTransport(lambda request: next(answers)),
-        rate_limit=None,
-        retry=crmkit.RetryPolicy(max_retries=1, backoff_base=0.01),
+    async with mocked(
+        lambda request: next(answers), retry=crmkit.RetryPolicy(max_retries=1, backoff_base=0.01)
     ) as amo:
         assert (await amo.leads.get(1)).name == "x"
         with pytest.raises(crmkit.AccountBlockedError):
@@ -453,12 +428,8 @@ async def test_a_json_403_on_a_call_that_never_worked_is_a_refusal_even_after_42
             _answer(200, {"id": 2, "name": "y"}),
         ]
     )
-    async with AmoCRM(
-        base_url="https://acme.amocrm.ru",
-        access_token="t",
-        transport=httpx.MockTransport(lambda request: next(answers)),
-        rate_limit=None,
-        retry=crmkit.RetryPolicy(max_retries=1, backoff_base=0.01),
+    async with mocked(
+        lambda request: next(answers), retry=crmkit.RetryPolicy(max_retries=1, backoff_base=0.01)
     ) as amo:
         assert (await amo.leads.get(1)).name == "x"
         with pytest.raises(crmkit.PermissionDeniedError) as info:
