@@ -73,6 +73,27 @@ async def test_pipelines_with_their_statuses():
     assert made[0].name == "Wholesale" and [s.name for s in made[0].statuses] == ["New"]
 
 
+async def test_loss_reasons_customer_statuses_and_roles():
+    """Leads/LossReasons.php, Customers/Statuses.php, Roles.php: one shape, one class."""
+    sandbox = AmoCRMSandbox(rate_limit=None)
+    async with v4(sandbox) as amo:
+        reasons = await amo.loss_reasons.list().to_list()
+        (made,) = await amo.loss_reasons.add([{"name": "Chose a competitor"}])
+        (renamed,) = await amo.loss_reasons.update([{"id": made.id, "name": "Went elsewhere"}])
+        statuses = await amo.customer_statuses.list().to_list()
+        default = await amo.customer_statuses.get(1)
+        roles = await amo.roles.list().to_list()
+        with pytest.raises(crmkit.NotFoundError):
+            await amo.loss_reasons.get(999)
+    async with v4(sandbox, access_token=sandbox.credentials.user_access_token) as amo:
+        with pytest.raises(crmkit.PermissionDeniedError):
+            await amo.roles.list().to_list()
+    assert [r.name for r in reasons] == ["Дорого", "Долгие сроки"]
+    assert renamed.name == "Went elsewhere" and renamed.id == made.id
+    assert len(statuses) == 3 and default.is_default is True
+    assert roles[0].rights is not None and roles[0].name == "Менеджер"
+
+
 async def test_custom_fields_and_groups_per_entity_match_the_seeded_values():
     """CustomFields.php, CustomFieldGroups.php: /api/v4/{entity}/custom_fields[/groups]."""
     sandbox = AmoCRMSandbox(leads=2, contacts=1, rate_limit=None)

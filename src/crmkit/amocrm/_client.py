@@ -23,11 +23,14 @@ from .models import (
     ComplexResult,
     Contact,
     Customer,
+    CustomerStatus,
     CustomField,
     CustomFieldGroup,
     Event,
     Lead,
+    LossReason,
     Pipeline,
+    Role,
     Status,
     Tag,
     Task,
@@ -137,6 +140,21 @@ class AmoCRM(ClientBase):
     def statuses(self, pipeline_id: int) -> GroupResource[Status]:
         """The statuses of one pipeline."""
         return GroupResource(self, group("Statuses"), pipeline_id=int(pipeline_id))
+
+    @property
+    def loss_reasons(self) -> GroupResource[LossReason]:
+        """Why leads are lost (``/api/v4/leads/loss_reasons``)."""
+        return GroupResource(self, group("Loss reasons"))
+
+    @property
+    def customer_statuses(self) -> GroupResource[CustomerStatus]:
+        """The customers' segments (``/api/v4/customers/statuses``)."""
+        return GroupResource(self, group("Customer statuses"))
+
+    @property
+    def roles(self) -> GroupResource[Role]:
+        """The users' roles (``/api/v4/roles``; an admin's token)."""
+        return GroupResource(self, group("Roles"))
 
     def custom_fields(self, entity: str = "leads") -> GroupResource[CustomField]:
         """The custom fields of ``leads``, ``contacts``, ``companies`` or ``customers``."""

@@ -22,9 +22,12 @@ __all__ = [
     "ComplexResult",
     "CustomField",
     "CustomFieldGroup",
+    "CustomerStatus",
     "Event",
     "Link",
+    "LossReason",
     "Pipeline",
+    "Role",
     "Status",
     "Tag",
     "UnsortedEntry",
@@ -226,4 +229,40 @@ class ComplexResult:
     company_id: int | None = None
     request_id: list[str] = attrs.field(factory=list)
     merged: bool | None = None
+    extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class LossReason:
+    """Why a lead was lost (``/api/v4/leads/loss_reasons``)."""
+
+    __wire_snake_case__ = True
+    id: int | None = None
+    name: str | None = None
+    sort: int | None = None
+    extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class CustomerStatus:
+    """A segment of the customers' pipeline (``/api/v4/customers/statuses``)."""
+
+    __wire_snake_case__ = True
+    id: int | None = None
+    name: str | None = None
+    sort: int | None = None
+    is_default: bool | None = None
+    color: str | None = None
+    type: int | None = None
+    extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class Role:
+    """A role of the account's users, with its rights (``/api/v4/roles``; an admin's token)."""
+
+    __wire_snake_case__ = True
+    id: int | None = None
+    name: str | None = None
+    rights: dict[str, Any] | None = None
     extra: dict[str, Any] = _extra()

@@ -17,10 +17,13 @@ import attrs
 from ..models import (
     Catalog,
     CatalogElement,
+    CustomerStatus,
     CustomField,
     CustomFieldGroup,
     Event,
+    LossReason,
     Pipeline,
+    Role,
     Status,
     Tag,
     UnsortedEntry,
@@ -66,6 +69,14 @@ API_GROUPS: tuple[ApiGroup, ...] = (
     ApiGroup("Statuses", "leads/pipelines/{pipeline_id}/statuses",
              "amo.statuses(pipeline_id)", ("list", "get"), "Leads/Statuses",
              key="statuses", model=Status),
+    ApiGroup("Loss reasons", "leads/loss_reasons", "amo.loss_reasons",
+             ("list", "get", "add", "update"), "Leads/LossReasons", key="loss_reasons",
+             model=LossReason),
+    ApiGroup("Customer statuses", "customers/statuses", "amo.customer_statuses",
+             ("list", "get", "add", "update"), "Customers/Statuses", key="statuses",
+             model=CustomerStatus),
+    ApiGroup("Roles", "roles", "amo.roles", ("list", "get", "add", "update"), "Roles",
+             key="roles", model=Role),
     ApiGroup("Custom fields", "{entity}/custom_fields", "amo.custom_fields(entity)",
              ("list", "get", "add", "update"), "CustomFields", key="custom_fields",
              model=CustomField),
@@ -96,9 +107,9 @@ API_GROUPS: tuple[ApiGroup, ...] = (
 #: The official PHP SDK's services crmkit has no typed resource for (``amo.request`` reaches them).
 NOT_COVERED: tuple[str, ...] = (
     "Calls", "Chats/Templates", "Currencies", "Customers/BonusPoints (Earn, Redeem)",
-    "Customers/Statuses", "Customers/Transactions", "EntityFiles", "Files",
-    "EntitySubscriptions", "EventTypes", "Leads/LossReasons", "Leads/EntitySources",
-    "Products", "Roles", "Segments", "ShortLinks", "Sources", "Sources/WebsiteButtons",
+    "Customers/Transactions", "EntityFiles", "Files",
+    "EntitySubscriptions", "EventTypes", "Leads/EntitySources",
+    "Products", "Segments", "ShortLinks", "Sources", "Sources/WebsiteButtons",
     "Talks", "Widgets",
 )  # fmt: skip
 

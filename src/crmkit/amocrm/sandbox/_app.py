@@ -38,6 +38,7 @@ from ._data import (
     CUSTOM_FIELDS,
     ENTITIES,
     PIPELINES,
+    SIMPLE_COLLECTIONS,
     SINGULAR,
     USERS,
     make_jwt,
@@ -138,6 +139,8 @@ class AmoCRMSandbox(Sandbox):
         self.pipelines = copy.deepcopy(PIPELINES)
         self.custom_fields = copy.deepcopy(CUSTOM_FIELDS)
         self.custom_field_groups = copy.deepcopy(CUSTOM_FIELD_GROUPS)
+        #: loss reasons, customer statuses, roles: path -> (``_embedded`` key, rows)
+        self.collections = copy.deepcopy(SIMPLE_COLLECTIONS)
         self.tags: dict[str, list[dict[str, Any]]] = {
             name: [] for name in ("leads", "contacts", "companies", "customers")
         }

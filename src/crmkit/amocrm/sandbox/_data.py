@@ -22,6 +22,7 @@ __all__ = [
     "ENTITIES",
     "NOTE_PARENTS",
     "PIPELINES",
+    "SIMPLE_COLLECTIONS",
     "USERS",
     "from_v2",
     "make_jwt",
@@ -199,6 +200,55 @@ CUSTOM_FIELD_GROUPS: dict[str, list[dict[str, Any]]] = {
     "contacts": [],
     "companies": [],
     "customers": [],
+}
+
+
+#: Small collections of one shape (list, get, add, update): path -> (``_embedded`` key, rows).
+#: From the v4 docs and the PHP SDK's ``Leads/LossReasons``, ``Customers/Statuses``, ``Roles``.
+SIMPLE_COLLECTIONS: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "leads/loss_reasons": (
+        "loss_reasons",
+        [
+            {"id": 1, "name": "Дорого", "sort": 1, "created_at": 1_700_000_000},
+            {"id": 2, "name": "Долгие сроки", "sort": 2, "created_at": 1_700_000_000},
+        ],
+    ),
+    "customers/statuses": (
+        "statuses",
+        [
+            {
+                "id": 1,
+                "name": "Ожидается покупка",
+                "sort": 1,
+                "is_default": True,
+                "color": "#fffeb2",
+                "type": 0,
+                "conditions": [],
+            },
+            {
+                "id": 2,
+                "name": "Недавно купили",
+                "sort": 2,
+                "is_default": False,
+                "color": "#ccff66",
+                "type": 0,
+                "conditions": [],
+            },
+            {
+                "id": 3,
+                "name": "Закрыто",
+                "sort": 3,
+                "is_default": False,
+                "color": "#c1c1c1",
+                "type": 2,
+                "conditions": [],
+            },
+        ],
+    ),
+    "roles": (
+        "roles",
+        [{"id": 1, "name": "Менеджер", "rights": {"leads": {"view": "M", "edit": "M"}}}],
+    ),
 }
 
 

@@ -70,6 +70,12 @@ def handle(sb: AmoCRMSandbox, call: Call) -> Reply | None:
         return _pipelines(sb, call, parts[2:])
     if parts == ["leads", "complex"]:
         return complex_leads(sb, call)
+    for path, (key, rows) in sb.collections.items():
+        size = path.count("/") + 1
+        if "/".join(parts[:size]) == path and len(parts) <= size + 1:
+            if path == "roles" and not sb.is_admin(call.user_id):
+                return forbidden()
+            return _collection(sb, call, path, key, rows, parts[size:])
     if head in _WITH_PARENTS and len(parts) >= 2:
         rest = parts[1:]
         if rest[0] == "custom_fields" and head in sb.custom_fields:
@@ -85,6 +91,45 @@ def handle(sb: AmoCRMSandbox, call: Call) -> Reply | None:
     if head == "leads" and parts[1:2] == ["unsorted"]:
         return unsorted(sb, call, parts[2:])
     return None
+
+
+def _collection(
+    sb: AmoCRMSandbox,
+    call: Call,
+    path: str,
+    key: str,
+    rows: list[dict[str, Any]],
+    rest: list[str],
+) -> Reply:
+    """Loss reasons, customer statuses, roles: list, get, add (``name``), update."""
+    if rest:
+        if not rest[0].isdigit() or call.method != "GET":
+            return not_found() if not rest[0].isdigit() else problem(405, "Method Not Allowed")
+        found = [row for row in rows if row["id"] == int(rest[0])]
+        return Reply(200, found[0]) if found else Reply(204)
+    if call.method == "GET":
+        return page_of(call, f"/api/v4/{path}", key, rows)
+    if call.method == "PATCH":
+        return patch_items(rows, call.json(), key)
+    if call.method != "POST":
+        return problem(405, "Method Not Allowed")
+    data = call.json()
+    if not isinstance(data, list) or not all(isinstance(d, dict) and d.get("name") for d in data):
+        return validation_failed(
+            [
+                {
+                    "request_id": "0",
+                    "errors": [{"code": "NotBlank", "path": "name", "detail": "name is required"}],
+                }
+            ]
+        )
+    made = []
+    for n, item in enumerate(data):
+        row = {"sort": len(rows) + 1, **{k: v for k, v in item.items() if k != "request_id"}}
+        row["id"] = sb._new_id()
+        rows.append(row)
+        made.append({**row, "request_id": str(item.get("request_id", n))})
+    return Reply(200, {"_embedded": {key: made}})
 
 
 # -- account, pipelines --------------------------------------------------------
