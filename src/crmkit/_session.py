@@ -268,12 +268,14 @@ class Session:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         auth: httpx.Auth | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> httpx.Response:
         """Send one request through throttle, retries and error mapping; return a success.
 
         Failures raise :mod:`crmkit.errors` types. ``idempotent`` overrides
         whether the method is safe to repeat after a dropped connection or a
         502/503/504. ``auth`` replaces the Session's auth for this call.
+        ``timeout`` replaces the Session's timeout for this call (None: the Session's).
         """
         self._check_open()
         self._check_loop()
@@ -298,6 +300,7 @@ class Session:
                 json=json,
                 content=content,
                 headers=merged_headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
             started = time.perf_counter()
             self.stats.requests += 1

@@ -15,19 +15,9 @@ from crmkit.corezoid import Corezoid, Op, OpError, RequestError, SyncTimeoutErro
 from crmkit.corezoid.sandbox import DEFAULT_CONV, DEFAULT_LOGIN, DEFAULT_SECRET, CorezoidSandbox
 from crmkit.sandbox import FaultPlan
 
+from ._helpers import client_for
+
 pytestmark = pytest.mark.anyio
-
-
-def client_for(sandbox: CorezoidSandbox, **kwargs) -> Corezoid:
-    return Corezoid(
-        DEFAULT_LOGIN,
-        DEFAULT_SECRET,
-        base_url="http://corezoid.sandbox",
-        sync_url="http://corezoid.sandbox",
-        transport=sandbox.transport(),
-        allow_insecure_http=True,
-        **kwargs,
-    )
 
 
 # -- signatures ------------------------------------------------------------------

@@ -4,8 +4,10 @@ The sandbox is :mod:`crmkit.corezoid.sandbox`.
 """
 
 from ._batch import OpsBatcher
-from ._client import Corezoid, Signer, SyncTimeoutError
-from ._wire import Op, OpError, OpResult, RequestError, sign
+from ._client import Corezoid, Signer
+from ._errors import OpError, RequestError, ServiceUnavailableError, SyncTimeoutError
+from ._ops import Op, OpResult
+from ._wire import sign
 
 __all__ = [
     "Corezoid",
@@ -14,6 +16,7 @@ __all__ = [
     "OpResult",
     "OpsBatcher",
     "RequestError",
+    "ServiceUnavailableError",
     "Signer",
     "SyncTimeoutError",
     "sign",

@@ -137,12 +137,16 @@ class CorezoidSandbox(Sandbox):
                         "ops": [],
                     }
                 )
-            if request.url.path.startswith("/api/1/"):
-                return reply(await self._sync(package))
+            if is_sync(request):
+                return reply(await self._sync(package, login))
             answers = [self._run(op, login) for op in ops]
             if self.shuffle:
                 self._rng.shuffle(answers)
             return reply({"request_proc": "ok", "ops": answers})
+
+        def is_sync(request: Request) -> bool:
+            host = request.headers.get("host", "")
+            return request.url.path.startswith("/sync-api/") or host.startswith("sync-api.")
 
         async def direct(request: Request) -> Response:
             try:
@@ -171,28 +175,35 @@ class CorezoidSandbox(Sandbox):
                     signed,
                     methods=["POST"],
                 ),
+                Route(
+                    "/sync-api/api/1/json/{login}/{timestamp}/{signature}",
+                    signed,
+                    methods=["POST"],
+                ),
             ]
         )
 
-    async def _sync(self, package: dict[str, Any]) -> dict[str, Any]:
+    async def _sync(self, package: dict[str, Any], login: str) -> dict[str, Any]:
+        """The Sync API (``en/api/sync-api.md``): one task create, answered with the
+        process's reply and no op ``id``; "Timeout for create task" after ``timeout``."""
         import asyncio
 
         op = package["ops"][0] if package["ops"] else {}
-        answer = self._run(op)
-        if answer["proc"] != "ok":
-            return {"request_proc": "ok", "ops": [answer]}
-        timeout = float(package.get("timeout", 30))
+        if not isinstance(op, dict) or op.get("type") != "create" or op.get("obj") != "task":
+            return {"request_proc": "ok", "ops": [{"proc": "error", "description": "bad op"}]}
+        created = self._run({k: v for k, v in op.items() if k != "id"}, login)
+        if created["proc"] != "ok":
+            return {"request_proc": "ok", "ops": [created]}
+        timeout = package.get("timeout", 60)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            timeout = 60
         if self.sync_delay > timeout:
-            await asyncio.sleep(min(timeout, 0.05))
-            answer = {
-                **answer,
-                "proc": "error",
-                "description": "timeout: the process did not answer",
-            }
-            return {"request_proc": "ok", "ops": [answer]}
+            await asyncio.sleep(timeout)
+            failed = {"proc": "error", "description": "Timeout for create task"}
+            return {"request_proc": "ok", "ops": [failed]}
         await asyncio.sleep(self.sync_delay)
-        answer["data"] = self.sync_handler(int(op.get("conv_id", 0)), dict(op.get("data") or {}))
-        return {"request_proc": "ok", "ops": [answer]}
+        reply = self.sync_handler(int(op.get("conv_id", 0)), dict(op.get("data") or {}))
+        return {"request_proc": "ok", "ops": [{"proc": "ok", "data": reply}]}
 
     # -- ops ---------------------------------------------------------------
 
