@@ -357,7 +357,9 @@ class Session:
                 and can_repeat
                 and retry < self.retry.max_retries
             ):
-                await self._backoff(retry, request, f"HTTP {response.status_code}")
+                # A server that says when to come back (a 503's Retry-After) is believed.
+                asked = getattr(error, "retry_after", None)
+                await self._backoff(retry, request, f"HTTP {response.status_code}", asked)
                 retry += 1
                 continue
             raise error
@@ -372,8 +374,12 @@ class Session:
         async with self._semaphore:
             return await self._client.send(request, auth=sent)
 
-    async def _backoff(self, retry: int, request: httpx.Request, why: str) -> None:
+    async def _backoff(
+        self, retry: int, request: httpx.Request, why: str, asked: float | None = None
+    ) -> None:
         delay = self.retry.backoff(retry, self._rng)
+        if asked is not None and 0 <= asked <= self.retry.retry_after_cap:
+            delay = asked
         self._log_retry(request, f"{why}, retrying in {delay:.2f}s", retry)
         self.stats.retries += 1
         await self.clock.sleep(delay)

@@ -162,13 +162,14 @@ async def test_modify_and_delete_tasks():
 
 
 async def test_generic_op_for_other_objects():
-    op = Op("list", "conv", obj_id=5, filter=None)
-    assert (op.type, op.obj, dict(op.fields)) == ("list", "conv", {"obj_id": 5})
-    assert op == Op("list", "conv", obj_id=5)
+    op = Op("list", "conv", obj_id=DEFAULT_CONV, filter=None)
+    assert (op.type, op.obj, dict(op.fields)) == ("list", "conv", {"obj_id": DEFAULT_CONV})
+    assert op == Op("list", "conv", obj_id=DEFAULT_CONV)
     sandbox = CorezoidSandbox()
     async with client_for(sandbox) as cz:
-        (result,) = await cz.ops([op])
-    assert not result.ok and "unsupported" in (result.description or "")
+        listed, unknown = await cz.ops([op, Op("create", "dashboard", title="x")])
+    assert listed.ok and [n["title"] for n in listed.raw["list"]] == ["Start", "Final"]
+    assert not unknown.ok and "unsupported" in (unknown.description or "")
 
 
 async def test_package_failure_raises_request_error():

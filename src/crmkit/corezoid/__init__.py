@@ -8,9 +8,11 @@ from ._client import Corezoid, Signer
 from ._errors import OpError, RequestError, ServiceUnavailableError, SyncTimeoutError
 from ._ops import Op, OpResult
 from ._wire import sign
+from .models import CorezoidObject, Task, TaskHistoryEntry
 
 __all__ = [
     "Corezoid",
+    "CorezoidObject",
     "Op",
     "OpError",
     "OpResult",
@@ -19,6 +21,8 @@ __all__ = [
     "ServiceUnavailableError",
     "Signer",
     "SyncTimeoutError",
+    "Task",
+    "TaskHistoryEntry",
     "sign",
 ]
 

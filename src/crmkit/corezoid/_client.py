@@ -30,6 +30,7 @@ from .._session import Session
 from ..errors import CRMError, ProtocolError, ServerError, TransportError
 from . import _wire
 from ._errors import ServiceUnavailableError, SyncTimeoutError
+from ._listing import Listings
 from ._ops import Op, OpResult
 
 __all__ = ["SYNC_TIMEOUT_MARGIN", "Corezoid", "Signer"]
@@ -60,7 +61,7 @@ class Signer(httpx.Auth):
         return "Signer(secret=***)"
 
 
-class Corezoid(ClientBase):
+class Corezoid(Listings, ClientBase):
     """A Corezoid API key (login + secret) on one host.
 
     ``max_ops`` caps the ops in one request (Corezoid's cap is license-dependent);
