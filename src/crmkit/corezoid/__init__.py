@@ -5,6 +5,7 @@ The sandbox is :mod:`crmkit.corezoid.sandbox`.
 
 from ._batch import OpsBatcher
 from ._client import Corezoid, Signer
+from ._direct import DirectURL, direct
 from ._errors import OpError, RequestError, ServiceUnavailableError, SyncTimeoutError
 from ._ops import Op, OpResult
 from ._wire import sign
@@ -13,6 +14,7 @@ from .models import CorezoidObject, Task, TaskHistoryEntry
 __all__ = [
     "Corezoid",
     "CorezoidObject",
+    "DirectURL",
     "Op",
     "OpError",
     "OpResult",
@@ -23,6 +25,7 @@ __all__ = [
     "SyncTimeoutError",
     "Task",
     "TaskHistoryEntry",
+    "direct",
     "sign",
 ]
 

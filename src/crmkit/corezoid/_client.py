@@ -29,9 +29,10 @@ from .._log import redact_url
 from .._session import Session
 from ..errors import CRMError, ProtocolError, ServerError, TransportError
 from . import _wire
+from ._direct import NO_AUTH, build_direct_body, parse_direct_url, read_direct_answer
 from ._errors import ServiceUnavailableError, SyncTimeoutError
 from ._listing import Listings
-from ._ops import Op, OpResult
+from ._ops import Op, OpResult, check_ref, new_ref
 
 __all__ = ["SYNC_TIMEOUT_MARGIN", "Corezoid", "Signer"]
 
@@ -164,22 +165,24 @@ class Corezoid(Listings, ClientBase):
             )
         return result.unwrap().data
 
-    async def direct(self, conv_id: int | str, hash: str, data: Mapping[str, Any]) -> OpResult:
-        """Create a task through a process's direct URL (no signature; ``hash`` is its secret)."""
+    async def direct(
+        self, conv_id: int | str, hash: str, data: Mapping[str, Any], *, ref: str | None = None
+    ) -> OpResult:
+        """Create a task through a process's direct URL on this client's host (no signature;
+        ``hash`` is its secret). :func:`crmkit.corezoid.direct` takes a URL as copied."""
+        parts = parse_direct_url(f"https://host/api/2/json/public/{conv_id}/{hash}")
+        generated = ref is None
+        task_ref = new_ref() if ref is None else check_ref(ref)
+        assert task_ref is not None
         response = await self.session.request(
             "POST",
-            f"api/2/json/public/{conv_id}/{hash}",
-            json=dict(data),
-            auth=_NO_AUTH,
+            parts.path,
+            content=build_direct_body(parts, data, task_ref),
+            headers={"Content-Type": _wire.CONTENT_TYPE},
+            idempotent=True,
+            auth=NO_AUTH,
         )
-        body = response.json()
-        if not isinstance(body, Mapping) or body.get("request_proc") != "ok":
-            proc = body.get("request_proc") if isinstance(body, Mapping) else None
-            raise _wire.RequestError(f"direct URL refused the task: {proc!r}", code=str(proc))
-        answers = body.get("ops") or []
-        if not answers:
-            raise ProtocolError("the direct URL answered no op result")
-        return OpResult.from_wire(answers[0])
+        return read_direct_answer(response, task_ref, generated)
 
     # -- the one place ops are sent -------------------------------------------
 
@@ -291,12 +294,5 @@ def _is_timeout(exc: CRMError) -> bool:
         return exc.status == 504  # the Sync API's gateway answer when nothing came (sync-api.md)
     return isinstance(exc.__cause__, httpx.TimeoutException)
 
-
-class _NoAuth(httpx.Auth):
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        yield request
-
-
-_NO_AUTH = _NoAuth()
 
 from ._batch import OpsBatcher  # noqa: E402  (the batcher builds on the client)
