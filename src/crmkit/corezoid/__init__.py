@@ -4,14 +4,22 @@ The sandbox is :mod:`crmkit.corezoid.sandbox`.
 """
 
 from ._batch import OpsBatcher
+from ._callback import verify_callback
 from ._client import Corezoid, Signer
 from ._direct import DirectURL, direct
-from ._errors import OpError, RequestError, ServiceUnavailableError, SyncTimeoutError
+from ._errors import (
+    CallbackSignatureError,
+    OpError,
+    RequestError,
+    ServiceUnavailableError,
+    SyncTimeoutError,
+)
 from ._ops import Op, OpResult
 from ._wire import sign
 from .models import CorezoidObject, Task, TaskHistoryEntry
 
 __all__ = [
+    "CallbackSignatureError",
     "Corezoid",
     "CorezoidObject",
     "DirectURL",
@@ -27,6 +35,7 @@ __all__ = [
     "TaskHistoryEntry",
     "direct",
     "sign",
+    "verify_callback",
 ]
 
 Corezoid.__module__ = __name__

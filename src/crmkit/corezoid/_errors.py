@@ -4,7 +4,9 @@
 - :class:`OpError`: one op failed (its ``proc`` and ``description``);
 - :class:`SyncTimeoutError`: the Sync API's process did not answer in time;
 - :class:`ServiceUnavailableError`: a 503 (Corezoid's overload answer), with
-  the ``Retry-After`` the server gave.
+  the ``Retry-After`` the server gave;
+- :class:`CallbackSignatureError`: an incoming API-call request whose
+  ``conv_signature`` does not check out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from typing import Any
 
 from ..errors import APIError, ServerError
 
-__all__ = ["OpError", "RequestError", "ServiceUnavailableError", "SyncTimeoutError"]
+__all__ = [
+    "CallbackSignatureError",
+    "OpError",
+    "RequestError",
+    "ServiceUnavailableError",
+    "SyncTimeoutError",
+]
 
 
 class RequestError(APIError):
@@ -34,3 +42,11 @@ class ServiceUnavailableError(ServerError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class CallbackSignatureError(ValueError):
+    """A request claiming to come from a Corezoid process failed its signature check.
+
+    The message says what was wrong (missing, stale, not matching), never the
+    signature expected or given. A ValueError: answer the request 401/403.
+    """
