@@ -10,7 +10,7 @@ from crmkit.corezoid import Corezoid
 from crmkit.corezoid.sandbox import DEFAULT_LOGIN, DEFAULT_SECRET, CorezoidSandbox
 from tests.conftest import VirtualClock
 
-__all__ = ["DropAfterProcessing", "VirtualClock", "client_for"]
+__all__ = ["DropAfterProcessing", "DropNth", "VirtualClock", "client_for"]
 
 
 def client_for(sandbox: CorezoidSandbox, **kwargs: Any) -> Corezoid:
@@ -39,6 +39,24 @@ class DropAfterProcessing(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         if self.drops and request.url.path.startswith(self.prefix):
             self.drops -= 1
+            await response.aread()
+            raise httpx.RemoteProtocolError("connection dropped", request=request)
+        return response
+
+
+class DropNth(httpx.AsyncBaseTransport):
+    """Forwards every request to ``inner``; the answers to the requests numbered in
+    ``lost`` (0 for the first) are lost after the server processed them."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, lost: set[int]) -> None:
+        self.inner = inner
+        self.lost = lost
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        number, self.sent = self.sent, self.sent + 1
+        response = await self.inner.handle_async_request(request)
+        if number in self.lost:
             await response.aread()
             raise httpx.RemoteProtocolError("connection dropped", request=request)
         return response

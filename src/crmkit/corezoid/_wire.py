@@ -119,7 +119,7 @@ def read_answer(
     """The results for the ops sent with ``ids``, in that order, matched by id.
 
     ``by_position``: for a service that answers one op per request without its
-    ``id`` (the Sync API), a lone answer is the lone op's.
+    ``id`` (the Sync API), a lone answer without an id is the lone op's.
     """
     request = response.request
     where: dict[str, Any] = {"method": request.method, "url": redact_url(request.url)}
@@ -135,8 +135,9 @@ def read_answer(
         raise ProtocolError("Corezoid's answer has no ops list", **where)
     if any(not isinstance(raw, Mapping) for raw in answers):
         raise ProtocolError("Corezoid's answer has an op that is not an object", **where)
-    if by_position and len(ids) == 1 and len(answers) == 1:
-        return [OpResult.from_wire(answers[0])]
+    lone = answers[0] if by_position and len(ids) == 1 and len(answers) == 1 else None
+    if lone is not None and str(lone.get("id") or "") in ("", ids[0]):  # no id, or the right one
+        return [OpResult.from_wire(lone)]
     by_id = {str(raw.get("id", "")): raw for raw in answers}
     missing = [op_id for op_id in ids if op_id not in by_id]
     if missing:
