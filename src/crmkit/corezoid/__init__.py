@@ -1,4 +1,6 @@
-"""Corezoid API v2: ``crmkit.Corezoid``, signed op packages, the ops batcher, the sandbox.
+"""Corezoid: ``crmkit.Corezoid`` (signed op packages, the ops batcher, listings, the
+Sync API), ``direct(url)`` for a process's direct URL, ``verify_callback`` for the
+signature on a process's own API calls.
 
 The sandbox is :mod:`crmkit.corezoid.sandbox`.
 """
