@@ -29,10 +29,10 @@ from .._log import redact_url
 from .._session import Session
 from ..errors import CRMError, ProtocolError, ServerError, TransportError
 from . import _wire
-from ._direct import NO_AUTH, build_direct_body, parse_direct_url, read_direct_answer
+from ._direct import create_via, parse_direct_url
 from ._errors import ServiceUnavailableError, SyncTimeoutError
 from ._listing import Listings
-from ._ops import Op, OpResult, check_ref, new_ref
+from ._ops import Op, OpResult
 
 __all__ = ["SYNC_TIMEOUT_MARGIN", "Corezoid", "Signer"]
 
@@ -171,18 +171,7 @@ class Corezoid(Listings, ClientBase):
         """Create a task through a process's direct URL on this client's host (no signature;
         ``hash`` is its secret). :func:`crmkit.corezoid.direct` takes a URL as copied."""
         parts = parse_direct_url(f"https://host/api/2/json/public/{conv_id}/{hash}")
-        generated = ref is None
-        task_ref = new_ref() if ref is None else check_ref(ref)
-        assert task_ref is not None
-        response = await self.session.request(
-            "POST",
-            parts.path,
-            content=build_direct_body(parts, data, task_ref),
-            headers={"Content-Type": _wire.CONTENT_TYPE},
-            idempotent=True,
-            auth=NO_AUTH,
-        )
-        return read_direct_answer(response, task_ref, generated)
+        return await create_via(self.session, parts, data, ref)
 
     # -- the one place ops are sent -------------------------------------------
 

@@ -32,7 +32,7 @@ __all__ = ["DirectURL", "direct", "parse_direct_url"]
 
 _PATH = re.compile(
     r"^/api/(?P<version>[12])/json/public/"
-    r"(?:(?P<conv_id>\d+)|(?P<alias>@[^/]+(?:/[^/]+){3}))/(?P<hash>[0-9a-fA-F]{16,})/?$"
+    r"(?:(?P<conv_id>\d+)|(?P<alias>@[^/]+(?:/[^/]+){3}))/(?P<hash>[0-9a-fA-F]{32,})/?$"
 )
 
 
@@ -87,17 +87,29 @@ class _NoAuth(httpx.Auth):
 NO_AUTH = _NoAuth()
 
 
-def build_direct_body(parts: DirectURLParts, data: Mapping[str, Any], ref: str) -> bytes:
-    op = Op("create", "task", conv_id=parts.conv_id, ref=ref, data=dict(data))
+async def create_via(
+    session: Session, parts: DirectURLParts, data: Mapping[str, Any], ref: str | None
+) -> OpResult:
+    """Create one task through the direct URL ``parts`` (the one place it is sent).
+
+    A duplicate answer for a ref crmkit generated is the task an earlier send made.
+    """
+    if not isinstance(data, Mapping):
+        raise ValueError(f"data must be a mapping, not {type(data).__name__}")
+    task_ref = new_ref() if ref is None else check_ref(ref)
+    op = Op("create", "task", conv_id=parts.conv_id, ref=task_ref, data=dict(data))
     body, _ = _wire.build_body([op])
-    return body
-
-
-def read_direct_answer(response: httpx.Response, ref: str, generated: bool) -> OpResult:
-    """The create's result; a duplicate of a ref crmkit generated is the task made earlier."""
+    response = await session.request(
+        "POST",
+        parts.path,
+        content=body,
+        headers={"Content-Type": _wire.CONTENT_TYPE},
+        idempotent=True,  # a create with a ref: a repeat is refused as a duplicate
+        auth=NO_AUTH,
+    )
     (result,) = _wire.read_answer(response, ["1"], by_position=True)
-    if generated and result.duplicate_ref:
-        return OpResult.from_wire({"id": result.id, "proc": "ok", "obj": "task", "ref": ref})
+    if ref is None and result.duplicate_ref:
+        return OpResult.from_wire({"id": result.id, "proc": "ok", "obj": "task", "ref": task_ref})
     return result
 
 
@@ -127,20 +139,7 @@ class DirectURL:
 
         Without ``ref`` one is generated, which makes a repeat after a lost answer safe.
         """
-        if not isinstance(data, Mapping):
-            raise ValueError(f"data must be a mapping, not {type(data).__name__}")
-        generated = ref is None
-        task_ref = new_ref() if ref is None else check_ref(ref)
-        assert task_ref is not None
-        response = await self.session.request(
-            "POST",
-            self.parts.path,
-            content=build_direct_body(self.parts, data, task_ref),
-            headers={"Content-Type": _wire.CONTENT_TYPE},
-            idempotent=True,  # a create with a ref: a repeat is refused as a duplicate
-            auth=NO_AUTH,
-        )
-        return read_direct_answer(response, task_ref, generated)
+        return await create_via(self.session, self.parts, data, ref)
 
 
 def direct(url: str, **session_options: Any) -> DirectURL:
