@@ -13,6 +13,7 @@ task create by ``conv_id`` or ``obj_alias`` with ``company_id``, ``project_id``,
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import orjson
@@ -24,6 +25,7 @@ from crmkit.corezoid import (
     Op,
     ServiceUnavailableError,
     SyncTimeoutError,
+    sign,
 )
 from crmkit.corezoid._wire import build_body, read_answer
 from crmkit.corezoid.sandbox import DEFAULT_CONV, DEFAULT_LOGIN, DEFAULT_SECRET, CorezoidSandbox
@@ -281,3 +283,28 @@ async def test_the_clients_workspace_goes_with_every_op_that_names_none():
     assert sent[1]["ops"][0]["company_id"] == "i738314881"
     with pytest.raises(ValueError, match="company_id"):
         Corezoid("1", "s", company_id="")
+
+
+async def test_the_sandbox_serves_the_sync_api_on_its_own_host_too():
+    """sync-api.md: ``https://sync-api.corezoid.com/api/1/json/...``; the same path on
+    the API host is API v1 (an ordinary package answer, with op ids)."""
+    sandbox = CorezoidSandbox(sync_handler=lambda conv, data: {"echo": data})
+    cz = Corezoid(
+        DEFAULT_LOGIN,
+        DEFAULT_SECRET,
+        base_url="http://api.sandbox",
+        sync_url="http://sync-api.sandbox",
+        transport=sandbox.transport(),
+        allow_insecure_http=True,
+    )
+    async with cz:
+        assert await cz.sync_call(DEFAULT_CONV, {"x": 1}, timeout=5) == {"echo": {"x": 1}}
+    sync_request = sandbox.recent_requests[-1]
+    assert sync_request.path.startswith(f"/api/1/json/{DEFAULT_LOGIN}/")
+    body = orjson.dumps({"ops": [{"id": "a", "type": "show", "obj": "conv",
+                                  "obj_id": DEFAULT_CONV}]})  # fmt: skip
+    stamp = int(time.time())
+    url = f"http://api.sandbox/api/1/json/{DEFAULT_LOGIN}/{stamp}/"
+    async with httpx.AsyncClient(transport=sandbox.transport()) as client:
+        answer = await client.post(url + sign(stamp, DEFAULT_SECRET, body), content=body)
+    assert answer.json()["ops"][0]["id"] == "a" and answer.json()["ops"][0]["proc"] == "ok"
