@@ -22,7 +22,7 @@ from crmkit import PaginatorState
 from crmkit.corezoid import CorezoidObject, Op, OpError, Task, TaskHistoryEntry, sign
 from crmkit.corezoid.sandbox import DEFAULT_CONV, DEFAULT_LOGIN, DEFAULT_SECRET, CorezoidSandbox
 
-from ._helpers import client_for
+from ._helpers import VirtualClock, client_for
 
 pytestmark = pytest.mark.anyio
 
@@ -224,3 +224,23 @@ def test_crmkit_export_corezoid_tasks_by_node_needs_no_refs_file(tmp_path):
     assert [r["data"]["n"] for r in records] == list(range(230))
     assert json.loads(done.stdout)["exports"][0]["requests"] == 3
     assert DEFAULT_SECRET not in done.stdout + done.stderr
+
+
+async def test_a_listing_read_waits_out_a_503s_retry_after():
+    """Listings are reads: the Session resends them after a 503, after its Retry-After."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return httpx.Response(503, headers={"Retry-After": "7"}, text="busy")
+        answer = {"id": "1", "proc": "ok", "obj": "folder", "list": [{"obj_id": 3, "title": "A"}]}
+        return httpx.Response(200, json={"request_proc": "ok", "ops": [answer]})
+
+    clock = VirtualClock()
+    async with client_for(
+        CorezoidSandbox(), transport=httpx.MockTransport(handler), clock=clock
+    ) as cz:
+        (item,) = await cz.list_folder(0).to_list()
+    assert item.title == "A" and calls == 2 and clock.sleeps == [7.0]
