@@ -85,11 +85,23 @@ class OpsBatcher:
         conv_id: int | str | None = None,
         data: Mapping[str, Any] | None = None,
         ref: str | None = None,
-        **where: Any,
+        *,
+        obj_alias: str | None = None,
+        company_id: str | None = None,
+        project_id: int | str | None = None,
+        stage_id: int | str | None = None,
     ) -> OpResult:
         """Create a task (the arguments of :meth:`Op.create_task`); its result, or ``OpError``."""
-        result = await self.submit(Op.create_task(conv_id, data, ref=ref, **where))
-        return result.unwrap()
+        op = Op.create_task(
+            conv_id,
+            data,
+            ref=ref,
+            obj_alias=obj_alias,
+            company_id=company_id,
+            project_id=project_id,
+            stage_id=stage_id,
+        )
+        return (await self.submit(op)).unwrap()
 
     async def _flush_forever(self) -> None:
         loop = asyncio.get_running_loop()
