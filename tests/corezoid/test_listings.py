@@ -244,3 +244,26 @@ async def test_a_listing_read_waits_out_a_503s_retry_after():
     ) as cz:
         (item,) = await cz.list_folder(0).to_list()
     assert item.title == "A" and calls == 2 and clock.sleeps == [7.0]
+
+
+async def test_the_sandbox_honours_or_refuses_every_listing_parameter():
+    """No parameter the service would honour is silently ignored: ``work_user_id`` filters
+    a node's tasks, a process named in another stage is not found, and what the sandbox
+    does not emulate (projects in folder listings, access lists) is refused."""
+    sandbox = CorezoidSandbox()
+    sandbox.add_process(4001, "Staged", project_id=7, stage_id=8)
+    final = sandbox.processes[DEFAULT_CONV].final_node
+    async with client_for(sandbox) as cz:
+        await cz.ops([Op.create_task(DEFAULT_CONV, {"n": 1})])
+        mine = await cz.ops([Op("list", "node", conv_id=DEFAULT_CONV, obj_id=final, limit=10,
+                                work_user_id=5555)])  # fmt: skip
+        others = await cz.ops([Op("list", "node", conv_id=DEFAULT_CONV, obj_id=final, limit=10,
+                                  work_user_id=1)])  # fmt: skip
+        staged = await cz.ops([Op("show", "conv", obj_id=4001, project_id=7, stage_id=8)])
+        wrong_stage = await cz.ops([Op("show", "conv", obj_id=4001, stage_id=9)])
+        by_project = await cz.ops([Op("list", "folder", obj_id=0, project_id=7)])
+        access = await cz.ops([Op("list", "conv", obj_id=DEFAULT_CONV, list_obj="group")])
+    assert len(mine[0].raw["list"]) == 1 and others[0].raw["list"] == []
+    assert staged[0].ok and not wrong_stage[0].ok
+    assert "project_id is not emulated" in (by_project[0].description or "")
+    assert "not emulated" in (access[0].description or "")

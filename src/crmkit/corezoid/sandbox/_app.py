@@ -235,22 +235,24 @@ class CorezoidSandbox(TaskOps, ObjectOps, Sandbox):
     # -- ops ---------------------------------------------------------------
 
     def _process_for(self, op: Answer) -> Process | None:
+        """The process an op names (``conv_id`` or ``obj_alias``), in the stage it names."""
         if op.get("obj_alias") is not None:
             conv_id = self.aliases.get(str(op["obj_alias"]))
             process = self.processes.get(conv_id) if conv_id is not None else None
-            for key in ("project_id", "stage_id"):
-                given = op.get(key)
-                if (
-                    process is not None
-                    and given is not None
-                    and str(given) != str(getattr(process, key))
-                ):
-                    return None
-            return process
-        try:
-            return self.processes.get(int(op.get("conv_id", "")))
-        except (TypeError, ValueError):
-            return None
+        else:
+            try:
+                process = self.processes.get(int(op.get("conv_id", "")))
+            except (TypeError, ValueError):
+                return None
+        for key in ("project_id", "stage_id"):
+            given = op.get(key)
+            if (
+                process is not None
+                and given is not None
+                and str(given) != str(getattr(process, key))
+            ):
+                return None
+        return process
 
     def _run(self, op: Any, login: str = "") -> Answer:
         self.ops_seen += 1
@@ -268,7 +270,9 @@ class CorezoidSandbox(TaskOps, ObjectOps, Sandbox):
                 "proc": "error",
                 "description": "Too many requests: limit is reached",
             }
-        where = op if obj in ("task", "node", "task_history") else {"conv_id": op.get("obj_id")}
+        where = (
+            op if obj in ("task", "node", "task_history") else {**op, "conv_id": op.get("obj_id")}
+        )
         process = self._process_for(where)
         if obj in ("task", "node", "task_history", "conv") and process is None:
             found = "obj_alias" if where.get("obj_alias") is not None else "conv_id"

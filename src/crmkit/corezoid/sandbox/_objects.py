@@ -5,11 +5,12 @@ Written from the ``folder``, ``conv`` and ``node`` list/show entries of
 ``corezoid/documentation`` ``en/api/node/list.md``:
 
 - ``list folder``: the folders and processes in a folder, with ``filter``,
-  ``sort`` and ``order``; access lists (``list_obj: group``) are not emulated
-  and answer an op error saying so;
+  ``sort`` and ``order``; access lists (``list_obj: group``), projects and
+  stages, and a superadmin's ``owner_id`` are not emulated: an op error says so;
 - ``list conv``: a process's nodes; ``show conv``: its details;
 - ``list node``: the tasks in a node, ``limit`` (required) and ``offset``,
-  ``sort`` ``ASC``/``DESC``, ``filters`` by ``ref``, with the node's ``count``.
+  ``sort`` ``ASC``/``DESC``, ``filters`` by ``ref``, ``work_user_id``, with the
+  node's ``count``.
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ class ObjectOps:
             return {**base, "proc": "obj_id_not_found"}
         if folder.company_id != company:
             return {**base, **_wrong_company()}
-        if op.get("list_obj") is not None:
-            return {**base, "proc": "error", "description": "list_obj is not emulated"}
+        not_emulated = ("list_obj", "owner_id", "project_id", "stage_id", "project_short_name",
+                        "stage_short_name")  # fmt: skip
+        named = [key for key in not_emulated if op.get(key) is not None]
+        if named:
+            return {**base, "proc": "error", "description": f"{named[0]} is not emulated"}
         kinds = _FOLDER_FILTERS.get(op.get("filter") or "conv")
         if kinds is None:
             return {**base, "proc": "error", "description": "Value is not valid: filter"}
@@ -131,6 +135,8 @@ class ObjectOps:
             return {**base, "proc": "error", "description": "Value is not valid: sort"}
         tasks = [t for t in process.tasks.values() if t["node_id"] == node_id]
         count = len(tasks)
+        if op.get("work_user_id") is not None:
+            tasks = [t for t in tasks if str(t["user_id"]) == str(op["work_user_id"])]
         for rule in op.get("filters") or []:
             if not isinstance(rule, dict) or rule.get("name") != "ref" or rule.get("fun") != "eq":
                 return {**base, "proc": "error", "description": "Value is not valid: filters"}
