@@ -204,7 +204,7 @@ def test_crmkit_export_corezoid_tasks_by_node_needs_no_refs_file(tmp_path):
     sandbox = CorezoidSandbox()
     process = sandbox.processes[DEFAULT_CONV]
     for n in range(230):
-        sandbox._task_create(process, {"ref": f"t{n}", "data": {"n": n}}, {"id": ""}, 1)
+        sandbox.add_task(DEFAULT_CONV, {"n": n}, ref=f"t{n}")
     out = tmp_path / "tasks.jsonl"
     with sandbox.serve() as served:
         args = [

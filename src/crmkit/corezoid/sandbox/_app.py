@@ -20,13 +20,17 @@ from ._tasks import TaskOps
 __all__ = ["CorezoidSandbox"]
 
 Answer = dict[str, Any]
-_USER_ID = 5555
 
-_TASK_HANDLERS = {
-    "create": TaskOps._task_create,
-    "modify": TaskOps._task_modify,
-    "show": TaskOps._task_show,
-    "delete": TaskOps._task_delete,
+#: The ops on a process (named by ``conv_id``/``obj_alias``, or a conv's ``obj_id``).
+_PROCESS_OPS: dict[tuple[str, str], Callable[[Any, Process, Answer, Answer], Answer]] = {
+    ("create", "task"): TaskOps._task_create,
+    ("modify", "task"): TaskOps._task_modify,
+    ("show", "task"): TaskOps._task_show,
+    ("delete", "task"): TaskOps._task_delete,
+    ("list", "task_history"): TaskOps._task_history,
+    ("list", "conv"): ObjectOps._conv_list,
+    ("show", "conv"): ObjectOps._conv_show,
+    ("list", "node"): ObjectOps._node_list,
 }
 
 
@@ -106,6 +110,20 @@ class CorezoidSandbox(TaskOps, ObjectOps, Sandbox):
         if alias is not None:
             self.aliases[alias] = conv_id
         return process
+
+    def add_task(
+        self,
+        conv_id: int = DEFAULT_CONV,
+        data: Mapping[str, Any] | None = None,
+        ref: str | None = None,
+    ) -> dict[str, Any]:
+        """Seed a task as a create op would make it (in the final node); the task."""
+        answer = self._task_create(
+            self.processes[conv_id], {"ref": ref, "data": dict(data or {})}, {}
+        )
+        if answer["proc"] != "ok":
+            raise ValueError(f"cannot seed the task: {answer.get('description')}")
+        return self.processes[conv_id].tasks[answer["obj_id"]]
 
     def tasks(self, conv_id: int = DEFAULT_CONV) -> dict[str, dict[str, Any]]:
         """The tasks of a process, by obj_id."""
@@ -270,25 +288,14 @@ class CorezoidSandbox(TaskOps, ObjectOps, Sandbox):
                 "proc": "error",
                 "description": "Too many requests: limit is reached",
             }
-        where = (
-            op if obj in ("task", "node", "task_history") else {**op, "conv_id": op.get("obj_id")}
-        )
+        handler = _PROCESS_OPS.get((str(kind), str(obj)))
+        if handler is None:
+            return {**base, "proc": "error", "description": f"unsupported op {kind!r} on {obj!r}"}
+        where = op if obj != "conv" else {**op, "conv_id": op.get("obj_id")}
         process = self._process_for(where)
-        if obj in ("task", "node", "task_history", "conv") and process is None:
+        if process is None:
             found = "obj_alias" if where.get("obj_alias") is not None else "conv_id"
             return {**base, "proc": "error", "description": f"{found} not found"}
-        if process is not None and process.company_id != company:
+        if process.company_id != company:
             return {**base, **_wrong_company()}
-        assert process is not None or obj not in ("task", "node", "task_history", "conv")
-        if obj == "task" and kind in _TASK_HANDLERS and process is not None:
-            return _TASK_HANDLERS[kind](self, process, op, base, _USER_ID)
-        if process is not None:
-            if (obj, kind) == ("task_history", "list"):
-                return self._task_history(process, op, base, _USER_ID)
-            if (obj, kind) == ("conv", "list"):
-                return self._conv_list(process, op, base)
-            if (obj, kind) == ("conv", "show"):
-                return self._conv_show(process, op, base)
-            if (obj, kind) == ("node", "list"):
-                return self._node_list(process, op, base)
-        return {**base, "proc": "error", "description": f"unsupported op {kind!r} on {obj!r}"}
+        return handler(self, process, op, base)

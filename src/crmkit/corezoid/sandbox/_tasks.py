@@ -24,6 +24,8 @@ class TaskOps:
     """The task handlers of :class:`CorezoidSandbox` (a part of it)."""
 
     _history_ids = itertools.count(8_212_422_000)
+    #: The user every task is made by: the API key's.
+    user_id = 5555
 
     def _now_ms(self) -> int:
         clock = getattr(self, "clock", None)
@@ -46,7 +48,7 @@ class TaskOps:
             }
         )
 
-    def _task_create(self, process: Process, op: Answer, base: Answer, user: int) -> Answer:
+    def _task_create(self, process: Process, op: Answer, base: Answer) -> Answer:
         ref = op.get("ref")
         if ref is not None:
             ref = str(ref)
@@ -64,7 +66,7 @@ class TaskOps:
             "data": dict(data or {}),
             "node_id": None,
             "status": "processed",
-            "user_id": user,
+            "user_id": self.user_id,
             "create_time": now,
             "change_time": now,
             "history": [],
@@ -84,7 +86,7 @@ class TaskOps:
             return process.tasks.get(obj_id) if obj_id else None
         return None
 
-    def _task_modify(self, process: Process, op: Answer, base: Answer, user: int) -> Answer:
+    def _task_modify(self, process: Process, op: Answer, base: Answer) -> Answer:
         task = self._find_task(process, op)
         if task is None:
             return {**base, "proc": "obj_id_not_found"}
@@ -95,13 +97,13 @@ class TaskOps:
         self._step(process, task, task["node_id"], "modified")
         return {**base, "obj_id": task["obj_id"], "ref": task["ref"] or "", "proc": "ok"}
 
-    def _task_show(self, process: Process, op: Answer, base: Answer, user: int) -> Answer:
+    def _task_show(self, process: Process, op: Answer, base: Answer) -> Answer:
         task = self._find_task(process, op)
         if task is None:
             return {**base, "proc": "obj_id_not_found"}
         return {**base, **task_view(task), "proc": "ok"}
 
-    def _task_delete(self, process: Process, op: Answer, base: Answer, user: int) -> Answer:
+    def _task_delete(self, process: Process, op: Answer, base: Answer) -> Answer:
         if op.get("obj_id") is None or op.get("node_id") is None:
             return {**base, "proc": "error", "description": "delete needs obj_id and node_id"}
         task = process.tasks.get(str(op["obj_id"]))
@@ -112,7 +114,7 @@ class TaskOps:
             process.by_ref.pop(task["ref"], None)
         return {**base, "obj_id": task["obj_id"], "proc": "ok"}
 
-    def _task_history(self, process: Process, op: Answer, base: Answer, user: int) -> Answer:
+    def _task_history(self, process: Process, op: Answer, base: Answer) -> Answer:
         task = process.tasks.get(str(op.get("obj_id")))
         if task is None:
             return {**base, "proc": "obj_id_not_found"}
