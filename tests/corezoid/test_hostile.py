@@ -9,6 +9,7 @@ The answer shapes are those of ``corezoid/documentation`` ``en/api/v2/spec.md`` 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -112,10 +113,11 @@ async def test_malformed_listings_are_typed_errors(answer):
         return httpx.Response(200, json=answer)
 
     async with Corezoid("1", "s", transport=httpx.MockTransport(handler)) as cz:
-        with pytest.raises(crmkit.CRMError):
+        with pytest.raises(crmkit.CRMError) as info:
             await cz.list_tasks(5, "n" * 24).to_list()
         with pytest.raises(crmkit.CRMError):
             await cz.list_folder(0).to_list()
+    assert not re.search(r"[0-9a-f]{40}", str(info.value))  # no request signature shown
 
 
 @pytest.mark.parametrize("body", HOSTILE)

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from .._log import redact_url
 from .._models import from_wire
 from .._pagination import AsyncPaginator, Cursor, Page, PageRequest, PaginatorState
 from .._session import Session
@@ -73,7 +74,7 @@ class OpListing(Generic[T]):
             raise ProtocolError(
                 f"Corezoid's {self.op.obj} listing has no list",
                 method=request.method,
-                url=str(request.url),
+                url=redact_url(request.url),
             )
         items = [from_wire(item, self.model, what=f"{self.op.obj} list") for item in raw_items]
         total = result.raw.get("count")
