@@ -13,6 +13,7 @@ from ._wire import (
     VtigerError,
     VtigerId,
     VtigerNotFoundError,
+    VtigerServerError,
     VtigerValidationError,
     access_key_digest,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "VtigerError",
     "VtigerId",
     "VtigerNotFoundError",
+    "VtigerServerError",
     "VtigerValidationError",
     "access_key_digest",
     "vtql",

@@ -24,7 +24,7 @@ import httpx
 from .._json import response_json
 from .._login import SingleFlightLogin
 from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
-from ._wire import SESSION_ERRORS, access_key_digest, envelope_error
+from ._wire import SESSION_ERRORS, WIDEST_SYNC_TYPE, access_key_digest, envelope_error
 
 __all__ = ["VtigerAuth"]
 
@@ -51,6 +51,10 @@ class VtigerAuth(SingleFlightLogin):
         self.session: str | None = None
         self._logged_in_at = 0.0
         self.user_id: str | None = None
+        #: What the last login said of the user (vtiger 7's ``is_admin``); None: not said.
+        self.is_admin: bool | None = None
+        #: Set when vtiger refused this user an application-wide sync.
+        self.application_sync_refused = False
         self.logins = 0
 
     def __repr__(self) -> str:
@@ -110,6 +114,8 @@ class VtigerAuth(SingleFlightLogin):
             raise ProtocolError("vtiger's login answer has neither sessionName nor sessionId")
         self.session = session
         self.user_id = result.get("userId")
+        admin = result.get("is_admin")
+        self.is_admin = admin in ("on", "1", 1, True) if admin is not None else None
         self._logged_in_at = self._monotonic()
         self.logins += 1
 
@@ -138,9 +144,19 @@ class VtigerAuth(SingleFlightLogin):
         result: dict[str, Any] = body["result"]
         return result
 
+    def widest_sync_type(self) -> str:
+        """``application`` unless the login said the user is no admin or vtiger refused it."""
+        if self.application_sync_refused or self.is_admin is False:
+            return "userandgroup"
+        return "application"
+
     def authorize(self, request: httpx.Request, credential: str) -> httpx.Request:
         if request.method == "GET":
-            request.url = request.url.copy_set_param("sessionName", credential)
+            url = request.url.copy_set_param("sessionName", credential)
+            if url.params.get("syncType") == WIDEST_SYNC_TYPE:
+                # Filled in only now: the login that may just have run says who the user is.
+                url = url.copy_set_param("syncType", self.widest_sync_type())
+            request.url = url
             return request
         fields = [
             (k, v)

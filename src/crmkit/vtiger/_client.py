@@ -6,13 +6,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import attrs
+import httpx
+
 from .._client_base import ClientBase
 from .._json import dumps_text
-from .._pagination import AsyncPaginator, PaginatorState
+from .._log import logger
+from .._pagination import AsyncPaginator, PageRequest, PaginatorState
 from .._session import Session
 from . import _wire, vtql
 from ._auth import VtigerAuth
-from ._wire import ENDPOINT, GET_OPERATIONS, Record, SyncChange, VtigerId
+from ._wire import (
+    ENDPOINT,
+    OPERATION_METHODS,
+    SYNC_TYPES,
+    WIDEST_SYNC_TYPE,
+    Record,
+    SyncChange,
+    VtigerAccessDeniedError,
+    VtigerId,
+)
 
 __all__ = ["Vtiger"]
 
@@ -54,10 +67,11 @@ class Vtiger(ClientBase):
     async def call(self, operation: str, method: str | None = None, **params: Any) -> Any:
         """Call ``operation`` (custom ones too) and return its ``result``.
 
-        ``method`` defaults to what vtiger requires for the standard operations
-        (GET for reads, POST for writes); mappings and lists are sent as JSON.
+        ``method`` defaults to the operation's type in vtiger's operation table
+        (:data:`OPERATION_METHODS`: GET for reads, POST for writes, POST for an
+        operation it does not list); mappings and lists are sent as JSON.
         """
-        method = (method or ("GET" if operation in GET_OPERATIONS else "POST")).upper()
+        method = (method or OPERATION_METHODS.get(operation, "POST")).upper()
         fields = {"operation": operation}
         for key, value in params.items():
             if value is None:
@@ -138,19 +152,90 @@ class Vtiger(ClientBase):
         result = await self.call("listtypes")
         return list(result.get("types") or [])
 
+    # -- related records -------------------------------------------------------
+
+    async def related_types(self, module: str) -> dict[str, Any]:
+        """``relatedtypes``: the modules related to ``module``.
+
+        ``{"types": [module, ...], "information": {label: {"name", "label", "isEntity"}}}``;
+        a label is what :meth:`retrieve_related` and :meth:`query_related` take.
+        """
+        result = await self.call("relatedtypes", elementType=vtql.identifier(module))
+        if not isinstance(result, dict) or not isinstance(result.get("types"), list):
+            raise _wire.malformed("relatedtypes", "an object with types")
+        return result
+
+    async def retrieve_related(
+        self, id: str | VtigerId, related_type: str, related_label: str | None = None
+    ) -> list[Record]:
+        """Every ``related_type`` record related to record ``id`` (through ``related_label``,
+        by default the label that equals ``related_type``, as vtiger names most lists)."""
+        rows = await self.call(
+            "retrieve_related",
+            id=str(VtigerId.parse(id)),
+            relatedType=vtql.identifier(related_type),
+            relatedLabel=related_label or related_type,
+        )
+        return _wire.records_of(rows, "retrieve_related")
+
+    async def query_related(
+        self, query: str, id: str | VtigerId, related_label: str
+    ) -> list[Record]:
+        """The records of a VTQL ``query`` on a related module, among those related to ``id``.
+
+        vtiger adds ``id IN (...)`` to the query's WHERE and ends it with ``;`` itself,
+        so the query is sent without its ``;``; it is not paged (vtiger's row clamp holds).
+        """
+        text, _ = _wire.finish_query(query)
+        rows = await self.call(
+            "query_related", query=text, id=str(VtigerId.parse(id)), relatedLabel=related_label
+        )
+        return _wire.records_of(rows, "query_related")
+
+    # -- the change feed -------------------------------------------------------
+
     def sync(
         self,
         module: str | None = None,
-        *,
         modified_since: datetime | None = None,
+        *,
+        sync_type: str | None = None,
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
     ) -> AsyncPaginator[SyncChange]:
         """Changes since ``modified_since``: updated records and deleted ids, window by window.
 
-        Loops on ``more`` with ``lastModifiedTime``; pass ``.watermark`` as
-        ``modified_since`` next time, or keep ``.state`` and resume the feed.
+        ``sync_type`` says whose records: ``"application"`` (every owner; admins
+        only), ``"userandgroup"`` (the user's and the user's groups') or
+        ``"user"`` (the user's own, vtiger's default when none is sent). By default
+        the widest the user may use: ``application`` for an admin, else
+        ``userandgroup``; when vtiger refuses ``application`` the client falls back
+        to ``userandgroup`` and logs it once. Loops on ``more`` with
+        ``lastModifiedTime``; pass ``.watermark`` as ``modified_since`` next time,
+        or keep ``.state`` and resume the feed.
         """
-        strategy = _wire.SyncStrategy(vtql.identifier(module) if module else None)
+        if sync_type is not None and sync_type not in SYNC_TYPES:
+            raise ValueError(f"sync_type must be one of {', '.join(SYNC_TYPES)}, not {sync_type!r}")
+        strategy = _wire.SyncStrategy(vtql.identifier(module) if module else None, sync_type)
+        fetch = self._fetch if sync_type is not None else self._fetch_widest_sync
         return AsyncPaginator(
-            self._fetch, strategy, modified_since=modified_since, resume_from=resume_from
+            fetch, strategy, modified_since=modified_since, resume_from=resume_from
         )
+
+    async def _fetch_widest_sync(self, page: PageRequest) -> httpx.Response:
+        """A sync window with the widest ``syncType`` this user may use (see ``sync``)."""
+        widest = attrs.evolve(page, params={**page.params, "syncType": WIDEST_SYNC_TYPE})
+        try:
+            return await self._fetch(widest)
+        except VtigerAccessDeniedError as refused:
+            if "syncType=application" not in (refused.url or "") or (
+                self.auth.application_sync_refused
+            ):
+                raise
+            logger.warning(
+                "vtiger refused an application-wide sync to %s (%s): falling back to "
+                "syncType=userandgroup, the records of this user and of the user's groups",
+                self.auth.username,
+                refused.message,
+            )
+            self.auth.application_sync_refused = True
+            return await self._fetch(widest)

@@ -33,25 +33,76 @@ from ..errors import (
     NotFoundError,
     PermissionDeniedError,
     ProtocolError,
+    ServerError,
     ValidationError,
 )
 
 __all__ = [
+    "ERROR_CODES",
     "GET_OPERATIONS",
+    "OPERATION_METHODS",
     "SESSION_ERRORS",
+    "SYNC_TYPES",
+    "WIDEST_SYNC_TYPE",
     "QueryStrategy",
     "Record",
     "SyncChange",
     "SyncStrategy",
     "VtigerError",
     "VtigerId",
+    "VtigerServerError",
     "access_key_digest",
     "endpoint_url",
     "error_mapper",
+    "malformed",
+    "records_of",
     "result_of",
 ]
 
-GET_OPERATIONS = frozenset({"query", "retrieve", "describe", "listtypes", "sync", "getchallenge"})
+#: The HTTP method of each operation: vtiger reads a GET-type operation's inputs from
+#: the query string and a POST-type one's from the form body, whatever the method
+#: (``include/Webservices/OperationManager.php``; the types are vtiger's
+#: ``vtiger_ws_operation`` rows, ``setup/sql/dump_firstinstall.sql`` in
+#: ``thinkingreed-inc/F-RevoCRM``). An operation not listed here is sent as POST.
+OPERATION_METHODS: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "getchallenge",
+            "query",
+            "retrieve",
+            "describe",
+            "listtypes",
+            "sync",
+            "relatedtypes",
+            "retrieve_related",
+            "query_related",
+            "retrieve_inventory",
+            "files_retrieve",
+        ),
+        "GET",
+    ),
+    **dict.fromkeys(
+        (
+            "login",
+            "create",
+            "update",
+            "revise",
+            "delete",
+            "logout",
+            "extendsession",
+            "convertlead",
+            "add_related",
+        ),
+        "POST",
+    ),
+}
+GET_OPERATIONS = frozenset(op for op, method in OPERATION_METHODS.items() if method == "GET")
+#: ``sync``'s ``syncType`` values, widest first (``include/Webservices/GetUpdates.php``):
+#: every owner (admins only), the user and the user's groups, the user alone.
+SYNC_TYPES = ("application", "userandgroup", "user")
+#: A ``syncType`` the client's auth flow replaces, once logged in, by the widest
+#: the user may use (never sent as is).
+WIDEST_SYNC_TYPE = "crmkit:widest"
 #: Error codes after which a new login is worth one retry.
 SESSION_ERRORS = frozenset(
     {
@@ -160,15 +211,48 @@ class VtigerValidationError(VtigerError, ValidationError):
     """``MANDATORY_FIELDS_MISSING``, ``QUERY_SYNTAX_ERROR`` (with the parser's message) ..."""
 
 
-_BY_CODE: dict[str, type[VtigerError]] = {
-    "RECORD_NOT_FOUND": VtigerNotFoundError,
-    "ACCESS_DENIED": VtigerAccessDeniedError,
-    "INVALID_USER_CREDENTIALS": VtigerAuthenticationError,
-    "INVALID_AUTH_TOKEN": VtigerAuthenticationError,
-    "MANDATORY_FIELDS_MISSING": VtigerValidationError,
-    "QUERY_SYNTAX_ERROR": VtigerValidationError,
-    "INVALID_ID_ATTRIBUTE": VtigerValidationError,
-    **{code: VtigerAuthenticationError for code in SESSION_ERRORS},
+class VtigerServerError(VtigerError, ServerError):
+    """vtiger failed to do it: ``INTERNAL_SERVER_ERROR``, ``DATABASE_QUERY_ERROR`` ..."""
+
+
+#: Every code of vtiger's ``include/Webservices/WebServiceErrorCode.php`` (vtiger 7,
+#: ``thinkingreed-inc/F-RevoCRM``), by the crmkit error it means.
+_CODES_BY_ERROR: dict[type[VtigerError], tuple[str, ...]] = {
+    VtigerAuthenticationError: (
+        *sorted(SESSION_ERRORS),  # SESSION_EXPIRED, SESSION_LEFT_IDLE, INVALID_SESSIONID, ...
+        "INVALID_USER_CREDENTIALS",
+        "AUTHENTICATION_FAILURE",
+        "ACCESSKEY_UNDEFINED",
+    ),
+    VtigerAccessDeniedError: ("ACCESS_DENIED", "OPERATION_NOT_SUPPORTED"),
+    VtigerNotFoundError: ("RECORD_NOT_FOUND", "UNKOWN_ENTITY", "UNKNOWN_OPERATION"),
+    VtigerValidationError: (
+        "MANDATORY_FIELDS_MISSING",
+        "QUERY_SYNTAX_ERROR",
+        "INVALID_ID_ATTRIBUTE",
+        "REFERENCE_INVALID",
+        "INVALID_POTENTIAL_FOR_CONVERTLEAD",
+        "LEAD_ALREADY_CONVERTED",
+        "POTENTIAL_ALREADY_CONVERTED",
+        "INVALID_OLD_PASSWORD",
+        "NEW_PASSWORD_MISMATCH",
+        "CURRENCY_INACTIVE",
+        "INVALID_PARAMETER",
+    ),
+    VtigerServerError: (
+        "INTERNAL_SERVER_ERROR",
+        "DATABASE_QUERY_ERROR",
+        "FAILED_TO_CREATE",
+        "FAILED_TO_CREATE_RELATION",
+        "FAILED_TO_MARK_LEAD_CONVERTED",
+        "LEAD_RELATEDLIST_UPDATE_FAILED",
+        "FAILED_TO_MARK_POTENTIAL_CONVERTED",
+        "POTENTIAL_RELATEDLIST_UPDATE_FAILED",
+        "CHANGE_PASSWORD_FAILURE",
+    ),
+}
+ERROR_CODES: Mapping[str, type[VtigerError]] = {
+    code: cls for cls, codes in _CODES_BY_ERROR.items() for code in codes
 }
 
 
@@ -180,7 +264,7 @@ def envelope_error(response: httpx.Response, body: Any) -> VtigerError | None:
     error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
     code = str(error.get("code") or "UNKNOWN_ERROR")
     message = str(error.get("message") or code)
-    cls = _BY_CODE.get(code, VtigerError)
+    cls = ERROR_CODES.get(code, VtigerError)
     built = error_for_status(response, message, code=code, cls=cls)
     assert isinstance(built, VtigerError)
     return built
@@ -221,6 +305,21 @@ def result_of(response: httpx.Response) -> Any:
     return body["result"]
 
 
+def malformed(operation: str, expected: str) -> ProtocolError:
+    """The error for a successful answer whose ``result`` is not what ``operation`` gives."""
+    return ProtocolError(f"vtiger's {operation} answer is malformed: its result is not {expected}")
+
+
+def records_of(rows: Any, operation: str) -> list[Record]:
+    """A ``result`` that must be a list of records, as records."""
+    if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
+        raise malformed(operation, "a list of records")
+    try:
+        return [Record(row) for row in rows]
+    except ValueError as exc:
+        raise malformed(operation, f"a list of records ({exc})") from None
+
+
 def finish_query(query: str) -> tuple[str, bool]:
     """``query`` ending in ``;`` without it, and whether it has its own LIMIT."""
     text = query.strip().rstrip(";").strip()
@@ -256,9 +355,13 @@ class QueryStrategy:
 
 @attrs.frozen
 class SyncStrategy:
-    """``sync`` windows: repeat with ``lastModifiedTime`` while ``more`` is true."""
+    """``sync`` windows: repeat with ``lastModifiedTime`` while ``more`` is true.
+
+    ``sync_type`` goes out as ``syncType`` (None: not sent, the client fills it).
+    """
 
     module: str | None
+    sync_type: str | None = None
     max_page_size: int = PAGE_SIZE
     default_page_size: int = PAGE_SIZE
     streaming: bool = True
@@ -274,6 +377,8 @@ class SyncStrategy:
         params: dict[str, Any] = {"operation": "sync", "modifiedTime": int(since)}
         if self.module:
             params["elementType"] = self.module
+        if self.sync_type:
+            params["syncType"] = self.sync_type
         return PageRequest(ENDPOINT, params=params)
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[SyncChange]:
@@ -285,13 +390,18 @@ class SyncStrategy:
             for row in result.get("updated") or []
         ]
         changes += [SyncChange("deleted", VtigerId.parse(i)) for i in result.get("deleted") or []]
-        last = int(result.get("lastModifiedTime") or cursor or 0)
+        start = int(cursor) if cursor is not None else 0
+        last = int(result.get("lastModifiedTime") or start)
+        more = result.get("more") is True
+        if more and last <= start:
+            # The same request would get the same answer: following it never ends.
+            raise ProtocolError(
+                f"vtiger's sync answered more: true with lastModifiedTime {last}, not past "
+                f"{start}: stopping instead of asking for the same window again",
+                method=response.request.method,
+                url=redact_url(response.request.url),
+            )
         # Stopping mid-window resumes at the window's start (its changes come again:
         # at least once); after its last change, at the window's lastModifiedTime.
-        start = cursor if cursor is not None else 0
         cursors = [start] * (len(changes) - 1) + [last] if changes else []
-        return Page(
-            items=changes,
-            next_cursor=last if result.get("more") else None,
-            item_cursors=cursors,
-        )
+        return Page(items=changes, next_cursor=last if more else None, item_cursors=cursors)
