@@ -16,6 +16,7 @@ from .._pagination import AsyncPaginator, PageRequest, PaginatorState
 from .._session import Session
 from . import _wire, vtql
 from ._auth import VtigerAuth
+from ._query import QueryStrategy, shape_query, statement
 from ._wire import (
     ENDPOINT,
     OPERATION_METHODS,
@@ -92,14 +93,18 @@ class Vtiger(ClientBase):
         limit: int | None = None,
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
     ) -> AsyncPaginator[Record]:
-        """Every record of a VTQL query, paged with ``LIMIT offset, 100``.
+        """Every record of a VTQL query, page by page (100 rows, or the server's clamp).
 
-        The trailing ``;`` is added when missing; a query with its own LIMIT runs
-        as given, in one request. Build queries with :mod:`crmkit.vtiger.vtql`
-        to keep values from changing them.
+        A query with no ORDER BY and no OR is paged by id (``id > last ORDER BY
+        id``), so records added or deleted during the run neither vanish nor
+        repeat; others get ``ORDER BY id`` when they have no ORDER BY and are
+        paged by offset. A query's own ``LIMIT [offset,] count`` is the total to
+        fetch, in as many pages as the server's clamp needs. The ``;`` is added
+        when missing; ``;`` inside a query and comments are refused
+        (ValueError). Build queries with :mod:`crmkit.vtiger.vtql` to keep values
+        from changing them.
         """
-        text, has_limit = _wire.finish_query(query)
-        strategy = _wire.QueryStrategy(text, has_limit)
+        strategy = QueryStrategy(shape_query(query))
         return AsyncPaginator(self._fetch, strategy, limit=limit, resume_from=resume_from)
 
     async def query_one(self, query: str) -> Record | None:
@@ -112,18 +117,22 @@ class Vtiger(ClientBase):
         if where:
             query += f" WHERE {vtql.where(where)}"
         rows = await self.call("query", query=query + ";")
-        return int(rows[0]["count"]) if rows else 0
+        if rows == []:
+            return 0
+        try:
+            return int(rows[0]["count"])
+        except (TypeError, KeyError, IndexError, ValueError):
+            raise _wire.malformed("count", "[{'count': n}]") from None
 
     # -- records -------------------------------------------------------------
 
     async def retrieve(self, id: str | VtigerId) -> Record:
-        return Record(await self.call("retrieve", id=str(VtigerId.parse(id))))
+        return _wire.record_of(await self.call("retrieve", id=str(VtigerId.parse(id))), "retrieve")
 
     async def create(self, module: str, fields: Mapping[str, Any]) -> Record:
         element = dict(fields)
-        return Record(
-            await self.call("create", elementType=vtql.identifier(module), element=element)
-        )
+        result = await self.call("create", elementType=vtql.identifier(module), element=element)
+        return _wire.record_of(result, "create")
 
     async def update(self, record: Mapping[str, Any]) -> Record:
         """Replace a whole record (it must carry its ``id``); see :meth:`revise` for a part."""
@@ -131,12 +140,12 @@ class Vtiger(ClientBase):
             raise ValueError("update needs the whole record, with its id")
         element = dict(record)
         element["id"] = str(VtigerId.parse(element["id"]))
-        return Record(await self.call("update", element=element))
+        return _wire.record_of(await self.call("update", element=element), "update")
 
     async def revise(self, id: str | VtigerId, fields: Mapping[str, Any]) -> Record:
         """Change only ``fields`` of record ``id``."""
         element = {**fields, "id": str(VtigerId.parse(id))}
-        return Record(await self.call("revise", element=element))
+        return _wire.record_of(await self.call("revise", element=element), "revise")
 
     async def delete(self, id: str | VtigerId) -> None:
         await self.call("delete", id=str(VtigerId.parse(id)))
@@ -145,12 +154,17 @@ class Vtiger(ClientBase):
         """The module's fields and rules (cached for the life of this client)."""
         if module not in self._described:
             result = await self.call("describe", elementType=vtql.identifier(module))
+            if not isinstance(result, Mapping) or not isinstance(result.get("fields", []), list):
+                raise _wire.malformed("describe", "an object with a list of fields")
             self._described[module] = dict(result)
         return self._described[module]
 
     async def list_types(self) -> list[str]:
         result = await self.call("listtypes")
-        return list(result.get("types") or [])
+        types = result.get("types") if isinstance(result, Mapping) else None
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise _wire.malformed("listtypes", "an object with a list of type names")
+        return types
 
     # -- related records -------------------------------------------------------
 
@@ -186,9 +200,11 @@ class Vtiger(ClientBase):
         vtiger adds ``id IN (...)`` to the query's WHERE and ends it with ``;`` itself,
         so the query is sent without its ``;``; it is not paged (vtiger's row clamp holds).
         """
-        text, _ = _wire.finish_query(query)
         rows = await self.call(
-            "query_related", query=text, id=str(VtigerId.parse(id)), relatedLabel=related_label
+            "query_related",
+            query=statement(query),
+            id=str(VtigerId.parse(id)),
+            relatedLabel=related_label,
         )
         return _wire.records_of(rows, "query_related")
 

@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -44,7 +43,6 @@ __all__ = [
     "SESSION_ERRORS",
     "SYNC_TYPES",
     "WIDEST_SYNC_TYPE",
-    "QueryStrategy",
     "Record",
     "SyncChange",
     "SyncStrategy",
@@ -55,6 +53,7 @@ __all__ = [
     "endpoint_url",
     "error_mapper",
     "malformed",
+    "record_of",
     "records_of",
     "result_of",
 ]
@@ -114,8 +113,9 @@ SESSION_ERRORS = frozenset(
     }
 )
 PAGE_SIZE = 100
+#: How vtiger writes a datetime (in UTC).
+VTIGER_DATETIME = "%Y-%m-%d %H:%M:%S"
 ENDPOINT = "webservice.php"
-_LIMIT = re.compile(r"\bLIMIT\s+\d+(\s*,\s*\d+)?\s*;?\s*$", re.IGNORECASE)
 
 
 def access_key_digest(token: str, access_key: str) -> str:
@@ -175,6 +175,21 @@ class Record(Mapping[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._fields)
+
+    def datetime(self, field: str) -> datetime | None:
+        """Field ``field`` (``createdtime``, ``modifiedtime`` ...) as an aware UTC datetime.
+
+        vtiger sends datetimes as ``Y-m-d H:i:s`` in UTC; None when the field is
+        missing or empty, ValueError when it is not in that format.
+        """
+        value = self._fields.get(field)
+        if value in (None, ""):
+            return None
+        try:
+            moment = datetime.strptime(str(value), VTIGER_DATETIME)
+        except ValueError:
+            raise ValueError(f"{field} is not a vtiger datetime (Y-m-d H:i:s): {value!r}") from None
+        return moment.replace(tzinfo=timezone.utc)
 
 
 @attrs.frozen
@@ -310,6 +325,16 @@ def malformed(operation: str, expected: str) -> ProtocolError:
     return ProtocolError(f"vtiger's {operation} answer is malformed: its result is not {expected}")
 
 
+def record_of(result: Any, operation: str) -> Record:
+    """A ``result`` that must be one record, as a record."""
+    if not isinstance(result, Mapping):
+        raise malformed(operation, "a record")
+    try:
+        return Record(result)
+    except ValueError as exc:
+        raise malformed(operation, f"a record ({exc})") from None
+
+
 def records_of(rows: Any, operation: str) -> list[Record]:
     """A ``result`` that must be a list of records, as records."""
     if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
@@ -318,39 +343,6 @@ def records_of(rows: Any, operation: str) -> list[Record]:
         return [Record(row) for row in rows]
     except ValueError as exc:
         raise malformed(operation, f"a list of records ({exc})") from None
-
-
-def finish_query(query: str) -> tuple[str, bool]:
-    """``query`` ending in ``;`` without it, and whether it has its own LIMIT."""
-    text = query.strip().rstrip(";").strip()
-    if not text:
-        raise ValueError("empty VTQL query")
-    return text, bool(_LIMIT.search(text))
-
-
-@attrs.frozen
-class QueryStrategy:
-    """``query`` pages: ``LIMIT offset, 100`` appended unless the query has its own LIMIT."""
-
-    query: str
-    has_limit: bool
-    max_page_size: int = PAGE_SIZE
-    default_page_size: int = PAGE_SIZE
-
-    def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
-        text = self.query
-        if not self.has_limit:
-            text += f" LIMIT {int(cursor or 0)}, {page_size}"
-        return PageRequest(ENDPOINT, params={"operation": "query", "query": text + ";"})
-
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[Record]:
-        rows = result_of(response)
-        if not isinstance(rows, list):
-            raise ProtocolError("query result is not a list")
-        records = [Record(row) for row in rows]
-        full = len(records) >= page_size
-        next_cursor = int(cursor or 0) + len(records) if full and not self.has_limit else None
-        return Page(items=records, next_cursor=next_cursor)
 
 
 @attrs.frozen
