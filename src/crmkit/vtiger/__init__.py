@@ -5,6 +5,7 @@ The sandbox is :mod:`crmkit.vtiger.sandbox`; query building is :mod:`crmkit.vtig
 
 from . import vtql
 from ._client import Vtiger
+from ._sessions import MemorySessionStore, RedisSessionStore, SessionStore
 from ._wire import (
     Record,
     SyncChange,
@@ -19,7 +20,10 @@ from ._wire import (
 )
 
 __all__ = [
+    "MemorySessionStore",
     "Record",
+    "RedisSessionStore",
+    "SessionStore",
     "SyncChange",
     "Vtiger",
     "VtigerAccessDeniedError",

@@ -17,6 +17,7 @@ from .._session import Session
 from . import _wire, vtql
 from ._auth import VtigerAuth
 from ._query import QueryStrategy, shape_query, statement
+from ._sessions import SessionStore
 from ._wire import (
     ENDPOINT,
     OPERATION_METHODS,
@@ -37,14 +38,26 @@ class Vtiger(ClientBase):
     ``url`` is the CRM's address (``https://app.abms.co``) or its full
     ``.../webservice.php``. Logging in (challenge, then ``md5(token + access_key)``)
     happens on the first call, once however many tasks make it, and again when
-    the session expires. Other keywords go to :class:`crmkit.Session`.
+    the session expires. Workers that log in as the same user should share
+    one ``session_store`` (:class:`MemorySessionStore` in one process,
+    :class:`RedisSessionStore` across processes): they then use one session and
+    log in one at a time; a client with a shared store does not log out on
+    close. Other keywords go to :class:`crmkit.Session`.
     """
 
-    def __init__(self, url: str, username: str, access_key: str, **session_options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        access_key: str,
+        *,
+        session_store: SessionStore | None = None,
+        **session_options: Any,
+    ) -> None:
         if not username or not access_key:
             raise ValueError("Vtiger needs a username and the user's access key")
         self.endpoint = _wire.endpoint_url(url)
-        self.auth = VtigerAuth(self.endpoint, username, access_key)
+        self.auth = VtigerAuth(self.endpoint, username, access_key, store=session_store)
         session_options.setdefault("error_mapper", _wire.error_mapper)
         base = self.endpoint.rsplit("/", 1)[0]
         self.session = Session(base, auth=self.auth, **session_options)
@@ -54,8 +67,8 @@ class Vtiger(ClientBase):
         return f"<Vtiger {self.endpoint} user={self.auth.username!r}>"
 
     async def aclose(self) -> None:
-        """Log out (when logged in) and close the Session."""
-        if self.auth.session is not None and not self.session.closed:
+        """Log out (when logged in, and the session is not shared) and close the Session."""
+        if self.auth.session is not None and not self.auth.shared and not self.session.closed:
             try:
                 await self.call("logout", "POST")
             except Exception:  # closing must not fail because the session had already gone
