@@ -119,15 +119,19 @@ class Query:
     limit: int | None
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def _compare(op: str, left: Any, right: str) -> bool:
     left_text = "" if left is None else str(left)
     if op == "LIKE":
         pattern = "^" + ".*".join(re.escape(part) for part in right.split("%")) + "$"
         return re.match(pattern, left_text, re.IGNORECASE) is not None
-    try:
-        a: Any = float(left_text)
-        b: Any = float(right)
-    except ValueError:
+    a: Any
+    b: Any
+    if _NUMBER.fullmatch(left_text) and _NUMBER.fullmatch(right):
+        a, b = float(left_text), float(right)
+    else:  # MySQL's default collation: case-insensitive
         a, b = left_text.lower(), right.lower()
     return bool(
         {
