@@ -198,3 +198,18 @@ async def test_post_for_a_get_operation_loses_its_inputs_as_on_vtiger():
 def test_the_client_method_table_agrees_with_vtigers_operation_table():
     for name, (kind, _, _) in OPERATIONS.items():
         assert OPERATION_METHODS[name] == kind, name
+
+
+async def test_a_run_stopped_in_its_first_window_resumes_from_its_modified_since():
+    sandbox = team()
+    since = sandbox.clock.datetime()
+    sandbox.clock.advance(2)
+    for n in range(1, 6):
+        sandbox.touch(f"10x{n}", lastname="Changed")
+    async with client_for(sandbox) as crm:
+        first = crm.sync("Leads", since)
+        async for _ in first:
+            break  # one of five, in the first window
+        rest = await crm.sync("Leads", resume_from=first.state).to_list()
+    assert first.state.cursor == int(since.timestamp())
+    assert len(rest) == 5  # the window again (at least once), not all 40 records

@@ -7,6 +7,7 @@ from . import vtql
 from ._client import Vtiger
 from ._sessions import MemorySessionStore, RedisSessionStore, SessionStore
 from ._wire import (
+    OPERATION_METHODS,
     Record,
     SyncChange,
     VtigerAccessDeniedError,
@@ -20,6 +21,7 @@ from ._wire import (
 )
 
 __all__ = [
+    "OPERATION_METHODS",
     "MemorySessionStore",
     "Record",
     "RedisSessionStore",

@@ -345,6 +345,13 @@ def records_of(rows: Any, operation: str) -> list[Record]:
         raise malformed(operation, f"a list of records ({exc})") from None
 
 
+def _asked_since(request: httpx.Request) -> int:
+    try:
+        return int(request.url.params.get("modifiedTime") or 0)
+    except ValueError:
+        return 0
+
+
 @attrs.frozen
 class SyncStrategy:
     """``sync`` windows: repeat with ``lastModifiedTime`` while ``more`` is true.
@@ -382,7 +389,9 @@ class SyncStrategy:
             for row in result.get("updated") or []
         ]
         changes += [SyncChange("deleted", VtigerId.parse(i)) for i in result.get("deleted") or []]
-        start = int(cursor) if cursor is not None else 0
+        # The window's start: the cursor, or on the first window what the request asked
+        # (modified_since), so that a run stopped there resumes from it, not from 0.
+        start = int(cursor) if cursor is not None else _asked_since(response.request)
         last = int(result.get("lastModifiedTime") or start)
         more = result.get("more") is True
         if more and last <= start:
