@@ -169,8 +169,8 @@ def test_processes_sharing_a_redis_store_log_in_once(redis_url):  # noqa: F811
         args = [sys.executable, "-c", WORKER, served.url, redis_url, DEFAULT_USER]
         procs = [
             subprocess.Popen([*args, DEFAULT_ACCESS_KEY], stdout=subprocess.PIPE, text=True)
-            for _ in range(3)
+            for _ in range(2)  # two processes: each import of crmkit costs a second of CPU
         ]
         outputs = [p.communicate(timeout=60)[0].strip() for p in procs]
-    assert outputs == ["7", "7", "7"], outputs
+    assert outputs == ["7", "7"], outputs
     assert (sandbox.operations["getchallenge"], sandbox.operations["login"]) == (1, 1)

@@ -144,3 +144,12 @@ def test_semicolons_and_comments_outside_values_are_refused():
             shape_query(query)
     inside = shape_query("SELECT * FROM Leads WHERE a = 'x; -- /* # y''z' LIMIT 5;")
     assert inside.count == 5 and inside.where and inside.text.endswith("y''z'")
+
+
+async def test_query_one_asks_for_one_row():
+    sandbox = VtigerSandbox(leads=30)
+    async with client_for(sandbox) as crm:
+        lead = await crm.query_one("SELECT * FROM Leads WHERE lastname != 'x'")
+        none = await crm.query_one("SELECT * FROM Leads WHERE lastname = 'nobody at all'")
+    assert lead is not None and str(lead.id) == "10x1" and none is None
+    assert queries_sent(sandbox)[0].endswith("ORDER BY id LIMIT 0, 1;")

@@ -121,8 +121,11 @@ class Vtiger(ClientBase):
         return AsyncPaginator(self._fetch, strategy, limit=limit, resume_from=resume_from)
 
     async def query_one(self, query: str) -> Record | None:
-        """The first record of a query, or None."""
-        return await self.query(query, limit=1).first()
+        """The first record of a query, or None (asks for one row)."""
+        paginator = AsyncPaginator(
+            self._fetch, QueryStrategy(shape_query(query)), page_size=1, limit=1
+        )
+        return await paginator.first()
 
     async def count(self, module: str, where: Mapping[str, Any] | None = None) -> int:
         """How many records of ``module`` match ``where``."""
