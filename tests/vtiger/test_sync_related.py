@@ -213,3 +213,15 @@ async def test_a_run_stopped_in_its_first_window_resumes_from_its_modified_since
         rest = await crm.sync("Leads", resume_from=first.state).to_list()
     assert first.state.cursor == int(since.timestamp())
     assert len(rest) == 5  # the window again (at least once), not all 40 records
+
+
+async def test_listtypes_honours_field_type_list_and_describe_gives_field_types():
+    # include/Webservices/ModuleTypes.php: fieldTypeList keeps the modules with such fields.
+    async with client_for(accounts_with_contacts()) as crm:
+        with_reference = await crm.call("listtypes", fieldTypeList=["reference"])
+        with_email = await crm.call("listtypes", fieldTypeList=["email"])
+        described = await crm.describe("Contacts")
+    assert with_reference["types"] == ["Contacts"]
+    assert with_email["types"] == ["Contacts", "Leads"]
+    types = {f["name"]: f["type"]["name"] for f in described["fields"]}
+    assert types["account_id"] == "reference" and types["modifiedtime"] == "datetime"

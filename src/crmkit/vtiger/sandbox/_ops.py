@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ._state import MODULES, RELATIONS, SandboxUser, VtigerData
+from ._state import FIELD_TYPES, MODULE_FIELDS, MODULES, RELATIONS, SandboxUser, VtigerData
 from ._vtql import QuerySyntaxError, parse, record_number
 
 __all__ = ["Fail", "VtigerOperations"]
@@ -98,19 +98,39 @@ class VtigerOperations(VtigerData):
     def _op_retrieve(self, params: dict[str, str], user: SandboxUser) -> dict[str, Any]:
         return self.public(self._record(params.get("id")))
 
+    def _fields_of(self, module: str) -> list[str]:
+        extra = {k for r in self.records.values() if r["_module"] == module for k in r}
+        standard = MODULE_FIELDS[module]
+        return [*standard, *sorted(k for k in extra - set(standard) if not k.startswith("_"))]
+
     def _op_describe(self, params: dict[str, str], user: SandboxUser) -> dict[str, Any]:
         module = self._module(params.get("elementType"))
         mandatory = MODULES[module][1]
-        names = sorted({k for r in self.records.values() if r["_module"] == module for k in r})
-        names = [n for n in names if not n.startswith("_")] or [mandatory, "id"]
         fields = [
-            {"name": n, "label": n.title(), "mandatory": n == mandatory, "type": {"name": "string"}}
-            for n in names
+            {
+                "name": name,
+                "label": name.replace("_", " ").title(),
+                "mandatory": name == mandatory,
+                "type": {"name": FIELD_TYPES.get(name, "string")},
+            }
+            for name in self._fields_of(module)
         ]
         return {"label": module, "name": module, "createable": True, "fields": fields}
 
     def _op_listtypes(self, params: dict[str, str], user: SandboxUser) -> dict[str, Any]:
-        return {"types": sorted(MODULES), "information": {m: {"isEntity": True} for m in MODULES}}
+        # ModuleTypes.php: with fieldTypeList, only the modules with a field of those types.
+        modules = sorted(MODULES)
+        if params.get("fieldTypeList"):
+            try:
+                wanted = {str(t).lower() for t in orjson.loads(params["fieldTypeList"])}
+            except (orjson.JSONDecodeError, TypeError):
+                raise Fail("INVALID_PARAMETER", "fieldTypeList must be a JSON list") from None
+            modules = [
+                m
+                for m in modules
+                if wanted & {FIELD_TYPES.get(f, "string") for f in self._fields_of(m)}
+            ]
+        return {"types": modules, "information": {m: {"isEntity": True} for m in modules}}
 
     # -- writing ---------------------------------------------------------------
 
