@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import crmkit
 from crmkit.vtiger import Record, Vtiger, vtql
-from crmkit.vtiger._wire import ERROR_CODES, SyncStrategy, envelope_error
+from crmkit.vtiger._errors import ERROR_CODES, envelope_error
+from crmkit.vtiger._wire import SyncStrategy
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
 from crmkit.vtiger.sandbox._vtql import parse
 

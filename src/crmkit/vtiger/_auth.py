@@ -38,8 +38,9 @@ from .._json import response_json
 from .._log import logger
 from .._login import SingleFlightLogin
 from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
+from ._errors import SESSION_ERRORS, envelope_error
 from ._sessions import MemorySessionStore, SessionStore
-from ._wire import SESSION_ERRORS, WIDEST_SYNC_TYPE, access_key_digest, envelope_error
+from ._wire import WIDEST_SYNC_TYPE, access_key_digest
 
 __all__ = ["LOGIN_ATTEMPTS", "VtigerAuth"]
 

@@ -16,6 +16,7 @@ from .._pagination import AsyncPaginator, PageRequest, PaginatorState
 from .._session import Session
 from . import _wire, vtql
 from ._auth import VtigerAuth
+from ._errors import VtigerAccessDeniedError, error_mapper
 from ._query import QueryStrategy, shape_query, statement
 from ._sessions import SessionStore
 from ._wire import (
@@ -25,7 +26,6 @@ from ._wire import (
     WIDEST_SYNC_TYPE,
     Record,
     SyncChange,
-    VtigerAccessDeniedError,
     VtigerId,
 )
 
@@ -58,7 +58,7 @@ class Vtiger(ClientBase):
             raise ValueError("Vtiger needs a username and the user's access key")
         self.endpoint = _wire.endpoint_url(url)
         self.auth = VtigerAuth(self.endpoint, username, access_key, store=session_store)
-        session_options.setdefault("error_mapper", _wire.error_mapper)
+        session_options.setdefault("error_mapper", error_mapper)
         base = self.endpoint.rsplit("/", 1)[0]
         self.session = Session(base, auth=self.auth, **session_options)
         self._described: dict[str, dict[str, Any]] = {}

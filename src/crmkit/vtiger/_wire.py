@@ -1,14 +1,14 @@
 """The vtiger webservice on the wire, without I/O.
 
-- one endpoint, ``webservice.php``; GET for query, retrieve, describe,
-  listtypes, sync and getchallenge, POST (form) for login, create, update,
-  revise, delete and logout;
+- one endpoint, ``webservice.php``; each operation with the method of its type
+  in vtiger's operation table (:data:`OPERATION_METHODS`);
 - answers ``{"success": true, "result": ...}`` or, with HTTP 200,
-  ``{"success": false, "error": {"code", "message"}}``;
+  ``{"success": false, "error": {"code", "message"}}`` (typed in ``_errors.py``);
 - ``login`` with ``accessKey = md5(challenge token + user access key)`` gives
   ``sessionName`` (vtiger) or ``sessionId`` (ABMS);
-- queries end in ``;`` and the server clamps a page to 100 rows;
-- ``sync`` answers windows of changes with ``more`` and ``lastModifiedTime``.
+- records, their ids (``12x34``) and datetimes (``Y-m-d H:i:s`` UTC);
+- ``sync`` answers windows of changes with ``more`` and ``lastModifiedTime``,
+  and takes ``syncType``. Query paging is in ``_query.py``.
 """
 
 from __future__ import annotations
@@ -23,35 +23,21 @@ import httpx
 
 from .._json import response_json
 from .._log import redact_url
-from .._mapping import default_error_mapper, error_for_status
 from .._pagination import Page, PageRequest
-from ..errors import (
-    APIError,
-    AuthenticationError,
-    CRMError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    ServerError,
-    ValidationError,
-)
+from ..errors import ProtocolError
+from ._errors import envelope_error
 
 __all__ = [
-    "ERROR_CODES",
     "GET_OPERATIONS",
     "OPERATION_METHODS",
-    "SESSION_ERRORS",
     "SYNC_TYPES",
     "WIDEST_SYNC_TYPE",
     "Record",
     "SyncChange",
     "SyncStrategy",
-    "VtigerError",
     "VtigerId",
-    "VtigerServerError",
     "access_key_digest",
     "endpoint_url",
-    "error_mapper",
     "malformed",
     "record_of",
     "records_of",
@@ -102,16 +88,6 @@ SYNC_TYPES = ("application", "userandgroup", "user")
 #: A ``syncType`` the client's auth flow replaces, once logged in, by the widest
 #: the user may use (never sent as is).
 WIDEST_SYNC_TYPE = "crmkit:widest"
-#: Error codes after which a new login is worth one retry.
-SESSION_ERRORS = frozenset(
-    {
-        "INVALID_SESSIONID",
-        "SESSION_EXPIRED",
-        "SESSION_LEFT_IDLE",
-        "AUTHENTICATION_REQUIRED",
-        "INVALID_AUTH_TOKEN",
-    }
-)
 PAGE_SIZE = 100
 #: How vtiger writes a datetime (in UTC).
 VTIGER_DATETIME = "%Y-%m-%d %H:%M:%S"
@@ -204,105 +180,6 @@ class SyncChange:
         """JSON-ready: ``{"kind", "id": "12x34", "record": {...} or None}``."""
         record = self.record.to_dict() if self.record is not None else None
         return {"kind": self.kind, "id": str(self.id), "record": record}
-
-
-class VtigerError(APIError):
-    """vtiger answered ``success: false``; ``code`` is its error code."""
-
-
-class VtigerNotFoundError(VtigerError, NotFoundError):
-    """``RECORD_NOT_FOUND``."""
-
-
-class VtigerAccessDeniedError(VtigerError, PermissionDeniedError):
-    """``ACCESS_DENIED`` (and other refusals of permission)."""
-
-
-class VtigerAuthenticationError(VtigerError, AuthenticationError):
-    """Bad credentials, or a session the server would not renew."""
-
-
-class VtigerValidationError(VtigerError, ValidationError):
-    """``MANDATORY_FIELDS_MISSING``, ``QUERY_SYNTAX_ERROR`` (with the parser's message) ..."""
-
-
-class VtigerServerError(VtigerError, ServerError):
-    """vtiger failed to do it: ``INTERNAL_SERVER_ERROR``, ``DATABASE_QUERY_ERROR`` ..."""
-
-
-#: Every code of vtiger's ``include/Webservices/WebServiceErrorCode.php`` (vtiger 7,
-#: ``thinkingreed-inc/F-RevoCRM``), by the crmkit error it means.
-_CODES_BY_ERROR: dict[type[VtigerError], tuple[str, ...]] = {
-    VtigerAuthenticationError: (
-        *sorted(SESSION_ERRORS),  # SESSION_EXPIRED, SESSION_LEFT_IDLE, INVALID_SESSIONID, ...
-        "INVALID_USER_CREDENTIALS",
-        "AUTHENTICATION_FAILURE",
-        "ACCESSKEY_UNDEFINED",
-    ),
-    VtigerAccessDeniedError: ("ACCESS_DENIED", "OPERATION_NOT_SUPPORTED"),
-    VtigerNotFoundError: ("RECORD_NOT_FOUND", "UNKOWN_ENTITY", "UNKNOWN_OPERATION"),
-    VtigerValidationError: (
-        "MANDATORY_FIELDS_MISSING",
-        "QUERY_SYNTAX_ERROR",
-        "INVALID_ID_ATTRIBUTE",
-        "REFERENCE_INVALID",
-        "INVALID_POTENTIAL_FOR_CONVERTLEAD",
-        "LEAD_ALREADY_CONVERTED",
-        "POTENTIAL_ALREADY_CONVERTED",
-        "INVALID_OLD_PASSWORD",
-        "NEW_PASSWORD_MISMATCH",
-        "CURRENCY_INACTIVE",
-        "INVALID_PARAMETER",
-    ),
-    VtigerServerError: (
-        "INTERNAL_SERVER_ERROR",
-        "DATABASE_QUERY_ERROR",
-        "FAILED_TO_CREATE",
-        "FAILED_TO_CREATE_RELATION",
-        "FAILED_TO_MARK_LEAD_CONVERTED",
-        "LEAD_RELATEDLIST_UPDATE_FAILED",
-        "FAILED_TO_MARK_POTENTIAL_CONVERTED",
-        "POTENTIAL_RELATEDLIST_UPDATE_FAILED",
-        "CHANGE_PASSWORD_FAILURE",
-    ),
-}
-ERROR_CODES: Mapping[str, type[VtigerError]] = {
-    code: cls for cls, codes in _CODES_BY_ERROR.items() for code in codes
-}
-
-
-def envelope_error(response: httpx.Response, body: Any) -> VtigerError | None:
-    """The error of a ``success: false`` answer, or None."""
-    if not isinstance(body, Mapping) or body.get("success") is not False:
-        return None
-    raw_error = body.get("error")
-    error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
-    code = str(error.get("code") or "UNKNOWN_ERROR")
-    message = str(error.get("message") or code)
-    cls = ERROR_CODES.get(code, VtigerError)
-    built = error_for_status(response, message, code=code, cls=cls)
-    assert isinstance(built, VtigerError)
-    return built
-
-
-def error_mapper(response: httpx.Response) -> CRMError | None:
-    """The Session's error mapper: HTTP failures, then ``success: false`` inside a 200."""
-    if response.status_code == 403:
-        return error_for_status(
-            response,
-            "the CRM refused this machine's IP address (ABMS allows only whitelisted IPs: "
-            "ask the CRM's administrator to add it)",
-            cls=PermissionDeniedError,
-        )
-    if response.status_code >= 400:
-        return default_error_mapper(response)
-    if b'"success":false' not in response.content[:64]:
-        return None
-    try:
-        body = response_json(response)
-    except ProtocolError as exc:
-        return exc
-    return envelope_error(response, body)
 
 
 def result_of(response: httpx.Response) -> Any:
