@@ -10,11 +10,20 @@ Sources (``vtiger-crm/vtigercrm`` and the vtiger 7 fork ``thinkingreed-inc/F-Rev
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
 
-from ._state import FIELD_TYPES, MODULE_FIELDS, MODULES, RELATIONS, SandboxUser, VtigerData
+from ._state import (
+    FIELD_TYPES,
+    MODULE_FIELDS,
+    MODULES,
+    RELATIONS,
+    SandboxUser,
+    VtigerData,
+    vtiger_datetime,
+)
 from ._vtql import QuerySyntaxError, parse, record_number
 
 __all__ = ["Fail", "VtigerOperations"]
@@ -35,7 +44,7 @@ def _sort_key(field: str) -> Any:
     if field == "id":
         return lambda row: record_number(row["id"])
 
-    def key(row: dict[str, Any]) -> tuple[int, float, str]:
+    def key(row: Mapping[str, Any]) -> tuple[int, float, str]:
         text = str(row.get(field, ""))
         try:
             return (0, float(text), "")
@@ -43,6 +52,25 @@ def _sort_key(field: str) -> Any:
             return (1, 0.0, text.lower())
 
     return key
+
+
+class _Seen(Mapping[str, Any]):
+    """A stored record as a query sees it (datetimes as vtiger writes them), made on demand."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.record[key]
+        return vtiger_datetime(value) if key in ("createdtime", "modifiedtime") else value
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self.record if not k.startswith("_"))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class VtigerOperations(VtigerData):
@@ -81,15 +109,15 @@ class VtigerOperations(VtigerData):
             raise Fail("QUERY_SYNTAX_ERROR", f"Syntax Error on line 1: {exc}") from None
         if query.module not in MODULES:
             raise Fail("ACCESS_DENIED", "Permission to perform the operation is denied")
-        rows = [self.public(r) for r in self.records.values() if r["_module"] == query.module]
+        seen = [_Seen(r) for r in self.records.values() if r["_module"] == query.module]
         if query.condition is not None:
-            rows = [r for r in rows if query.condition(r)]
+            seen = [r for r in seen if query.condition(r)]
         if query.count:
-            return [{"count": str(len(rows))}]
+            return [{"count": str(len(seen))}]
         if query.order_by:
-            rows.sort(key=_sort_key(query.order_by), reverse=query.descending)
+            seen.sort(key=_sort_key(query.order_by), reverse=query.descending)
         limit = min(query.limit if query.limit is not None else self.row_clamp, self.row_clamp)
-        rows = rows[query.offset : query.offset + limit]
+        rows = [self.public(r.record) for r in seen[query.offset : query.offset + limit]]
         if query.fields:
             keep = {*query.fields, "id"}
             rows = [{k: v for k, v in r.items() if k in keep} for r in rows]

@@ -17,6 +17,7 @@ No HTTP here: the operations are in ``_ops.py``, the app in ``_app.py``.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -68,6 +69,11 @@ RELATIONS: dict[str, dict[str, tuple[str, str]]] = {
 
 def vtiger_datetime(seconds: float) -> str:
     """Unix seconds as vtiger writes a datetime: ``Y-m-d H:i:s`` in UTC."""
+    return _second(int(seconds))
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
 
 

@@ -13,8 +13,9 @@ This is the server's reading, kept apart from the client's query builder.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -104,7 +105,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-Condition = Callable[[dict[str, Any]], bool]
+Condition = Callable[[Mapping[str, Any]], bool]
 
 
 @attrs.frozen
@@ -119,6 +120,15 @@ class Query:
     limit: int | None
 
 
+_NUMERIC: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -261,8 +271,8 @@ class _Parser:
         op = self.take("op")
         right = self.value()
         if field == "id":
-            number = str(record_number(right))
-            return lambda row: _compare(op, record_number(row.get("id")), number)
+            number, test = record_number(right), _NUMERIC[op]
+            return lambda row: test(record_number(row["id"]), number)
         return lambda row: _compare(op, row.get(field), right)
 
 
