@@ -175,7 +175,7 @@ class QueryStrategy:
             if self.shape.keyed:
                 if record.id is None:
                     raise malformed("query", "a list of records with ids (paging by id)")
-                after["after"] = str(record.id)
+                after["after"] = str(record["id"])  # as vtiger wrote it (parsed already)
             else:
                 after["offset"] = int(at.get("offset") or 0) + index + 1
             cursors.append(after)

@@ -222,6 +222,12 @@ def records_of(rows: Any, operation: str) -> list[Record]:
         raise malformed(operation, f"a list of records ({exc})") from None
 
 
+def _updated(record: Record) -> SyncChange:
+    if record.id is None:
+        raise ProtocolError("vtiger's sync answer has an updated record without an id")
+    return SyncChange("updated", record.id, record)
+
+
 def _asked_since(request: httpx.Request) -> int:
     try:
         return int(request.url.params.get("modifiedTime") or 0)
@@ -261,10 +267,7 @@ class SyncStrategy:
         result = result_of(response)
         if not isinstance(result, Mapping):
             raise ProtocolError("sync result is not an object")
-        changes = [
-            SyncChange("updated", VtigerId.parse(row["id"]), Record(row))
-            for row in result.get("updated") or []
-        ]
+        changes = [_updated(Record(row)) for row in result.get("updated") or []]
         changes += [SyncChange("deleted", VtigerId.parse(i)) for i in result.get("deleted") or []]
         # The window's start: the cursor, or on the first window what the request asked
         # (modified_since), so that a run stopped there resumes from it, not from 0.
