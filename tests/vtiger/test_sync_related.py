@@ -225,3 +225,15 @@ async def test_listtypes_honours_field_type_list_and_describe_gives_field_types(
     assert with_email["types"] == ["Contacts", "Leads"]
     types = {f["name"]: f["type"]["name"] for f in described["fields"]}
     assert types["account_id"] == "reference" and types["modifiedtime"] == "datetime"
+
+
+async def test_logout_alone_checks_its_method():
+    # include/Webservices/Logout.php compares $_SERVER['REQUEST_METHOD'] with its type.
+    sandbox = accounts_with_contacts()
+    async with client_for(sandbox) as crm:
+        await crm.list_types()
+        with pytest.raises(crmkit.PermissionDeniedError) as refused:
+            await crm.call("logout", "GET", sessionName=crm.auth.session)
+        assert await crm.list_types()  # still logged in
+    assert refused.value.code == "OPERATION_NOT_SUPPORTED"
+    assert sandbox.sessions == {}  # the client's own logout on close (POST) worked

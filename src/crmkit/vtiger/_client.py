@@ -143,9 +143,11 @@ class Vtiger(ClientBase):
     # -- records -------------------------------------------------------------
 
     async def retrieve(self, id: str | VtigerId) -> Record:
+        """Record ``id`` (``NotFoundError`` when there is none)."""
         return _wire.record_of(await self.call("retrieve", id=str(VtigerId.parse(id))), "retrieve")
 
     async def create(self, module: str, fields: Mapping[str, Any]) -> Record:
+        """Create a ``module`` record from ``fields``; returns it as vtiger stored it."""
         element = dict(fields)
         result = await self.call("create", elementType=vtql.identifier(module), element=element)
         return _wire.record_of(result, "create")
@@ -164,6 +166,7 @@ class Vtiger(ClientBase):
         return _wire.record_of(await self.call("revise", element=element), "revise")
 
     async def delete(self, id: str | VtigerId) -> None:
+        """Delete record ``id`` (``sync`` reports it as deleted)."""
         await self.call("delete", id=str(VtigerId.parse(id)))
 
     async def describe(self, module: str) -> dict[str, Any]:
@@ -176,6 +179,7 @@ class Vtiger(ClientBase):
         return self._described[module]
 
     async def list_types(self) -> list[str]:
+        """The names of the modules this user may use."""
         result = await self.call("listtypes")
         types = result.get("types") if isinstance(result, Mapping) else None
         if not isinstance(types, list) or not all(isinstance(t, str) for t in types):

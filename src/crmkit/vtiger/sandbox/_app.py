@@ -8,7 +8,8 @@ do it (``vtiger-crm/vtigercrm``; the vtiger 7 fork ``thinkingreed-inc/F-RevoCRM`
 - an operation's inputs are read by its registered type, whatever the HTTP
   method: a GET-type operation from the query string, a POST-type one from the
   form body; inputs the operation does not declare are ignored
-  (``vtiger_ws_operation`` / ``vtiger_ws_operation_parameters``);
+  (``vtiger_ws_operation`` / ``vtiger_ws_operation_parameters``); only
+  ``logout`` checks the method itself (``Logout.php``: ``OPERATION_NOT_SUPPORTED``);
 - ``getchallenge`` (``AuthToken.php``) deletes the user's previous token and
   stores a new one for 300 s; ``login`` (``Login.php``) checks
   ``md5(token + access key)`` against the user's live token, which it leaves
@@ -135,7 +136,9 @@ class VtigerSandbox(VtigerOperations, Sandbox):
             operation = everything.get("operation", "").lower()
             self.operations[operation] = self.operations.get(operation, 0) + 1
             try:
-                result = self._operate(operation, query, form, everything.get("sessionName"))
+                result = self._operate(
+                    operation, query, form, everything.get("sessionName"), request.method
+                )
             except Fail as fail:
                 out = {"success": False, "error": {"code": fail.code, "message": fail.message}}
                 return Response(orjson.dumps(out), 200, media_type="application/json")
@@ -148,7 +151,12 @@ class VtigerSandbox(VtigerOperations, Sandbox):
         return Starlette(routes=[Route("/webservice.php", webservice, methods=["GET", "POST"])])
 
     def _operate(
-        self, operation: str, query: dict[str, str], form: dict[str, str], session: str | None
+        self,
+        operation: str,
+        query: dict[str, str],
+        form: dict[str, str],
+        session: str | None,
+        method: str = "POST",
     ) -> Any:
         if operation not in OPERATIONS:
             raise Fail("UNKNOWN_OPERATION", "Unknown operation requested")
@@ -163,7 +171,12 @@ class VtigerSandbox(VtigerOperations, Sandbox):
         if user is None:
             raise Fail("AUTHENTICATION_REQUIRED", "Authencation required")
         if operation == "logout":
-            self.sessions.pop(session or "", None)
+            # Logout.php alone checks the HTTP method against its type.
+            if method != kind:
+                raise Fail(
+                    "OPERATION_NOT_SUPPORTED", "Permission to perform the operation is denied"
+                )
+            self.sessions.pop(params.get("sessionName") or session or "", None)
             return {"message": "successfull"}
         handler = getattr(self, f"_op_{operation}")
         return handler(params, user)
