@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 import crmkit
-
 from crmkit.vtiger import Vtiger
 from crmkit.vtiger._query import shape_query
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
