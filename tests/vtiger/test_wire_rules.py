@@ -149,6 +149,18 @@ def test_quotes_semicolons_and_comment_markers_stay_inside_the_value(text, hosti
     assert query.condition({"lastname": value}) and not query.condition({"lastname": "1"})
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1), st.text(min_size=1))
+def test_two_literals_in_one_query_end_where_they_should(first, second):
+    # The lexer's pattern is greedy: a literal must not swallow the next one.
+    where = vtql.where({"lastname": [first, second], "firstname": second})
+    query = parse(f"SELECT * FROM Leads WHERE {where};")
+    assert query.condition is not None
+    assert query.condition({"lastname": first, "firstname": second})
+    assert query.condition({"lastname": second, "firstname": second})
+    assert not query.condition({"lastname": first, "firstname": second + "!"})
+
+
 async def test_o_brien_can_be_searched():
     sandbox = VtigerSandbox(leads=20)
     async with client_for(sandbox) as crm:
