@@ -101,6 +101,16 @@ async def test_a_query_with_or_gets_order_by_id_and_offsets():
     ]
 
 
+async def test_a_query_ordered_by_id_is_paged_by_id():
+    sandbox = VtigerSandbox(leads=120)
+    async with client_for(sandbox) as crm:
+        leads = await crm.query("SELECT * FROM Leads ORDER BY id ASC").to_list()
+    assert len(leads) == 120
+    assert (
+        queries_sent(sandbox)[1] == "SELECT * FROM Leads WHERE id > '10x100' ORDER BY id LIMIT 100;"
+    )
+
+
 async def test_a_query_with_its_own_order_keeps_it():
     sandbox = VtigerSandbox(leads=120)
     async with client_for(sandbox) as crm:

@@ -8,7 +8,7 @@ number (``WHERE id > '10x5'`` means ``crmid > 5``); ``;`` ends the query.
 
 So a query is paged like this:
 
-- a query with no ORDER BY of its own and no OR is paged **by key**:
+- a query with no ORDER BY of its own (or ``ORDER BY id``) and no OR is paged **by key**:
   ``... [WHERE ... AND] id > 'last' ORDER BY id LIMIT n``. Nothing is skipped or
   repeated when records are added or deleted during the run, and a run resumes
   after the last record it handed over;
@@ -94,6 +94,12 @@ def shape_query(query: str) -> QueryShape:
         cut = len(text)
     body = words[: next((i for i, (_, start, _) in enumerate(spans) if start >= cut), len(words))]
     aggregate = len(body) > 3 and body[1] == "COUNT" and body[2] == "("
+    # The caller's own ORDER BY id (ascending) is the key order: page by key.
+    for tail in (["ORDER", "BY", "ID"], ["ORDER", "BY", "ID", "ASC"]):
+        if body[-len(tail) :] == tail and "ORDER" not in body[: -len(tail)]:
+            cut = spans[len(body) - len(tail)][1]
+            body = body[: -len(tail)]
+            break
     return QueryShape(
         text=text[:cut].rstrip(),
         where="WHERE" in body,
@@ -146,7 +152,8 @@ class QueryStrategy:
                 after = str(VtigerId.parse(at["after"]))
                 text += f"{' AND' if shape.where else ' WHERE'} id > '{after}'"
                 return self._page(f"{text} ORDER BY id LIMIT {asked}")
-            return self._page(f"{text} ORDER BY id LIMIT {shape.offset}, {asked}")
+            offset = shape.offset + int(at.get("offset") or 0)  # an offset saved earlier
+            return self._page(f"{text} ORDER BY id LIMIT {offset}, {asked}")
         order = "" if shape.ordered else " ORDER BY id"
         offset = shape.offset + int(at.get("offset") or 0)
         return self._page(f"{shape.text}{order} LIMIT {offset}, {asked}")
