@@ -22,7 +22,9 @@ without ever repeating a caller's request behind its back. No I/O of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -69,6 +71,14 @@ class SingleFlightLogin(httpx.Auth):
         """Whether the answer refuses the call's credential (expired, replaced ...)."""
         return response.status_code == 401
 
+    def login_guard(self) -> AbstractAsyncContextManager[Any]:
+        """Held around a login, inside the client's own lock (a lock other processes share,
+        say); :meth:`current` is asked again once it is held."""
+        return contextlib.nullcontext()
+
+    async def before_login_step(self, step: httpx.Request) -> None:
+        """Awaited before each login request is sent (a platform may pause first)."""
+
     # -- the flow ----------------------------------------------------------------
 
     def sync_auth_flow(self, request: httpx.Request) -> Any:
@@ -85,15 +95,19 @@ class SingleFlightLogin(httpx.Auth):
                 async with self._lock:
                     credential = await self.current()
                     if credential is None or credential == refused:
-                        relogged = relogged or refused is not None
-                        answer: httpx.Response | None = None
-                        while (step := self.login_step(answer)) is not None:
-                            step.extensions = {**step.extensions, _LOGIN_STEP: True}
-                            answer = yield step
-                            await answer.aread()
-                        assert answer is not None, "a login has at least one step"
-                        await self.logged_in(answer)
-                        credential = await self.current()
+                        async with self.login_guard():
+                            credential = await self.current()
+                            if credential is None or credential == refused:
+                                relogged = relogged or refused is not None
+                                answer: httpx.Response | None = None
+                                while (step := self.login_step(answer)) is not None:
+                                    step.extensions = {**step.extensions, _LOGIN_STEP: True}
+                                    await self.before_login_step(step)
+                                    answer = yield step
+                                    await answer.aread()
+                                assert answer is not None, "a login has at least one step"
+                                await self.logged_in(answer)
+                                credential = await self.current()
             assert credential is not None, "a login that succeeds leaves a credential"
             response = yield self.authorize(request, credential)
             if attempt == 3:
