@@ -16,6 +16,8 @@ and whose wire names are camelCase (or given in the field's ``wire`` metadata).
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -29,6 +31,8 @@ from .errors import ProtocolError
 __all__ = ["converter", "from_wire", "to_wire", "wire_name"]
 
 T = TypeVar("T")
+_MISSING: Any = object()
+_fromtimestamp = datetime.fromtimestamp
 
 converter = cattrs.Converter()
 
@@ -131,8 +135,8 @@ def _plan(cls: type[Any]) -> tuple[tuple[str, str, Any], ...]:
 
 
 def _builder(cls: type[Any]) -> tuple[Callable[[Any, Any], Any], frozenset[str], bool]:
-    # cattrs generates one structuring function per class (compiled once):
-    # several times faster than structuring field by field on every record.
+    # cattrs' generated function with detailed validation: the slow path, run only
+    # when the fast one fails, to name the path of each bad value.
     built = _BUILDERS.get(cls)
     if built is None:
         plan = _plan(cls)
@@ -147,24 +151,169 @@ def _builder(cls: type[Any]) -> tuple[Callable[[Any, Any], Any], frozenset[str],
     return built
 
 
-def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
-    """Build ``cls`` from a decoded answer, keeping unknown fields in ``extra``."""
-    name = what or cls.__name__
-    if not isinstance(data, Mapping):
-        raise ProtocolError(f"expected {name} as a JSON object, got {type(data).__name__}")
+# -- the fast path: one plain function per class, generated once ---------------------
+#
+# Profiling an export (``benchmarks/bench_cpu.py``) showed most of crmkit's CPU per
+# record in cattrs' structuring: a hook call per field, an Optional dispatch, a copy
+# of every list and mapping. The generated builder below reads each field with
+# ``dict.get`` and checks its type inline; only a value of an unexpected type goes
+# through the lenient hooks above, and anything the builder cannot take (a wrong
+# type, a missing required field) re-runs cattrs' detailed function, which accepts
+# exactly what it always did or raises with the path.
+
+_SCALARS: dict[Any, Callable[[Any, Any], Any]] = {
+    int: _lenient_int,
+    str: _lenient_str,
+    bool: _lenient_bool,
+    float: _lenient_float,
+    datetime: _instant,
+}
+_MAPPINGS = {dict, Mapping}
+_FAST: dict[type[Any], Callable[[Any], Any]] = {}
+_FACTORY: type[Any] = attrs.Factory  # type: ignore[assignment]
+
+
+def _value_fn(kind: Any) -> Callable[[Any], Any]:
+    """A one-argument function structuring a value of ``kind`` (not ``None``)."""
+    if kind in _SCALARS:
+        exact, hook = kind, _SCALARS[kind]
+        if kind is datetime:
+            return lambda value: (
+                _fromtimestamp(value, timezone.utc) if type(value) is int else hook(value, kind)
+            )
+        return lambda value: value if type(value) is exact else hook(value, kind)
+    if kind is Any:
+        return lambda value: value
+    if isinstance(kind, type) and attrs.has(kind):
+        return _fast(kind)
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in _MAPPINGS and len(args) == 2 and args[0] is str and args[1] is Any:
+        # A decoded JSON object's keys are text: a copy, as cattrs makes, without a call
+        # per key; anything else goes through cattrs.
+        def mapping(value: Any) -> Any:
+            return dict(value) if type(value) is dict else converter.structure(value, kind)
+
+        return mapping
+    if origin is list and len(args) == 1:
+        item = _value_fn(args[0])
+
+        def sequence(value: Any) -> Any:
+            if type(value) is list:
+                return [item(v) for v in value]
+            return converter.structure(value, kind)
+
+        return sequence
+    return lambda value: converter.structure(value, kind)
+
+
+def _fast(cls: type[Any]) -> Callable[[Any], Any]:
+    """The generated builder of ``cls``: takes a mapping, returns the model or raises."""
+    built = _FAST.get(cls)
+    if built is not None:
+        return built
+    # A stand-in while generating, so that a model naming itself does not recurse.
+    _FAST[cls] = lambda data: _FAST[cls](data)
+    keys = {name: key for name, key, _ in _plan(cls)}
+    scope: dict[str, Any] = {"cls": cls, "MISSING": _MISSING}
+    lines, args = ["def build(data):"], []
+    for n, field in enumerate(attrs.fields(cls)):
+        if not field.init:
+            continue
+        if field.name == "extra":
+            scope["known"] = frozenset(keys.values())
+            lines.append("    extra = {k: v for k, v in data.items() if k not in known}")
+            args.append("extra=extra")
+            continue
+        key, kind, var, default = keys[field.name], field.type, f"v{n}", field.default
+        members = typing.get_args(kind)
+        optional = (
+            typing.get_origin(kind) in (types.UnionType, typing.Union)
+            and len(members) == 2
+            and type(None) in members
+        )
+        if optional:
+            kind = next(member for member in members if member is not type(None))
+        if kind is Any:
+            convert = None
+        elif kind is datetime:  # unix seconds, the usual case, without a call to _instant
+            scope.update(ts=_fromtimestamp, utc=timezone.utc, instant=_instant)
+            convert = f"{var} = ts({var}, utc) if type({var}) is int else instant({var}, None)"
+        elif kind in _SCALARS:
+            scope[f"h{n}"], scope[f"t{n}"] = _SCALARS[kind], kind
+            convert = f"{var} = {var} if type({var}) is t{n} else h{n}({var}, t{n})"
+        else:
+            scope[f"f{n}"] = _value_fn(kind)
+            convert = f"{var} = f{n}({var})"
+        if default is attrs.NOTHING:
+            lines.append(f"    {var} = data[{key!r}]")
+            branch = "if"
+        elif default is None and optional:
+            lines.append(f"    {var} = data.get({key!r})")
+            branch = "if"
+        else:
+            if isinstance(default, _FACTORY):
+                if default.takes_self:
+                    raise TypeError(f"{cls.__name__}.{field.name}: a factory taking self")
+                scope[f"d{n}"], fill = default.factory, f"d{n}()"
+            else:
+                scope[f"d{n}"], fill = default, f"d{n}"
+            lines.append(f"    {var} = data.get({key!r}, MISSING)")
+            lines.append(f"    if {var} is MISSING: {var} = {fill}")
+            branch = "elif"
+        if convert is not None:
+            guard = f"{var} is not None" if optional else "True"
+            lines.append(f"    {branch} {guard}: {convert}")
+        args.append(f"{field.name}={var}" if field.kw_only else var)
+    lines.append(f"    return cls({', '.join(args)})")
+    code = compile("\n".join(lines), f"<crmkit builder {cls.__qualname__}>", "exec")
+    exec(code, scope)  # generated once per model class, from its own fields only
+    built = _FAST[cls] = scope["build"]
+    return built  # type: ignore[no-any-return]
+
+
+def _detailed(data: Any, cls: type[Any]) -> Any:
+    """cattrs' detailed function: what the fast builder could not take, or its path."""
     function, known, has_extra = _builder(cls)
-    try:
-        model: T = function(data, cls)
-    except cattrs.BaseValidationError as exc:
-        problems = cattrs.transform_error(exc, path=name)
-        raise ProtocolError(f"malformed {name}: " + "; ".join(problems)) from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ProtocolError(f"malformed {name}: {exc}") from None
+    model = function(data, cls)
     if has_extra:
         extra = {k: v for k, v in data.items() if k not in known}
         if extra:
             # The model is frozen for its users; filling ``extra`` here is part of building it.
             object.__setattr__(model, "extra", extra)
+    return model
+
+
+def _structure_model(data: Any, cls: type[Any]) -> Any:
+    """The converter's hook for a model inside a model: wire names and ``extra`` too."""
+    if isinstance(data, Mapping):
+        try:
+            return _fast(cls)(data)
+        except Exception:  # the detailed path decides, and names the path
+            pass
+    return _detailed(data, cls)
+
+
+converter.register_structure_hook_factory(
+    lambda kind: isinstance(kind, type) and attrs.has(kind), lambda cls: _structure_model
+)
+
+
+def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
+    """Build ``cls`` from a decoded answer, keeping unknown fields in ``extra``."""
+    name = what or cls.__name__
+    if not isinstance(data, Mapping):
+        raise ProtocolError(f"expected {name} as a JSON object, got {type(data).__name__}")
+    try:
+        return _fast(cls)(data)  # type: ignore[no-any-return]
+    except Exception:  # re-run below, which accepts it or names the path
+        pass
+    try:
+        model: T = _detailed(data, cls)
+    except cattrs.BaseValidationError as exc:
+        problems = cattrs.transform_error(exc, path=name)
+        raise ProtocolError(f"malformed {name}: " + "; ".join(problems)) from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ProtocolError(f"malformed {name}: {exc}") from None
     return model
 
 
