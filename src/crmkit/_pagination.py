@@ -234,18 +234,23 @@ class AsyncPaginator(Generic[T]):
         self._watermark_of = watermark_of
         self.prefetch = prefetch
         self._state = resume_from or PaginatorState(modified_since=self.modified_since)
+        self._item_at: tuple[PaginatorState, Cursor, int] | None = None
         self._streaming = bool(getattr(strategy, "streaming", False))
         self.pages_fetched = 0
 
     @property
     def state(self) -> PaginatorState:
         """Where this run stands: save it, and pass it as ``resume_from`` to continue."""
+        if self._item_at is not None:  # built when asked for, not for every item
+            after, cursor, back = self._item_at
+            self._state = attrs.evolve(after, cursor=cursor, done=False, items=after.items - back)
+            self._item_at = None
         return self._state
 
     @property
     def watermark(self) -> datetime | None:
         """The ``modified_since`` for the next incremental run (the server's clock at the start)."""
-        return self._state.watermark
+        return self.state.watermark
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
@@ -261,11 +266,9 @@ class AsyncPaginator(Generic[T]):
             last = len(page.items) - 1
             for index, item in enumerate(page.items):
                 if index == last:
-                    self._state = after
+                    self._state, self._item_at = after, None
                 elif cursors is not None:
-                    self._state = attrs.evolve(
-                        after, cursor=cursors[index], done=False, items=after.items - last + index
-                    )
+                    self._item_at = (after, cursors[index], last - index)
                 yield item
 
     async def pages(self) -> AsyncIterator[Page[T]]:
@@ -275,7 +278,7 @@ class AsyncPaginator(Generic[T]):
             yield page
 
     async def _run(self) -> AsyncIterator[tuple[Page[T], PaginatorState]]:
-        start = self._state
+        start = self.state
         if start.done:
             return
         cursor = start.cursor
@@ -302,7 +305,7 @@ class AsyncPaginator(Generic[T]):
                 if response.status_code in (204, 304):
                     end = cursor if self._streaming else None
                     self._state = attrs.evolve(
-                        self._state, cursor=end, done=end is None, watermark=watermark
+                        self.state, cursor=end, done=end is None, watermark=watermark
                     )
                     return
                 early: Cursor = None
