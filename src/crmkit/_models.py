@@ -28,7 +28,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from .errors import ProtocolError
 
-__all__ = ["converter", "from_wire", "to_wire", "wire_name"]
+__all__ = ["Wire", "converter", "from_wire", "to_wire", "wire_name"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -298,11 +298,21 @@ converter.register_structure_hook_factory(
 )
 
 
+class Wire:
+    """A stand-in model for bulk jobs: ``from_wire(data, Wire)`` is the decoded object itself.
+
+    The CLI's export swaps it into a list's strategy to write each record as the
+    platform sent it, without building a model to turn back into a dict.
+    """
+
+
 def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
     """Build ``cls`` from a decoded answer, keeping unknown fields in ``extra``."""
     name = what or cls.__name__
     if not isinstance(data, Mapping):
         raise ProtocolError(f"expected {name} as a JSON object, got {type(data).__name__}")
+    if cls is Wire:
+        return data  # type: ignore[return-value]
     try:
         return _fast(cls)(data)  # type: ignore[no-any-return]
     except Exception:  # re-run below, which accepts it or names the path

@@ -154,6 +154,8 @@ class JobStats:
 
 def to_record(item: Any) -> Any:
     """An item as JSON-ready data: models by their wire names, mappings as dicts."""
+    if type(item) is dict:
+        return item  # a record as the platform sent it
     if hasattr(item, "to_record"):
         return item.to_record()
     if attrs.has(type(item)):
@@ -163,8 +165,11 @@ def to_record(item: Any) -> Any:
     return item
 
 
+_LINE = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
 def _dumps(record: Any) -> bytes:
-    return orjson.dumps(record, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n"
+    return orjson.dumps(record, default=str, option=_LINE)
 
 
 # -- files ---------------------------------------------------------------------

@@ -28,8 +28,11 @@ from urllib.parse import urlsplit
 import attrs
 
 from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, SessionStats, Vtiger
+from .._models import Wire
 from .._tls import LOOPBACK_HOSTS
+from ..amocrm._wire import V2ListStrategy, V4ListStrategy
 from ..corezoid import Op, OpResult
+from ..retailcrm._wire import ListStrategy as RetailListStrategy
 from ._export import ExportJob, Source
 
 __all__ = ["ENTITIES", "ENV", "ExportSpec", "SpecError", "make_job"]
@@ -233,7 +236,7 @@ class PaginatorSource:
         elif saved is not None and finished and by_time:
             since = saved.watermark
         self.incremental = finished and (resume is not None or since is not None)
-        self.paginator = make(resume, since)
+        self.paginator = _as_wire(make(resume, since))
         self.rate_limit = _rate(client)
         self._stats: SessionStats = client.session.stats
 
@@ -246,6 +249,21 @@ class PaginatorSource:
 
     def session_stats(self) -> SessionStats:
         return self._stats
+
+
+_WIRE_READY = (V4ListStrategy, V2ListStrategy, RetailListStrategy)
+
+
+def _as_wire(paginator: AsyncPaginator[Any]) -> AsyncPaginator[Any]:
+    """A list's records as the platform sent them: no model to build and unstructure.
+
+    Only for strategies that read nothing back from their models (page-numbered
+    and offset lists); feeds that take their next cursor from the items keep them.
+    """
+    strategy = paginator.strategy
+    if isinstance(strategy, _WIRE_READY) and strategy.model is not Wire:
+        paginator.strategy = attrs.evolve(strategy, model=Wire)
+    return paginator
 
 
 def _amocrm_pages(spec: ExportSpec, amo: Any) -> tuple[MakePaginator, bool]:

@@ -152,6 +152,10 @@ class Record(Mapping[str, Any]):
     def to_dict(self) -> dict[str, Any]:
         return dict(self._fields)
 
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready: the fields as vtiger sent them (what the CLI's export writes)."""
+        return dict(self._fields)
+
     def datetime(self, field: str) -> datetime | None:
         """Field ``field`` (``createdtime``, ``modifiedtime`` ...) as an aware UTC datetime.
 
