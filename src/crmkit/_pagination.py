@@ -26,6 +26,7 @@ import attrs
 import httpx
 
 from ._clock import utcnow
+from ._json import forget_json
 from ._log import redact_url
 from .errors import CRMError, ProtocolError
 
@@ -374,6 +375,8 @@ class AsyncPaginator(Generic[T]):
                 method=request.method,
                 url=redact_url(request.url),
             ) from exc
+        finally:
+            forget_json(response)  # read: free the page with its items, not with the response
 
     async def to_list(self) -> list[T]:
         """Every item in one list (mind the memory on large listings)."""
