@@ -188,17 +188,25 @@ def _value_fn(kind: Any) -> Callable[[Any], Any]:
         return _fast(kind)
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in _MAPPINGS and len(args) == 2 and args[0] is str and args[1] is Any:
-        # A decoded JSON object's keys are text: a copy, as cattrs makes, without a call
-        # per key; anything else goes through cattrs.
+        # A decoded JSON object's keys are text: the model keeps the object it was given
+        # (decoded for it alone), without a copy; anything else goes through cattrs.
         def mapping(value: Any) -> Any:
-            return dict(value) if type(value) is dict else converter.structure(value, kind)
+            return value if type(value) is dict else converter.structure(value, kind)
 
         return mapping
     if origin is list and len(args) == 1:
-        item = _value_fn(args[0])
+        item, element = _value_fn(args[0]), args[0]
+        # A list of JSON objects is kept as it came when that is what it holds.
+        objects = typing.get_origin(element) in _MAPPINGS and typing.get_args(element) == (
+            str,
+            Any,
+        )
+        plain = dict if objects else None
 
         def sequence(value: Any) -> Any:
             if type(value) is list:
+                if plain is not None and all(type(v) is plain for v in value):
+                    return value
                 return [item(v) for v in value]
             return converter.structure(value, kind)
 
