@@ -137,6 +137,17 @@ class Record(Mapping[str, Any]):
         raw = self._fields.get("id")
         self.id: VtigerId | None = VtigerId.parse(raw) if raw else None
 
+    @classmethod
+    def _decoded(cls, fields: Any) -> Record:
+        """A record of a decoded answer's object, which is its own: kept, not copied."""
+        if type(fields) is not dict:
+            return cls(fields)
+        record = cls.__new__(cls)
+        record._fields = fields
+        raw = fields.get("id")
+        record.id = VtigerId.parse(raw) if raw else None
+        return record
+
     def __getitem__(self, key: str) -> Any:
         return self._fields[key]
 
@@ -211,7 +222,7 @@ def record_of(result: Any, operation: str) -> Record:
     if not isinstance(result, Mapping):
         raise malformed(operation, "a record")
     try:
-        return Record(result)
+        return Record._decoded(result)
     except ValueError as exc:
         raise malformed(operation, f"a record ({exc})") from None
 
@@ -221,7 +232,7 @@ def records_of(rows: Any, operation: str) -> list[Record]:
     if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
         raise malformed(operation, "a list of records")
     try:
-        return [Record(row) for row in rows]
+        return [Record._decoded(row) for row in rows]
     except ValueError as exc:
         raise malformed(operation, f"a list of records ({exc})") from None
 
@@ -271,7 +282,7 @@ class SyncStrategy:
         result = result_of(response)
         if not isinstance(result, Mapping):
             raise ProtocolError("sync result is not an object")
-        changes = [_updated(Record(row)) for row in result.get("updated") or []]
+        changes = [_updated(Record._decoded(row)) for row in result.get("updated") or []]
         changes += [SyncChange("deleted", VtigerId.parse(i)) for i in result.get("deleted") or []]
         # The window's start: the cursor, or on the first window what the request asked
         # (modified_since), so that a run stopped there resumes from it, not from 0.
