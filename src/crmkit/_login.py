@@ -19,7 +19,9 @@ without ever repeating a caller's request behind its back. No I/O of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -62,6 +64,15 @@ class SingleFlightLogin(httpx.Auth):
         """The caller's request carrying ``credential``."""
         raise NotImplementedError
 
+    def exclusive(self) -> AbstractAsyncContextManager[None]:
+        """Held around a login besides this client's own lock: nothing by default.
+
+        A flow whose credential is shared by other processes (a Redis token
+        store) holds the store's lease here, so that one login runs at a time
+        across all of them, and re-reads what another process may have saved.
+        """
+        return contextlib.nullcontext()
+
     def refused(self, response: httpx.Response) -> bool:
         """Whether the answer refuses the call's credential (expired, replaced ...)."""
         return response.status_code == 401
@@ -78,7 +89,7 @@ class SingleFlightLogin(httpx.Auth):
         for attempt in (1, 2):
             credential = await self.current()
             if credential is None or credential == refused:
-                async with self._lock:
+                async with self._lock, self.exclusive():
                     credential = await self.current()
                     if credential is None or credential == refused:
                         answer: httpx.Response | None = None

@@ -80,8 +80,11 @@ class AmoCRMSandbox(Sandbox):
         self.subscription_ended = False
         self.sessions: dict[str, float] = {}
         self.tokens: dict[str, float] = {self.credentials.access_token: float("inf")}
+        # Single use, no grace: amoCRM documents no period in which a rotated refresh token
+        # still works, so a pair whose answer never reached its client is lost.
         self.refresh_tokens = {self.credentials.refresh_token}
         self.refreshes = 0
+        self.refresh_attempts = 0  # every call of the token endpoint, refused ones too
         self.logins = 0
         self.entities: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self.next_id = 1
@@ -207,6 +210,7 @@ class AmoCRMSandbox(Sandbox):
         return response
 
     def _refresh(self, body: bytes, answer: Any, problem: Any) -> Any:
+        self.refresh_attempts += 1
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -1,0 +1,179 @@
+"""Tokens and checkpoints in Redis, for many processes serving one account (extra ``redis``).
+
+- :class:`RedisTokenStore`: an account's tokens (amoCRM's OAuth pair by
+  default; any attrs class of tokens) where every worker reads them, with a
+  refresh that is single-flight across processes. ``refreshing()`` is a Redis
+  lock with a lease (renewed while its holder lives, so a killed holder frees it
+  within one lease): the holder re-reads the pair, refreshes, saves the new pair
+  and only then releases; the others wait, then read what it saved. Pass it to
+  a client as ``token_store=``; :class:`crmkit.amocrm.OAuth` uses the lease.
+- :class:`RedisCheckpointStore`: the export engine's state (the paginator's
+  position and the output's length) kept in Redis, so that a job retried on
+  another machine resumes from the last page completed.
+
+A refresher killed after amoCRM rotated the pair but before it saved the new
+one: amoCRM documents its refresh tokens as single use with no grace period,
+so the new pair died with the process and the old refresh token is refused.
+The next refresher learns it from one refused call (amoCRM's 401), records the
+refusal, and every process then fails fast with ``AuthenticationError`` (no
+second call, no retry loop against the token endpoint) until the integration
+is authorized again and the new pair is saved with :meth:`RedisTokenStore.save`.
+What crmkit guarantees is that concurrency never loses a pair, and a refresher
+killed before the call, or after the save, costs nothing.
+
+Keys: ``crmkit:tokens:{key}`` (the pair, JSON), ``…:lease``, ``…:refused``;
+``crmkit:checkpoint:{key}``. Tokens are kept in clear in Redis, as in a
+JSON file store: protect Redis as a secret store (ACLs, TLS, no public port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .amocrm._auth import OAuthCredentials
+from .errors import AuthenticationError
+
+__all__ = ["RedisTokenStore"]
+
+T = TypeVar("T")
+
+# Extend or delete the lease only while it is still this holder's.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _client(redis: Any) -> tuple[Any, bool]:
+    if isinstance(redis, str):
+        import redis.asyncio as aioredis
+
+        return aioredis.Redis.from_url(redis), True
+    return redis, False
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class RedisTokenStore(Generic[T]):
+    """An account's tokens in Redis, shared by every process; refreshes one at a time.
+
+    ``redis`` is a URL or a ``redis.asyncio.Redis`` client; ``key`` names the
+    account (``"amocrm:acme"``). ``model`` is the attrs class of the tokens
+    (amoCRM's :class:`~crmkit.amocrm.OAuthCredentials` by default).
+    ``lease`` is how long a refresher holds the lock without renewing it:
+    a killed refresher delays the others by at most that.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        key: str,
+        model: type[T] = OAuthCredentials,  # type: ignore[assignment]
+        lease: float = 30.0,
+        poll: float = 0.05,
+    ) -> None:
+        if not key:
+            raise ValueError("key must name the account whose tokens these are")
+        if not attrs.has(model):
+            raise TypeError(f"model must be an attrs class of tokens, not {model!r}")
+        if lease <= 0 or poll <= 0:
+            raise ValueError("lease and poll must be positive numbers of seconds")
+        self._redis, self._owns_client = _client(redis)
+        self.key = key
+        self.model = model
+        self.lease = lease
+        self.poll = poll
+        self._key = f"crmkit:tokens:{key}"
+        self._lease_key = self._key + ":lease"
+        self._refused_key = self._key + ":refused"
+        self._renew = self._redis.register_script(_RENEW)
+        self._release = self._redis.register_script(_RELEASE)
+
+    def __repr__(self) -> str:
+        return f"RedisTokenStore(key={self.key!r})"
+
+    async def load(self) -> T | None:
+        """The tokens saved last, or None."""
+        raw = await self._redis.get(self._key)
+        if raw is None:
+            return None
+        make: Any = self.model  # an attrs class (checked in __init__)
+        loaded: T = make(**json.loads(raw))
+        return loaded
+
+    async def save(self, credentials: T) -> None:
+        """Replace the tokens (a refresh's new pair, or a new authorization)."""
+        await self._redis.set(self._key, json.dumps(attrs.asdict(credentials)))  # type: ignore[arg-type]
+
+    async def refused(self) -> bool:
+        """Whether the saved refresh token was refused (authorize the integration again)."""
+        saved, marker = await self._redis.mget(self._key, self._refused_key)
+        return saved is not None and marker is not None and marker.decode() == _marker(saved)
+
+    @asynccontextmanager
+    async def refreshing(self) -> AsyncIterator[None]:
+        """Hold the account's refresh lease: one holder across every process.
+
+        Inside, re-read the tokens (another holder may have refreshed), refresh
+        if still due and :meth:`save` before leaving. An
+        :class:`~crmkit.errors.AuthenticationError` raised inside marks the saved
+        refresh token as refused, so that later holders fail without a call.
+        """
+        token = uuid.uuid4().hex
+        lease_ms = max(1, int(self.lease * 1000))
+        # Polling Redis: the holder may be another process (an Event cannot reach it).
+        while not await self._redis.set(self._lease_key, token, nx=True, px=lease_ms):  # noqa: ASYNC110
+            await asyncio.sleep(self.poll)
+        renewer = asyncio.ensure_future(self._keep(token, lease_ms))
+        try:
+            if await self.refused():
+                raise AuthenticationError(
+                    f"the refresh token saved for {self.key!r} was refused (a refresh that "
+                    "did not finish may have rotated it): authorize the integration again"
+                )
+            saved = await self._redis.get(self._key)
+            try:
+                yield
+            except AuthenticationError:
+                if saved is not None:
+                    await self._redis.set(self._refused_key, _marker(saved))
+                raise
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
+            await self._release(keys=[self._lease_key], args=[token])
+
+    async def _keep(self, token: str, lease_ms: int) -> None:
+        while True:
+            await asyncio.sleep(lease_ms / 3000)
+            await self._renew(keys=[self._lease_key], args=[token, lease_ms])
+
+    async def aclose(self) -> None:
+        """Close the Redis client if this store made it from a URL."""
+        if self._owns_client:
+            await self._redis.aclose()
+
+
+def _marker(saved: bytes) -> str:
+    """The refused marker of a saved pair: its refresh token's fingerprint, never the token."""
+    data = json.loads(saved)
+    return _fingerprint(str(data.get("refresh_token", saved)))
