@@ -41,7 +41,7 @@ import attrs
 from .amocrm._auth import OAuthCredentials
 from .errors import AuthenticationError
 
-__all__ = ["RedisTokenStore"]
+__all__ = ["RedisCheckpointStore", "RedisTokenStore", "StaleCheckpointError"]
 
 T = TypeVar("T")
 
@@ -57,6 +57,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+
+# Save a checkpoint unless a later attempt (a higher epoch) has saved one since.
+_SAVE_CHECKPOINT = """
+local saved = redis.call('GET', KEYS[1])
+if saved then
+  local epoch = cjson.decode(saved)['epoch']
+  if epoch and tonumber(epoch) > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
 """
 
 
@@ -177,3 +189,58 @@ def _marker(saved: bytes) -> str:
     """The refused marker of a saved pair: its refresh token's fingerprint, never the token."""
     data = json.loads(saved)
     return _fingerprint(str(data.get("refresh_token", saved)))
+
+
+class StaleCheckpointError(RuntimeError):
+    """A later attempt at the same job has saved a checkpoint: this one must stop writing."""
+
+
+class RedisCheckpointStore:
+    """One export's state in Redis (the engine's ``checkpoints=``), fenced by attempt.
+
+    ``key`` names the export (account and entity). ``epoch`` is this attempt's
+    number (arq's ``job_try``): a save is refused with
+    :class:`StaleCheckpointError` once a later attempt has saved, so a worker
+    that was presumed dead and comes back cannot move the checkpoint backwards.
+    ``extra`` is merged into every saved state (the jobs keep their run number).
+    """
+
+    def __init__(
+        self, redis: Any, *, key: str, epoch: int = 0, extra: dict[str, Any] | None = None
+    ) -> None:
+        if not key:
+            raise ValueError("key must name the export (account and entity)")
+        self._redis, self._owns_client = _client(redis)
+        self.key = key
+        self.epoch = epoch
+        self.extra = dict(extra or {})
+        self._key = f"crmkit:checkpoint:{key}"
+        self._save = self._redis.register_script(_SAVE_CHECKPOINT)
+
+    def __repr__(self) -> str:
+        return f"RedisCheckpointStore(key={self.key!r}, epoch={self.epoch})"
+
+    async def load(self) -> dict[str, Any] | None:
+        """The state saved last, or None."""
+        raw = await self._redis.get(self._key)
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(raw)
+        return data
+
+    async def save(self, state: dict[str, Any]) -> None:
+        """Replace the state; :class:`StaleCheckpointError` if a later attempt saved."""
+        body = json.dumps({**state, **self.extra, "epoch": self.epoch})
+        if not await self._save(keys=[self._key], args=[body, self.epoch]):
+            raise StaleCheckpointError(
+                f"a later attempt at {self.key!r} has saved its checkpoint: this one stops"
+            )
+
+    async def clear(self) -> None:
+        """Forget the state (the next run starts over)."""
+        await self._redis.delete(self._key)
+
+    async def aclose(self) -> None:
+        """Close the Redis client if this store made it from a URL."""
+        if self._owns_client:
+            await self._redis.aclose()
