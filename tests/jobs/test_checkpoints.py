@@ -71,3 +71,25 @@ async def test_a_run_killed_between_output_and_checkpoint_resumes_on_another_wor
     assert (await second.load()) == done
     await first.aclose()
     await second.aclose()
+
+
+async def test_a_run_killed_after_its_last_page_does_not_start_over(redis_url, tmp_path):
+    """The last page's checkpoint says the listing is read; the run died before 'complete'."""
+    sandbox = AmoCRMSandbox(leads=40, rate_limit=None)
+    out = tmp_path / "leads.jsonl"
+    store = RedisCheckpointStore(redis_url, key=uuid.uuid4().hex, epoch=1)
+    with sandbox.serve() as served:
+        options = {"url": served.url, "token": sandbox.credentials.access_token, "page_size": 10}
+        spec = ExportSpec("amocrm", "leads", options, out=out)
+        with pytest.raises(SystemExit):  # 4 full pages saved; the 5th save marks it complete
+            await run_export(
+                attrs.evolve(make_job(spec), checkpoints=DiesAtSave(store, 4)), JobStats("a")
+            )
+        before = sandbox.request_count
+        stats = JobStats("b")
+        await run_export(attrs.evolve(make_job(spec), checkpoints=store), stats)
+    assert sandbox.request_count == before and stats.pages == 0
+    assert len(out.read_bytes().splitlines()) == 40
+    saved = await store.load()
+    assert saved is not None and saved["complete"]
+    await store.aclose()

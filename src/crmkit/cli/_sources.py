@@ -104,8 +104,11 @@ class ExportSpec:
         return value
 
 
-def make_job(spec: ExportSpec) -> ExportJob:
-    """The engine's job for ``spec``; :class:`SpecError` for what is missing or unknown."""
+def make_job(spec: ExportSpec, *, client_options: Mapping[str, Any] | None = None) -> ExportJob:
+    """The engine's job for ``spec``; :class:`SpecError` for what is missing or unknown.
+
+    ``client_options`` go to the client as they are (``throttle=`` from the workers).
+    """
     if spec.platform not in ENTITIES:
         raise SpecError(f"unknown platform {spec.platform!r}: one of {', '.join(sorted(ENTITIES))}")
     known = ENTITIES[spec.platform]
@@ -116,7 +119,7 @@ def make_job(spec: ExportSpec) -> ExportJob:
     changes = spec.platform == "vtiger" and bool(spec.option("changes"))
     entity = spec.entity + (" changes" if changes else "")
     # Read the options now, so a mistake is reported before anything runs.
-    options = _client_options(spec)
+    options = {**_client_options(spec), **(client_options or {})}
 
     def open_source(
         position: dict[str, Any] | None, finished: bool
@@ -229,16 +232,22 @@ class PaginatorSource:
         elif saved is not None and finished and by_time:
             since = saved.watermark
         self.incremental = finished and (resume is not None or since is not None)
+        # Stopped after its last page's checkpoint, before it was marked finished: the
+        # listing is read to its end; starting it over would repeat every record.
+        self._read_to_end = saved if saved is not None and saved.done and not finished else None
         self.paginator = make(resume, since)
         self.rate_limit = _rate(client)
         self._stats: SessionStats = client.session.stats
 
     async def pages(self) -> AsyncIterator[tuple[list[Any], int | None]]:
+        if self._read_to_end is not None:
+            return
         async for page in self.paginator.pages():
             yield list(page.items), page.total
 
     def position(self) -> dict[str, Any]:
-        return {"paginator": self.paginator.state.to_dict()}
+        state = self._read_to_end or self.paginator.state
+        return {"paginator": state.to_dict()}
 
     def session_stats(self) -> SessionStats:
         return self._stats
