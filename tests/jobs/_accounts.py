@@ -20,6 +20,8 @@ def toml_table(**fields: Any) -> str:
     def value(v: Any) -> str:
         if isinstance(v, list):
             return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, bool):
+            return "true" if v else "false"
         return f'"{v}"' if isinstance(v, str) else str(v)
 
     return "[[account]]\n" + "".join(f"{k} = {value(v)}\n" for k, v in fields.items()) + "\n"

@@ -99,3 +99,51 @@ def test_periods():
     assert [parse_every(t) for t in ("90s", "10m", "2h", "1d", "5")] == [90, 600, 7200, 86400, 5]
     with pytest.raises(Exception, match="not a period"):
         parse_every("10 minutes")
+
+
+async def test_an_oauth_account_refreshes_once_for_all_its_jobs(redis_url, tmp_path):
+    from crmkit.amocrm import OAuthCredentials
+    from crmkit.redis_stores import RedisTokenStore
+
+    sandbox = AmoCRMSandbox(leads=30, contacts=20, rate_limit=None)
+    c = sandbox.credentials
+    config = tmp_path / "accounts.toml"
+    with sandbox.serve() as served:
+        config.write_text(
+            toml_table(
+                name="oauthco",
+                platform="amocrm",
+                url=served.url,
+                oauth=True,
+                entities=["leads", "contacts"],
+                page_size=10,
+            )
+        )
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        await pool.flushdb()
+        store = RedisTokenStore(pool, key="amocrm:oauthco")
+        expired = OAuthCredentials(
+            c.client_id, c.client_secret, c.redirect_uri, c.refresh_token, "old", time.time() - 5
+        )
+        await store.save(expired)
+        await enqueue_accounts(pool, load_accounts(config))
+        from arq import Worker
+
+        worker = Worker(
+            **worker_settings(config, redis_url, tmp_path / "out", burst=True, poll_delay=0.05),
+            handle_signals=False,
+        )
+        await worker.main()
+        await worker.close()
+        rows = await StatusBoard(pool).rows()
+        saved = await store.load()
+    assert [(r.entity, r.state, r.records) for r in rows] == [
+        ("contacts", "done", 20),
+        ("leads", "done", 30),
+    ]
+    assert sandbox.refresh_attempts == 1
+    assert saved is not None and saved.refresh_token in sandbox.refresh_tokens
+    await pool.aclose()

@@ -172,7 +172,7 @@ def _client_options(spec: ExportSpec) -> dict[str, Any]:
                 login=spec.need("login", "the user's e-mail (API v2)"),
                 api_key=spec.need("api_key", "the user's API key (API v2)"),
             )
-        else:
+        elif not spec.option("oauth"):  # with oauth, the caller passes token_store=
             options["access_token"] = spec.need("token", "the access token")
         options["base_url"] = url
     elif spec.platform == "retailcrm":

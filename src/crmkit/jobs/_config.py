@@ -12,6 +12,10 @@ account's name and the entity, so credentials never travel through Redis (and
     entities = ["leads", "contacts"]
     rate_limit = 7                # optional: the platform's figure by default
 
+An amoCRM account with ``oauth = true`` (and no ``token``) uses the OAuth pair
+kept in Redis under ``RedisTokenStore(key="amocrm:{name}")``, refreshed once
+for all workers.
+
 Any option of ``crmkit export --config`` tables goes in a table (``url``,
 ``api_key``, ``page_size`` ...); ``sink`` picks where records go (``jsonl``,
 the default, or a name given to :func:`crmkit.jobs.register_sink`).

@@ -45,7 +45,7 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from ..redis_stores import RedisCheckpointStore, StaleCheckpointError
+from ..redis_stores import RedisCheckpointStore, RedisTokenStore, StaleCheckpointError
 from ..redis_throttle import RedisThrottle
 from ._config import Account, load_accounts
 from ._status import StatusBoard, job_id, log_event
@@ -159,6 +159,10 @@ async def export_entity(
         RedisThrottle(redis, key=f"{acct.platform}:{account}", rate=float(rate)) if rate else None
     )
     client_options: dict[str, Any] = {"throttle": throttle} if throttle else {}
+    if acct.platform == "amocrm" and spec.option("oauth"):
+        # The account's OAuth pair, refreshed once for every worker and job (saved by
+        # whoever authorized the integration: RedisTokenStore(key="amocrm:<name>").save).
+        client_options["token_store"] = RedisTokenStore(redis, key=f"amocrm:{account}")
     if spec.option("max_retries") is not None:  # the Session's own retries within a job
         client_options["max_retries"] = int(spec.option("max_retries"))
     job = attrs.evolve(
