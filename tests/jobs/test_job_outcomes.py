@@ -20,12 +20,14 @@ from ._accounts import toml_table
 pytestmark = pytest.mark.anyio
 
 
-async def _run_burst(redis_url: str, config, out, **options) -> StatusBoard:
+async def _run_burst(redis_url: str, config, out, before=None, **options) -> StatusBoard:
     from arq import Worker, create_pool
     from arq.connections import RedisSettings
 
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     await pool.flushdb()
+    if before is not None:
+        await before
     await enqueue_accounts(pool, load_accounts(config))
     settings = worker_settings(config, redis_url, out, burst=True, poll_delay=0.05, **options)
     worker = Worker(**settings, handle_signals=False)
@@ -119,26 +121,12 @@ async def test_an_oauth_account_refreshes_once_for_all_its_jobs(redis_url, tmp_p
                 page_size=10,
             )
         )
-        from arq import create_pool
-        from arq.connections import RedisSettings
-
-        pool = await create_pool(RedisSettings.from_dsn(redis_url))
-        await pool.flushdb()
-        store = RedisTokenStore(pool, key="amocrm:oauthco")
+        store = RedisTokenStore(redis_url, key="amocrm:oauthco")
         expired = OAuthCredentials(
             c.client_id, c.client_secret, c.redirect_uri, c.refresh_token, "old", time.time() - 5
         )
-        await store.save(expired)
-        await enqueue_accounts(pool, load_accounts(config))
-        from arq import Worker
-
-        worker = Worker(
-            **worker_settings(config, redis_url, tmp_path / "out", burst=True, poll_delay=0.05),
-            handle_signals=False,
-        )
-        await worker.main()
-        await worker.close()
-        rows = await StatusBoard(pool).rows()
+        board = await _run_burst(redis_url, config, tmp_path / "out", before=store.save(expired))
+        rows = await board.rows()
         saved = await store.load()
     assert [(r.entity, r.state, r.records) for r in rows] == [
         ("contacts", "done", 20),
@@ -146,4 +134,5 @@ async def test_an_oauth_account_refreshes_once_for_all_its_jobs(redis_url, tmp_p
     ]
     assert sandbox.refresh_attempts == 1
     assert saved is not None and saved.refresh_token in sandbox.refresh_tokens
-    await pool.aclose()
+    await board.redis.aclose()
+    await store.aclose()
