@@ -136,3 +136,17 @@ async def test_an_oauth_account_refreshes_once_for_all_its_jobs(redis_url, tmp_p
     assert saved is not None and saved.refresh_token in sandbox.refresh_tokens
     await board.redis.aclose()
     await store.aclose()
+
+
+async def test_an_account_missing_its_credentials_fails_once_and_says_what_is_missing(
+    redis_url, tmp_path
+):
+    config = tmp_path / "accounts.toml"
+    config.write_text(
+        toml_table(name="notoken", platform="amocrm", url="http://127.0.0.1:9", entities=["leads"])
+    )
+    board = await _run_burst(redis_url, config, tmp_path / "out")
+    row = (await board.rows())[0]
+    assert row.state == "failed" and "the access token is missing" in (row.error or "")
+    assert row.attempt is None  # it failed before it ran: nothing was sent, nothing retried
+    await board.redis.aclose()

@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from ..cli._export import ExportJob, JobStats, run_export
-from ..cli._sources import make_job
+from ..cli._sources import SpecError, make_job
 from ..errors import (
     AuthenticationError,
     PaymentRequiredError,
@@ -166,8 +166,14 @@ async def export_entity(
         client_options["token_store"] = RedisTokenStore(redis, key=f"amocrm:{account}")
     if spec.option("max_retries") is not None:  # the Session's own retries within a job
         client_options["max_retries"] = int(spec.option("max_retries"))
+    try:
+        export = make_job(spec, client_options=client_options)
+    except SpecError as exc:  # the accounts file lacks something: no retry can help
+        await board.update(account, entity, state="failed", error=f"SpecError: {exc}")
+        log_event("job.failed", error=f"SpecError: {exc}", **fields)
+        raise JobFailed(f"{account} {entity}: {exc}") from None
     job = attrs.evolve(
-        make_job(spec, client_options=client_options),
+        export,
         out=jobs.out_dir / account / entity / f"run-{run_number:06d}.jsonl",
         checkpoints=checkpoints,
     )
