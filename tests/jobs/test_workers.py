@@ -32,7 +32,7 @@ def _start_worker(config: Path, out: Path, redis_url: str, log: Path) -> subproc
     command = ["worker", "--config", str(config), "--out", str(out), "--redis", redis_url]
     with log.open("wb") as stderr:
         return subprocess.Popen(
-            [sys.executable, "-m", "crmkit", *command, "--slice", "1", "--heartbeat", "2"],
+            [sys.executable, "-m", "crmkit", *command, "--slice", "1"],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
@@ -117,10 +117,7 @@ async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(r
     assert len(pages) == 30 and max(pages.values()) <= 2
     assert sum(pages.values()) <= 30 + 3
     logs = "".join((tmp_path / f"worker-{n}.log").read_text() for n in range(3))
-    events = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
-    # A live worker saw the victim's heartbeat end and freed its job (before arq's lease ran out).
-    assert any(e["event"] == "job.reclaimed" and e["job_id"] == big for e in events)
-    starts = [e for e in events if e["event"] == "job.start"]
+    starts = [json.loads(line) for line in logs.splitlines() if '"job.start"' in line]
     assert {(s["account"], s["entity"]) for s in starts} >= {
         ("amo-big", "leads"),
         ("retail-3", "orders"),

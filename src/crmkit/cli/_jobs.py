@@ -59,12 +59,6 @@ def add_job_commands(commands: Any) -> None:
         "--slice", type=float, default=120.0, help="seconds a job runs before it is re-queued"
     )
     worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
-    worker.add_argument(
-        "--heartbeat",
-        type=float,
-        default=15.0,
-        help="seconds without a heartbeat before a worker's jobs are taken back (default 15)",
-    )
     enqueue = commands.add_parser(
         "enqueue",
         help="queue one job per account and entity (skipping those queued or running)",
@@ -106,7 +100,6 @@ def _worker(args: argparse.Namespace) -> int:
         max_jobs=args.max_jobs,
         slice_seconds=args.slice,
         burst=args.burst,
-        heartbeat=args.heartbeat,
     )
     asyncio.set_event_loop(asyncio.new_event_loop())
     Worker(**settings).run()

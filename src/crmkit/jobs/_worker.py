@@ -12,9 +12,9 @@ pair, so arq never holds two of them at once. Each attempt:
 - sends through a :class:`~crmkit.redis_throttle.RedisThrottle` keyed by the
   account, so every worker serving the account shares its limit;
 - runs for about ``slice_seconds`` (a page at a time), then goes back in the
-  queue from its checkpoint: no job holds a worker for long; the job of a
-  worker that dies is freed by another worker once the dead one's heartbeat
-  ends (:mod:`crmkit.jobs._reaper`), and taken up from its checkpoint;
+  queue from its checkpoint: no job holds a worker for long, and the job of
+  a worker that dies waits at most about twice a slice (arq frees it
+  ``job_timeout + 10`` s after it started);
 - on a transport error, 5xx or exhausted 429 retries: back in the queue after
   an exponential backoff with jitter, up to ``max_failures`` in a row;
 - on a block (403, amoCRM's block page), a refused authorization or an unpaid
@@ -48,7 +48,6 @@ from ..errors import (
 from ..redis_stores import RedisCheckpointStore, RedisTokenStore, StaleCheckpointError
 from ..redis_throttle import RedisThrottle
 from ._config import Account, load_accounts
-from ._reaper import heartbeat_and_reap
 from ._status import StatusBoard, job_id, log_event
 
 __all__ = [
@@ -268,14 +267,12 @@ def worker_settings(
     backoff: float = 2.0,
     poll_delay: float = 0.5,
     burst: bool = False,
-    heartbeat: float = 15.0,
 ) -> dict[str, Any]:
     """Keyword arguments for ``arq.Worker`` running crmkit's export jobs.
 
     A slice is cut off at 1.5 times its length (plus a second), and arq's
-    ``job_timeout`` is beyond that. A worker killed mid-job loses its heartbeat
-    after ``heartbeat`` seconds; another worker then frees its job at once
-    (arq by itself would wait ``job_timeout + 10`` s from the job's start).
+    ``job_timeout`` is beyond that: a worker killed mid-job frees its job
+    ``job_timeout + 10`` s after the job started (about 4 minutes by default).
     """
     from arq import func
     from arq.connections import RedisSettings
@@ -287,20 +284,6 @@ def worker_settings(
         max_failures=max_failures,
         backoff=backoff,
     )
-    job_timeout = _hard_limit(slice_seconds) + max(5.0, slice_seconds / 2)
-    lease = job_timeout + 10  # arq's in-progress key lives this long
-
-    async def startup(ctx: dict[str, Any]) -> None:
-        ctx["crmkit_heartbeat"] = asyncio.ensure_future(
-            heartbeat_and_reap(ctx["redis"], context.worker, heartbeat=heartbeat, lease=lease)
-        )
-
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        task = ctx.pop("crmkit_heartbeat", None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
     return {
         # Retries are counted by the job itself (failures in a row), not by arq's tries:
         # every slice is a try.
@@ -310,9 +293,7 @@ def worker_settings(
         "redis_settings": RedisSettings.from_dsn(redis_url),
         "ctx": {"crmkit": context},
         "max_jobs": max_jobs,
-        "job_timeout": job_timeout,
-        "on_startup": startup,
-        "on_shutdown": shutdown,
+        "job_timeout": _hard_limit(slice_seconds) + max(5.0, slice_seconds / 2),
         "poll_delay": poll_delay,
         "burst": burst,
         "health_check_interval": 30,
