@@ -56,7 +56,7 @@ def add_job_commands(commands: Any) -> None:
     _add_redis(worker)
     worker.add_argument("--max-jobs", type=int, default=10, help="jobs at once (default 10)")
     worker.add_argument(
-        "--slice", type=float, default=120.0, help="seconds a job runs before it is re-queued"
+        "--slice", type=float, default=60.0, help="seconds a job runs before it is re-queued (60)"
     )
     worker.add_argument("--burst", action="store_true", help="stop once the queue is empty")
     enqueue = commands.add_parser(

@@ -116,7 +116,7 @@ class JobsContext:
 
     accounts: dict[str, Account]
     out_dir: Path
-    slice_seconds: float = 120.0
+    slice_seconds: float = 60.0
     max_failures: int = 8
     backoff: float = 2.0
     max_backoff: float = 300.0
@@ -262,7 +262,7 @@ def worker_settings(
     out_dir: Path,
     *,
     max_jobs: int = 10,
-    slice_seconds: float = 120.0,
+    slice_seconds: float = 60.0,
     max_failures: int = 8,
     backoff: float = 2.0,
     poll_delay: float = 0.5,
@@ -272,7 +272,7 @@ def worker_settings(
 
     A slice is cut off at 1.5 times its length (plus a second), and arq's
     ``job_timeout`` is beyond that: a worker killed mid-job frees its job
-    ``job_timeout + 10`` s after the job started (about 4 minutes by default).
+    ``job_timeout + 10`` s after the job started (about 2 minutes by default).
     """
     from arq import func
     from arq.connections import RedisSettings
