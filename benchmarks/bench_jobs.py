@@ -128,7 +128,7 @@ def main(accounts: int, pages: int, rate: float, worker_counts: list[int]) -> No
             "time s",
             "vs minimum",
             "CPU s per worker",
-            "Redis calls/request",
+            "Redis scripts/request",
         ),
         ("minimum", str(accounts), str(accounts * pages), "0", f"{ideal:.2f}", "1.00x", "-", "-"),
     ]
