@@ -64,18 +64,17 @@ class SingleFlightLogin(httpx.Auth):
         """The caller's request carrying ``credential``."""
         raise NotImplementedError
 
-    def exclusive(self) -> AbstractAsyncContextManager[None]:
-        """Held around a login besides this client's own lock: nothing by default.
-
-        A flow whose credential is shared by other processes (a Redis token
-        store) holds the store's lease here, so that one login runs at a time
-        across all of them, and re-reads what another process may have saved.
-        """
-        return contextlib.nullcontext()
-
     def refused(self, response: httpx.Response) -> bool:
         """Whether the answer refuses the call's credential (expired, replaced ...)."""
         return response.status_code == 401
+
+    def login_guard(self) -> AbstractAsyncContextManager[Any]:
+        """Held around a login, inside the client's own lock (a lock other processes share,
+        say); :meth:`current` is asked again once it is held."""
+        return contextlib.nullcontext()
+
+    async def before_login_step(self, step: httpx.Request) -> None:
+        """Awaited before each login request is sent (a platform may pause first)."""
 
     # -- the flow ----------------------------------------------------------------
 
@@ -89,17 +88,21 @@ class SingleFlightLogin(httpx.Auth):
         for attempt in (1, 2):
             credential = await self.current()
             if credential is None or credential == refused:
-                async with self._lock, self.exclusive():
+                async with self._lock:
                     credential = await self.current()
                     if credential is None or credential == refused:
-                        answer: httpx.Response | None = None
-                        while (step := self.login_step(answer)) is not None:
-                            step.extensions = {**step.extensions, _LOGIN_STEP: True}
-                            answer = yield step
-                            await answer.aread()
-                        assert answer is not None, "a login has at least one step"
-                        await self.logged_in(answer)
-                        credential = await self.current()
+                        async with self.login_guard():
+                            credential = await self.current()
+                            if credential is None or credential == refused:
+                                answer: httpx.Response | None = None
+                                while (step := self.login_step(answer)) is not None:
+                                    step.extensions = {**step.extensions, _LOGIN_STEP: True}
+                                    await self.before_login_step(step)
+                                    answer = yield step
+                                    await answer.aread()
+                                assert answer is not None, "a login has at least one step"
+                                await self.logged_in(answer)
+                                credential = await self.current()
             assert credential is not None, "a login that succeeds leaves a credential"
             response = yield self.authorize(request, credential)
             if attempt == 2:

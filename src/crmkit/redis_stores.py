@@ -28,37 +28,21 @@ JSON file store: protect Redis as a secret store (ACLs, TLS, no public port).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._redis_lease import redis_lease
 from .amocrm._auth import OAuthCredentials
 from .errors import AuthenticationError
 
 __all__ = ["RedisCheckpointStore", "RedisTokenStore", "StaleCheckpointError"]
 
 T = TypeVar("T")
-
-# Extend or delete the lease only while it is still this holder's.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
 
 # Save a checkpoint unless a later attempt (a higher epoch) has saved one since.
 _SAVE_CHECKPOINT = """
@@ -117,8 +101,6 @@ class RedisTokenStore(Generic[T]):
         self._key = f"crmkit:tokens:{key}"
         self._lease_key = self._key + ":lease"
         self._refused_key = self._key + ":refused"
-        self._renew = self._redis.register_script(_RENEW)
-        self._release = self._redis.register_script(_RELEASE)
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(key={self.key!r})"
@@ -150,13 +132,7 @@ class RedisTokenStore(Generic[T]):
         :class:`~crmkit.errors.AuthenticationError` raised inside marks the saved
         refresh token as refused, so that later holders fail without a call.
         """
-        token = uuid.uuid4().hex
-        lease_ms = max(1, int(self.lease * 1000))
-        # Polling Redis: the holder may be another process (an Event cannot reach it).
-        while not await self._redis.set(self._lease_key, token, nx=True, px=lease_ms):  # noqa: ASYNC110
-            await asyncio.sleep(self.poll)
-        renewer = asyncio.ensure_future(self._keep(token, lease_ms))
-        try:
+        async with redis_lease(self._redis, self._lease_key, lease=self.lease, poll=self.poll):
             if await self.refused():
                 raise AuthenticationError(
                     f"the refresh token saved for {self.key!r} was refused (a refresh that "
@@ -169,15 +145,6 @@ class RedisTokenStore(Generic[T]):
                 if saved is not None:
                     await self._redis.set(self._refused_key, _marker(saved))
                 raise
-        finally:
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
-            await self._release(keys=[self._lease_key], args=[token])
-
-    async def _keep(self, token: str, lease_ms: int) -> None:
-        while True:
-            await asyncio.sleep(lease_ms / 3000)
-            await self._renew(keys=[self._lease_key], args=[token, lease_ms])
 
     async def aclose(self) -> None:
         """Close the Redis client if this store made it from a URL."""

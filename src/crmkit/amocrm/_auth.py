@@ -193,7 +193,7 @@ class OAuth(SingleFlightLogin):
         return None if self._expiring(credentials) else credentials.access_token
 
     @asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
+    async def login_guard(self) -> AsyncIterator[None]:
         # A store shared by processes (crmkit.redis_stores.RedisTokenStore) has a
         # lease: hold it around the refresh and start from the pair saved last.
         refreshing = getattr(self.store, "refreshing", None)
