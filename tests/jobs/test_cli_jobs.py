@@ -72,3 +72,44 @@ def test_enqueue_run_and_status(redis_url, tmp_path, capsys):
     assert rows["leads"][2] == "done" and rows["leads"][4] == "25"
     assert rows["contacts"][2] == "done" and rows["contacts"][4] == "5"
     assert rows["leads"][-1].startswith("20")  # the watermark, an ISO instant
+
+
+def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path):
+    redis.Redis.from_url(redis_url).flushdb()
+    config = tmp_path / "accounts.toml"
+    config.write_text(
+        toml_table(
+            name="acme",
+            platform="retailcrm",
+            url="http://127.0.0.1:9",
+            api_key="k",
+            entities=["orders"],
+        )
+    )
+    scheduler = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crmkit",
+            "enqueue",
+            "--config",
+            str(config),
+            "--redis",
+            redis_url,
+            "--every",
+            "0.5s",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert scheduler.stderr is not None
+    lines: list[str] = []
+    while len(lines) < 3:  # a line each period; the job stays queued (no worker runs)
+        line = scheduler.stderr.readline()
+        assert line, "the scheduler stopped"
+        if "crmkit: queued" in line:
+            lines.append(line)
+    scheduler.terminate()
+    scheduler.wait(timeout=10)
+    assert "queued 1 job(s); 0 already" in lines[0]
+    assert all("queued 0 job(s); 1 already" in line for line in lines[1:3])
