@@ -35,6 +35,7 @@ from typing import Any
 
 import attrs
 
+from ..amocrm._client import DEFAULT_RATE_LIMIT as AMOCRM_RATE
 from ..cli._export import ExportJob, JobStats, run_export
 from ..cli._sources import SpecError, make_job
 from ..errors import (
@@ -47,6 +48,7 @@ from ..errors import (
 )
 from ..redis_stores import RedisCheckpointStore, RedisTokenStore, StaleCheckpointError
 from ..redis_throttle import RedisThrottle
+from ..retailcrm._client import DEFAULT_RATE_LIMIT as RETAILCRM_RATE
 from ._config import Account, load_accounts
 from ._status import StatusBoard, job_id, log_event
 
@@ -62,7 +64,7 @@ __all__ = [
 ]
 
 #: Requests per second by platform when the account names none (the clients' own defaults).
-DEFAULT_RATES = {"amocrm": 7.0, "retailcrm": 10.0}
+DEFAULT_RATES = {"amocrm": AMOCRM_RATE, "retailcrm": RETAILCRM_RATE}
 _RETRIED = (TransportError, ServerError, RateLimitError)
 _STOPPED = (PermissionDeniedError, AuthenticationError, PaymentRequiredError)
 
