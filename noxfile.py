@@ -13,7 +13,12 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PYTHON = "3.11"
-TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "retailcrm>=5.3"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "retailcrm>=5.3",
+    "psycopg2-binary>=2.9",  # dlt's postgres destination, for tests/dlt
+]
 
 
 @nox.session(python=PYTHON)

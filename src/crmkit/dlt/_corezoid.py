@@ -1,0 +1,91 @@
+"""Corezoid as a dlt source: the tasks of one process, shown by their refs.
+
+Corezoid has no listing of a process's tasks by change, so every run shows
+each ref again (100 refs a request, the ops batch): a task's current node and
+data are merged by ``ref``, and a ref Corezoid no longer knows deletes its
+row. The position within the refs is kept between loads, so a run stopped
+part-way resumes at its next batch.
+
+Custom fields: a task's ``data`` becomes columns ``data__<key>`` (lists a
+child table ``tasks__data__<key>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import dlt
+from dlt.extract import DltSource
+
+from ..corezoid import Corezoid, Op, OpResult
+from ._base import Budget, OnPage, Rows, SharedClient, make_source, merge_resource
+
+__all__ = ["corezoid_source"]
+
+#: Corezoid's answer to a show of a task it does not have.
+NOT_FOUND = "obj_id_not_found"
+#: Refs shown per request.
+REFS_PER_REQUEST = 100
+
+
+def corezoid_source(
+    api_login: str | int,
+    secret: str,
+    *,
+    conv_id: int | str,
+    refs: Sequence[str],
+    pages_per_load: int | None = None,
+    on_page: OnPage | None = None,
+    **client_options: Any,
+) -> DltSource:
+    """A dlt source of one process's tasks; the account's arguments are :class:`~crmkit.Corezoid`'s.
+
+    ``refs`` are the tasks' refs (those your tasks were created with);
+    ``pages_per_load`` (batches of 100 refs) and ``on_page``: see
+    :func:`crmkit.dlt.sync`.
+    """
+    if not secret:
+        raise ValueError("corezoid_source needs the API secret")
+    wanted = [str(ref) for ref in refs]
+    shared = SharedClient(lambda: Corezoid(api_login, secret, **client_options))
+    budget = Budget(pages_per_load, on_page)
+
+    async def tasks() -> AsyncIterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        start = int(state.get("next", 0))
+        state["more"] = False
+        rows = Rows()
+        batches = 0
+        async with shared.use() as cz:
+            for at in range(start, len(wanted), REFS_PER_REQUEST):
+                chunk = wanted[at : at + REFS_PER_REQUEST]
+                results = await cz.ops([Op.show_task(conv_id, ref=ref) for ref in chunk])
+                done = at + len(chunk)
+                state["next"] = 0 if done >= len(wanted) else done
+                batches += 1
+                budget.report("tasks", len(chunk), len(wanted))
+                yield [
+                    _row(rows, conv_id, ref, result)
+                    for ref, result in zip(chunk, results, strict=True)
+                ]
+                if budget.spent(batches) and state["next"]:
+                    state["more"] = True
+                    return
+
+    return make_source("corezoid", [merge_resource(tasks, "tasks", "ref")])
+
+
+def _row(rows: Rows, conv_id: int | str, ref: str, result: OpResult) -> dict[str, Any]:
+    if result.proc == NOT_FOUND:
+        return rows.delete("ref", ref)
+    result.unwrap()  # any other failure is an error, not a deletion
+    return rows.upsert(
+        {
+            "ref": ref,
+            "conv_id": str(conv_id),
+            "obj_id": result.obj_id,
+            "node_id": result.raw.get("node_id"),
+            "data": result.data,
+        }
+    )
