@@ -11,6 +11,8 @@ import pytest
 
 import crmkit.dlt
 
+from ._postgres import running_postgres
+
 
 class Loaded:
     """A pipeline and the rows it loaded, read back with SQL."""
@@ -53,3 +55,20 @@ def make_pipeline(tmp_path: Path, name: str, destination: Any = None) -> dlt.Pip
 @pytest.fixture
 def loaded(tmp_path: Path) -> Iterator[Loaded]:
     yield Loaded(make_pipeline(tmp_path, "crm"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of the tests' own on 127.0.0.1 (see ``_postgres``)."""
+    with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def loaded_anywhere(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Loaded]:
+    """``loaded``, into DuckDB and into a real PostgreSQL."""
+    destination = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        destination = dlt.destinations.postgres(credentials=url)
+    yield Loaded(make_pipeline(tmp_path, f"crm_{request.param}", destination))

@@ -1,4 +1,4 @@
-"""vtiger into DuckDB: every module by its sync feed, then updates and deletions applied."""
+"""vtiger into DuckDB and PostgreSQL: every module by its sync feed, then updates and deletions."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def _in(sandbox: VtigerSandbox, module: str) -> int:
     return sum(1 for record in sandbox.records.values() if record["_module"] == module)
 
 
-def test_sync_feed_updates_and_deletions(loaded: Loaded) -> None:
+def test_sync_feed_updates_and_deletions(loaded_anywhere: Loaded) -> None:
+    loaded = loaded_anywhere
     sandbox = VtigerSandbox(leads=230, contacts=20, accounts=4)
     sandbox.clock.advance(10)
 
