@@ -1,0 +1,42 @@
+"""Run by test_killed_run in a child process: sync amoCRM leads into DuckDB, a load per page.
+
+Arguments: the sandbox's URL, its access token, the working directory. Prints
+one ``page N`` line per page read, before the page is handed to dlt.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import dlt
+
+from crmkit.dlt import amocrm_source, sync
+
+
+def main() -> None:
+    url, token, workdir = sys.argv[1:4]
+    pipeline = dlt.pipeline(
+        pipeline_name="killed",
+        pipelines_dir=f"{workdir}/pipelines",
+        destination=dlt.destinations.duckdb(f"{workdir}/killed.duckdb"),
+        dataset_name="acme",
+    )
+
+    def on_page(resource: str, records: int, total: int | None) -> None:
+        print(f"page {records}", flush=True)
+
+    source = amocrm_source(
+        base_url=url,
+        access_token=token,
+        allow_insecure_http=True,
+        resources=("leads",),
+        page_size=50,
+        pages_per_load=1,
+        on_page=on_page,
+    )
+    sync(pipeline, source)
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
