@@ -10,7 +10,7 @@ import sys
 
 import dlt
 
-from crmkit.dlt import amocrm_source, sync
+from crmkit.dlt import PageRead, amocrm_source, sync
 
 
 def main() -> None:
@@ -22,8 +22,8 @@ def main() -> None:
         dataset_name="acme",
     )
 
-    def on_page(resource: str, records: int, total: int | None) -> None:
-        print(f"page {records}", flush=True)
+    def on_page(page: PageRead) -> None:
+        print(f"page {page.records}", flush=True)
 
     source = amocrm_source(
         base_url=url,

@@ -21,8 +21,8 @@ class Loaded:
         self.pipeline = pipeline
         self.pages: list[tuple[str, int]] = []
 
-    def on_page(self, resource: str, records: int, total: int | None) -> None:
-        self.pages.append((resource, records))
+    def on_page(self, page: crmkit.dlt.PageRead) -> None:
+        self.pages.append((page.resource, page.records))
 
     def read(self, resource: str) -> int:
         """Records the last sync read from ``resource``."""

@@ -1,9 +1,11 @@
-"""The ``crmkit`` command: ``export``, ``demo`` and ``sandbox serve`` (extra ``cli``).
+"""The ``crmkit`` command: ``export``, ``sync``, ``demo`` and ``sandbox serve`` (extra ``cli``).
 
 ``crmkit export PLATFORM ENTITY`` pulls every record of one account into
 JSON Lines, and with ``--state FILE`` only what changed the next time;
 ``--config FILE.toml`` runs many exports at once, each account within its own
-rate limit. ``crmkit demo`` does all of it against the built-in sandboxes;
+rate limit. ``crmkit sync PLATFORM`` loads accounts into a database (DuckDB
+by default, any dlt destination) and keeps it current. ``crmkit demo`` does
+all of it against the built-in sandboxes;
 ``crmkit sandbox serve`` serves one sandbox for your own tests.
 
 Exit codes: 0 success; 2 bad usage; 3 authentication refused; 4 permission
@@ -136,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_export(commands)
+    from ._sync import add_sync_parser
+
+    add_sync_parser(commands)
     demo = commands.add_parser(
         "demo",
         help="export from all four built-in sandboxes, then again incrementally",
@@ -179,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._commands import export_command
 
             return export_command(args, parser)
+        if args.command == "sync":
+            from ._sync import sync_command
+
+            return sync_command(args, parser)
         if args.command == "demo":
             from ._demo import demo_command
 

@@ -24,7 +24,7 @@ with its credentials from the environment or dlt's config, as dlt reads them.
 from __future__ import annotations
 
 from ._amocrm import AMOCRM_RESOURCES, amocrm_source
-from ._base import DELETED, ORDER, OnPage, sync
+from ._base import DELETED, ORDER, OnPage, PageRead, sync
 from ._corezoid import corezoid_source
 from ._retailcrm import RETAILCRM_RESOURCES, retailcrm_source
 from ._vtiger import vtiger_source
@@ -35,6 +35,7 @@ __all__ = [
     "ORDER",
     "RETAILCRM_RESOURCES",
     "OnPage",
+    "PageRead",
     "amocrm_source",
     "corezoid_source",
     "retailcrm_source",

@@ -81,7 +81,7 @@ def _resource(
         async with shared.use() as amo:
             resource = amo.notes.of(parent) if parent else getattr(amo, attribute)
             paginator = resource.list(modified_since=since, resume_from=resume, page_size=page_size)
-            async for page in budget.pages(name, paginator, state, "paginator"):
+            async for page in budget.pages(amo, name, paginator, state, "paginator"):
                 yield [rows.upsert(to_row(item)) for item in page.items]
 
     return merge_resource(records, name, "id")

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
+import attrs
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.extract import DltResource, DltSource
@@ -29,11 +30,13 @@ from dlt.extract import DltResource, DltSource
 from .._client_base import ClientBase
 from .._models import to_wire
 from .._pagination import AsyncPaginator, Page, PaginatorState
+from .._session import Session
 
 __all__ = [
     "DELETED",
     "ORDER",
     "OnPage",
+    "PageRead",
     "SharedClient",
     "deleted_row",
     "make_source",
@@ -52,10 +55,23 @@ MAX_TABLE_NESTING = 2
 C = TypeVar("C", bound=ClientBase)
 
 
-class OnPage(Protocol):
-    """Told after every page: the resource's name, records in the page, the listing's total."""
+@attrs.frozen
+class PageRead:
+    """What :data:`OnPage` is told after every page a resource reads.
 
-    def __call__(self, resource: str, records: int, total: int | None) -> None: ...
+    ``records`` is what the page held (for a change feed: the changes), ``total``
+    the listing's size when the platform says, ``session`` the account's
+    :class:`~crmkit.Session` (its ``stats`` and ``throttle``).
+    """
+
+    resource: str
+    records: int
+    total: int | None
+    session: Session
+
+
+#: Called after every page, from dlt's extraction thread.
+OnPage = Callable[[PageRead], None]
 
 
 class SharedClient(Generic[C]):
@@ -124,12 +140,17 @@ class Budget:
         self.pages_per_load = pages_per_load
         self.on_page = on_page
 
-    def report(self, resource: str, records: int, total: int | None) -> None:
+    def report(self, client: ClientBase, resource: str, records: int, total: int | None) -> None:
         if self.on_page is not None:
-            self.on_page(resource, records, total)
+            self.on_page(PageRead(resource, records, total, client.session))
 
     async def pages(
-        self, name: str, paginator: AsyncPaginator[Any], state: dict[str, Any], key: str
+        self,
+        client: ClientBase,
+        name: str,
+        paginator: AsyncPaginator[Any],
+        state: dict[str, Any],
+        key: str,
     ) -> AsyncIterator[Page[Any]]:
         """The paginator's pages, its position saved in ``state[key]`` with each one.
 
@@ -140,7 +161,7 @@ class Budget:
         async for page in paginator.pages():
             state[key] = paginator.state.to_dict()
             count += 1
-            self.report(name, len(page.items), page.total)
+            self.report(client, name, len(page.items), page.total)
             yield page
             if self.spent(count) and page.next_cursor is not None:
                 state["more"] = True

@@ -64,7 +64,7 @@ def corezoid_source(
                 done = at + len(chunk)
                 state["next"] = 0 if done >= len(wanted) else done
                 batches += 1
-                budget.report("tasks", len(chunk), len(wanted))
+                budget.report(cz, "tasks", len(chunk), len(wanted))
                 yield [
                     _row(rows, conv_id, ref, result)
                     for ref, result in zip(chunk, results, strict=True)

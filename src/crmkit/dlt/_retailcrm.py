@@ -89,7 +89,7 @@ def _resource(
                 if listing is None:
                     state["history_since"] = await _last_change(crm, path)
                 paginator = resource.list(resume_from=listing, page_size=page_size)
-                async for page in budget.pages(name, paginator, state, "list"):
+                async for page in budget.pages(crm, name, paginator, state, "list"):
                     yield [rows.upsert(to_row(item)) for item in page.items]
                 return  # the history is read from the next run on
             saved = saved_state(state, "history")
@@ -97,7 +97,7 @@ def _resource(
                 history = resource.history(resume_from=saved, page_size=page_size)
             else:  # no change read yet: from where the history stood before the listing
                 history = resource.history(state.get("history_since"), page_size=page_size)
-            async for page in budget.pages(name, history, state, "history"):
+            async for page in budget.pages(crm, name, history, state, "history"):
                 changed, deleted = _changes(page.items, history_key)
                 if changed:
                     found = resource.list(filter={"ids": sorted(changed)}, page_size=100)

@@ -61,7 +61,7 @@ def _resource(module: str, shared: SharedClient[Vtiger], budget: Budget) -> DltR
         rows = Rows()
         async with shared.use() as crm:
             paginator = crm.sync(module, resume_from=resume)
-            async for page in budget.pages(name, paginator, state, "paginator"):
+            async for page in budget.pages(crm, name, paginator, state, "paginator"):
                 yield [
                     rows.upsert(change.record.to_dict())
                     if change.record is not None
