@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--out-dir", type=Path, help="where the files go (default: a new temp dir)")
+    demo.add_argument("--database", type=Path, help="the DuckDB file (default: in --out-dir)")
+    demo.add_argument("--jsonl", action="store_true", help="the JSON Lines export demo instead")
     demo.add_argument("--faults", action="store_true", help="inject 5xx and dropped connections")
     demo.add_argument("--amocrm-leads", type=int, default=20_000)
     demo.add_argument("--retailcrm-orders", type=int, default=10_000)
@@ -188,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._sync import sync_command
 
             return sync_command(args, parser)
+        if args.command == "demo" and not args.jsonl:
+            from ._demo_db import demo_db_command
+
+            return demo_db_command(args)
         if args.command == "demo":
             from ._demo import demo_command
 
