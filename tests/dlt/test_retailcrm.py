@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from crmkit import RetailCRM
+from crmkit.cli._demo_db import delete_in_retailcrm  # a user's deletion in the CRM
 from crmkit.dlt import retailcrm_source
 from crmkit.retailcrm.sandbox import DEFAULT_API_KEY, RetailCRMSandbox
 
@@ -19,31 +20,6 @@ def _client(sandbox: RetailCRMSandbox) -> dict[str, Any]:
         "transport": sandbox.transport(),
         "allow_insecure_http": True,
     }
-
-
-def delete_in_crm(sandbox: RetailCRMSandbox, kind: str, record_id: int) -> None:
-    """A record deleted by a user in RetailCRM: gone, and a ``deleted`` change in its history.
-
-    The API has no delete for orders or customers (users delete them in the
-    CRM); the history then carries ``deleted: true`` (api-notes, RetailCRM).
-    """
-    account = sandbox.account()
-    store = account.stores[kind]
-    record = store.records.pop(record_id)
-    key = {"orders": "order", "customers": "customer"}[kind]
-    store.history.append(
-        {
-            "id": account.next_history_id,
-            "createdAt": account.stamp(),
-            "source": "user",
-            "field": "id",
-            "oldValue": record_id,
-            "newValue": None,
-            "deleted": True,
-            key: {"id": record_id, "externalId": record.get("externalId")},
-        }
-    )
-    account.next_history_id += 1
 
 
 def test_listing_then_history(loaded: Loaded) -> None:
@@ -71,8 +47,8 @@ def test_listing_then_history(loaded: Loaded) -> None:
             return await crm.orders.create({"externalId": "run-2", "firstName": "Ada"})
 
     new_id = asyncio.run(change())
-    delete_in_crm(sandbox, "orders", 9)
-    delete_in_crm(sandbox, "orders", 7)  # changed above, then deleted: the deletion wins
+    delete_in_retailcrm(sandbox, "orders", 9)
+    delete_in_retailcrm(sandbox, "orders", 7)  # changed above, then deleted: the deletion wins
     loaded.sync(source())
     assert loaded.read("orders") == 8  # changes read: 5 edits, 1 creation, 2 deletions
     assert loaded.read("customers") == 0

@@ -30,11 +30,10 @@ from rich.table import Table
 
 from .. import Corezoid
 from ..corezoid import Op
-from ..sandbox import FaultPlan
 from ._commands import run_shown, summary_json
-from ._demo import _push_corezoid_tasks, _Say
+from ._demo import _push_corezoid_tasks, _Say, seeded_sandboxes
 from ._export import JobStats
-from ._serve import SandboxSetup, make_sandbox
+from ._serve import SandboxSetup
 from ._sources import ExportSpec
 from ._sync import Target, make_sync_job, run_syncs
 
@@ -64,21 +63,8 @@ def demo_db_command(args: argparse.Namespace) -> int:
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="crmkit-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     database = args.database or out_dir / "crmkit-demo.duckdb"
-    faults = FaultPlan(server_error=0.05, drop_after=0.03, seed=7) if args.faults else None
     say = _Say(args)
-    counts = {
-        "amocrm": args.amocrm_leads,
-        "retailcrm": args.retailcrm_orders,
-        "vtiger": args.vtiger_leads,
-        "corezoid": args.corezoid_tasks,
-    }
-    say(f"Seeding the sandboxes: {', '.join(f'{k} {v:,}' for k, v in counts.items())} ...")
-    setups = {
-        name: make_sandbox(name, records=count, faults=None if name == "corezoid" else faults)
-        for name, count in counts.items()
-    }
-    for setup in setups.values():
-        setup.sandbox.clock.advance(10)  # the seeded records are older than the first run
+    counts, setups = seeded_sandboxes(args, say)
     served = {name: setup.sandbox.serve() for name, setup in setups.items()}
     target = Target("duckdb", database, out_dir / "pipelines", pages_per_load=50)
     try:
