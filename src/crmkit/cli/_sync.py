@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .. import SessionStats
 from .._tls import LOOPBACK_HOSTS
 from ._commands import _FLAG_OPTIONS, exit_status, read_config, run_shown, summary_json
 from ._export import JobStats
@@ -136,8 +137,17 @@ def make_sync_job(spec: ExportSpec, target: Target) -> SyncJob:
 
         from ..dlt import PageRead, sync
 
+        sessions: list[SessionStats] = []  # a new client (and Session) for each load
+
         def seen(page: PageRead) -> None:
-            stats.session = page.session.stats
+            if not any(known is page.session.stats for known in sessions):
+                sessions.append(page.session.stats)
+            stats.session = SessionStats(
+                requests=sum(known.requests for known in sessions),
+                rate_limited=sum(known.rate_limited for known in sessions),
+                retries=sum(known.retries for known in sessions),
+                throttle_wait=sum(known.throttle_wait for known in sessions),
+            )
             rate = getattr(page.session.throttle, "rate", None)
             stats.rate_limit = float(rate) if rate else None
             stats.records += page.records

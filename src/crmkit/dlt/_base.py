@@ -219,8 +219,12 @@ def sync(pipeline: dlt.Pipeline, source: DltSource, **run_options: Any) -> list[
     One ``pipeline.run`` per load: with the source's ``pages_per_load`` several,
     each committed with its resources' positions; without, one. Returns each
     load's :class:`~dlt.common.pipeline.LoadInfo`. Other keywords go to
-    ``pipeline.run``.
+    ``pipeline.run`` (into DuckDB, ``loader_file_format`` defaults to ``jsonl``).
     """
+    destination = getattr(pipeline.destination, "destination_name", None)
+    if destination == "duckdb":
+        # DuckDB reads JSON Lines files several times faster than dlt's INSERT statements.
+        run_options.setdefault("loader_file_format", "jsonl")
     loads = [pipeline.run(source, **run_options)]
     while has_more(pipeline, source):
         loads.append(pipeline.run(source, **run_options))
