@@ -23,18 +23,21 @@ def _client(sandbox: RetailCRMSandbox) -> dict[str, Any]:
 
 
 def test_listing_then_history(loaded: Loaded) -> None:
-    sandbox = RetailCRMSandbox(orders=130, customers=25, rate_limit=None)
+    sandbox = RetailCRMSandbox(orders=130, customers=25, corporate=4, rate_limit=None)
     account = sandbox.account()
     orders = account.stores["orders"].records
 
     def source() -> Any:
         return retailcrm_source(
-            resources=("orders", "customers"), on_page=loaded.on_page, **_client(sandbox)
+            resources=("orders", "customers", "customers_corporate"),
+            on_page=loaded.on_page,
+            **_client(sandbox),
         )
 
     loaded.sync(source())
     assert loaded.count("orders") == len(orders) == 130
     assert loaded.count("customers") == 25
+    assert loaded.count("customers_corporate") == 4
     items = sum(len(order.get("items") or []) for order in orders.values())
     assert loaded.count("orders__items") == items
     assert loaded.read("orders") == 130
@@ -44,6 +47,7 @@ def test_listing_then_history(loaded: Loaded) -> None:
         async with RetailCRM(**_client(sandbox)) as crm:
             for order_id in (3, 7, 11, 50, 120):
                 await crm.orders.edit({"id": order_id, "status": "complete"}, by="id")
+            await crm.customers_corporate.edit({"id": 2, "nickName": "Renamed Ltd"}, by="id")
             return await crm.orders.create({"externalId": "run-2", "firstName": "Ada"})
 
     new_id = asyncio.run(change())
@@ -52,6 +56,10 @@ def test_listing_then_history(loaded: Loaded) -> None:
     loaded.sync(source())
     assert loaded.read("orders") == 8  # changes read: 5 edits, 1 creation, 2 deletions
     assert loaded.read("customers") == 0
+    assert loaded.read("customers_corporate") == 1
+    assert loaded.rows("SELECT nick_name FROM customers_corporate WHERE id = 2") == [
+        ("Renamed Ltd",)
+    ]
     assert loaded.count("orders") == len(orders) == 129
     assert loaded.column("SELECT id FROM orders WHERE id IN (7, 9)") == []
     assert loaded.column(
