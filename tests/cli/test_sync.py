@@ -60,6 +60,10 @@ def test_sync_into_the_default_duckdb_then_only_changes(tmp_path):
     assert runs[0]["requests"] == 6 and runs[0]["rate_limited"] == 0
     for run in (first, second):
         assert TOKEN not in run.stdout + run.stderr
+    # nor in what dlt keeps (pipeline state, load packages, traces) or the database
+    kept = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert database in kept and len(kept) > 5
+    assert not [path for path in kept if TOKEN.encode() in path.read_bytes()]
 
 
 def test_many_accounts_from_a_config_each_its_own_dataset(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import threading
 import time
@@ -133,6 +134,8 @@ def make_sync_job(spec: ExportSpec, target: Target) -> SyncJob:
     make_source = _source_maker(spec, options)
 
     def run(stats: JobStats, on_page: Callable[[JobStats], None]) -> None:
+        # dlt's anonymous usage telemetry stays off unless the user turns it on.
+        os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
         import dlt
 
         from ..dlt import PageRead, sync
