@@ -1,7 +1,7 @@
 """Run by test_killed_run in a child process: sync amoCRM leads into DuckDB, a load per page.
 
 Arguments: the sandbox's URL, its access token, the working directory. Prints
-one ``page N`` line per page read, before the page is handed to dlt.
+``page N`` for each page read (ahead of dlt) and ``load`` after each committed load.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> None:
         pages_per_load=1,
         on_page=on_page,
     )
-    sync(pipeline, source)
+    sync(pipeline, source, on_load=lambda info: print("load", flush=True))
     print("done", flush=True)
 
 

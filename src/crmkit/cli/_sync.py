@@ -140,17 +140,20 @@ def make_sync_job(spec: ExportSpec, target: Target) -> SyncJob:
 
         from ..dlt import PageRead, sync
 
-        sessions: list[SessionStats] = []  # a new client (and Session) for each load
+        sessions: list[SessionStats] = []  # a client (and Session) per sync, or more
 
-        def seen(page: PageRead) -> None:
-            if not any(known is page.session.stats for known in sessions):
-                sessions.append(page.session.stats)
-            stats.session = SessionStats(
+        def total() -> SessionStats:
+            return SessionStats(
                 requests=sum(known.requests for known in sessions),
                 rate_limited=sum(known.rate_limited for known in sessions),
                 retries=sum(known.retries for known in sessions),
                 throttle_wait=sum(known.throttle_wait for known in sessions),
             )
+
+        def seen(page: PageRead) -> None:
+            if not any(known is page.session.stats for known in sessions):
+                sessions.append(page.session.stats)
+            stats.session = total()
             rate = getattr(page.session.throttle, "rate", None)
             stats.rate_limit = float(rate) if rate else None
             stats.records += page.records
@@ -165,7 +168,10 @@ def make_sync_job(spec: ExportSpec, target: Target) -> SyncJob:
             dataset_name=dataset,
         )
         stats.incremental = bool(pipeline.state.get("sources"))
-        sync(pipeline, make_source(seen, target.pages_per_load))
+        try:
+            sync(pipeline, make_source(seen, target.pages_per_load))
+        finally:
+            stats.session = total()  # with the requests after the last page (an empty answer)
 
     return SyncJob(f"{spec.platform} -> {dataset}", account, dataset, run)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import dlt
 from dlt.extract import DltResource, DltSource
 
 from ..amocrm import AmoCRM
@@ -62,9 +61,10 @@ def amocrm_source(
         raise ValueError(
             f"amocrm_source: unknown resources {unknown}: choose from {', '.join(AMOCRM_RESOURCES)}"
         )
-    shared = SharedClient(lambda: AmoCRM(subdomain, **client_options))
     budget = Budget(pages_per_load, on_page)
-    return make_source("amocrm", [_resource(name, shared, budget, page_size) for name in resources])
+    shared = SharedClient(lambda: AmoCRM(subdomain, **client_options), budget)
+    resources_ = [_resource(name, shared, budget, page_size) for name in resources]
+    return make_source("amocrm", resources_, budget)
 
 
 def _resource(
@@ -72,8 +72,7 @@ def _resource(
 ) -> DltResource:
     attribute, parent = AMOCRM_RESOURCES[name]
 
-    async def records() -> AsyncIterator[list[dict[str, Any]]]:
-        state = dlt.current.resource_state()
+    async def read(state: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         saved = saved_state(state, "paginator")
         resume = saved if saved is not None and not saved.done else None
         since = saved.watermark if saved is not None and saved.done else None
@@ -84,7 +83,7 @@ def _resource(
             async for page in budget.pages(amo, name, paginator, state, "paginator"):
                 yield [rows.upsert(to_row(item)) for item in page.items]
 
-    return merge_resource(records, name, "id")
+    return merge_resource(read, name, "id", budget)
 
 
 def to_row(item: Any) -> dict[str, Any]:

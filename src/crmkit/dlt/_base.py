@@ -11,14 +11,28 @@ the data it loads. A run is one load unless ``pages_per_load`` is set: then
 each resource stops after that many pages with ``more`` in its state, and
 :func:`sync` runs the pipeline again until no resource has more, so a run that
 dies loses at most the pages of the load in progress and the next run resumes
-after the last one committed.
+after the last one committed. The reading itself runs ahead of dlt on a loop
+of its own (:class:`Prefetch`), so loads do not stop the requests.
 
 Not here: anything a platform decides (which listing, which feed).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+import asyncio
+import copy
+import queue
+import threading
+import weakref
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +51,7 @@ __all__ = [
     "ORDER",
     "OnPage",
     "PageRead",
+    "Prefetch",
     "SharedClient",
     "deleted_row",
     "make_source",
@@ -49,6 +64,8 @@ __all__ = [
 DELETED = "_crmkit_deleted"
 #: The dedup-sort column: the later of two rows for one record in a load wins.
 ORDER = "_crmkit_order"
+#: Pages a resource reads ahead of dlt when there is no ``pages_per_load``.
+READ_AHEAD = 4
 #: How deep lists become child tables; deeper ones are kept as JSON.
 MAX_TABLE_NESTING = 2
 
@@ -75,31 +92,28 @@ OnPage = Callable[[PageRead], None]
 
 
 class SharedClient(Generic[C]):
-    """One client for all of a source's resources in one run.
+    """One client for all of a source's resources through a whole :func:`sync`.
 
-    dlt runs async resources on an event loop of its own: the client is made
-    there, by the first resource that needs it, and closed by the last one to
-    finish, so every resource of an account shares one Session (one rate limit).
+    Made on the source's reading loop by the first reader that needs it, and
+    closed when that loop stops (every resource read to its end, or the sync
+    over), so every resource of an account shares one Session: one rate limit.
     """
 
-    def __init__(self, open_client: Callable[[], C]) -> None:
+    def __init__(self, open_client: Callable[[], C], budget: Budget) -> None:
         self._open = open_client
         self._client: C | None = None
-        self._users = 0
+        budget.prefetch.closers.append(self.aclose)
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[C]:
         if self._client is None:
             self._client = self._open()
-        client = self._client
-        self._users += 1
-        try:
-            yield client
-        finally:
-            self._users -= 1
-            if self._users == 0:
-                self._client = None
-                await client.aclose()
+        yield self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
 
 class Rows:
@@ -139,6 +153,7 @@ class Budget:
             raise ValueError(f"pages_per_load must be at least 1, not {pages_per_load!r}")
         self.pages_per_load = pages_per_load
         self.on_page = on_page
+        self.prefetch = Prefetch(pages_per_load or READ_AHEAD)
 
     def report(self, client: ClientBase, resource: str, records: int, total: int | None) -> None:
         if self.on_page is not None:
@@ -152,20 +167,11 @@ class Budget:
         state: dict[str, Any],
         key: str,
     ) -> AsyncIterator[Page[Any]]:
-        """The paginator's pages, its position saved in ``state[key]`` with each one.
-
-        Stops after the budget's pages with ``state["more"]`` set.
-        """
-        state["more"] = False
-        count = 0
+        """The paginator's pages, its position saved in ``state[key]`` before each is handed on."""
         async for page in paginator.pages():
             state[key] = paginator.state.to_dict()
-            count += 1
             self.report(client, name, len(page.items), page.total)
             yield page
-            if self.spent(count) and page.next_cursor is not None:
-                state["more"] = True
-                return
 
     def spent(self, pages: int) -> bool:
         return self.pages_per_load is not None and pages >= self.pages_per_load
@@ -176,14 +182,56 @@ def saved_state(state: Mapping[str, Any], key: str) -> PaginatorState | None:
     return PaginatorState.from_dict(saved) if saved else None
 
 
+#: What a resource's reader is: it reads from ``state`` (its saved position, which
+#: it moves) and yields the rows of one page at a time.
+Read = Callable[[dict[str, Any]], AsyncIterator[list[dict[str, Any]]]]
+
+
 def merge_resource(
-    generator: Callable[[], AsyncIterator[list[dict[str, Any]]]],
+    read: Read,
     name: str,
     primary_key: str | Sequence[str],
+    budget: Budget,
 ) -> DltResource:
-    """A merge-by-key resource with the hard-delete and dedup-sort columns."""
+    """A merge-by-key resource with the hard-delete and dedup-sort columns.
+
+    ``read`` runs on the source's own event loop, ahead of dlt (see
+    :class:`Prefetch`); each page's rows reach dlt with the position after
+    them, which dlt commits with the load. With ``pages_per_load``, the
+    resource stops after that many pages and says ``more`` in its state.
+    """
+
+    def records() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        prefetch = budget.prefetch
+        feed = prefetch.feed(name, read, state)
+        state["more"] = False
+        if feed is None:
+            return
+        pages = 0
+        while True:
+            page = feed.next()
+            if page is None:
+                prefetch.done(name)
+                return
+            rows, position = page
+            state.clear()
+            state.update(position)
+            state["more"] = False
+            pages += 1
+            if rows:
+                yield rows
+            if budget.spent(pages):
+                following = feed.next()
+                if following is None:
+                    prefetch.done(name)
+                    return
+                feed.unget(following)
+                state["more"] = True
+                return
+
     resource: DltResource = dlt.resource(
-        generator,
+        records,
         name=name,
         primary_key=primary_key,
         write_disposition="merge",
@@ -195,7 +243,146 @@ def merge_resource(
     return resource
 
 
-def make_source(name: str, resources: Iterable[DltResource]) -> DltSource:
+class _Feed:
+    """One resource's pages, read ahead: ``(rows, position)`` pairs, then the end."""
+
+    def __init__(self, ahead: int) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self.pending: list[Any] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def next(self) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+        """The next page and the position after it; None at the end; the reader's error raised."""
+        item = self.pending.pop() if self.pending else self.queue.get()
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        page: tuple[list[dict[str, Any]], dict[str, Any]] = item
+        return page
+
+    def unget(self, page: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+        self.pending.append(page)
+
+
+_END = object()
+
+
+class Prefetch:
+    """A source's readers, on an event loop of their own, ahead of dlt.
+
+    While dlt normalises and loads one load, the readers go on reading the
+    next one (up to ``ahead`` pages each), so a rate-limited account's budget
+    is spent on requests rather than waiting. One loop per source: its
+    resources share one client (one Session, one throttle) for a whole
+    :func:`sync`. Pages read ahead and not loaded when a run dies are simply
+    read again by the next run (their position was not committed).
+    """
+
+    def __init__(self, ahead: int) -> None:
+        self.ahead = max(1, ahead)
+        #: The source's selected resources (set by :func:`make_source`).
+        self.selected: Callable[[], set[str] | None] = lambda: None
+        #: Closed when the loop stops: the shared clients.
+        self.closers: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._lock = threading.Lock()
+        self._feeds: dict[str, _Feed] = {}
+        self._finished: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def feed(self, name: str, read: Read, state: Mapping[str, Any]) -> _Feed | None:
+        """The resource's feed, its reader started from ``state`` unless already running.
+
+        None when the resource has read to its end while others still load
+        (the later loads of one :func:`sync`): it has nothing more to read.
+        """
+        with self._lock:
+            if name in self._finished:
+                return None
+            feed = self._feeds.get(name)
+            if feed is None:
+                feed = self._feeds[name] = _Feed(self.ahead)
+                loop = self._running_loop()
+                start = copy.deepcopy(dict(state))
+                feed.task = asyncio.run_coroutine_threadsafe(
+                    _spawn(_pump(read, start, feed.queue)), loop
+                ).result()
+            return feed
+
+    def done(self, name: str) -> None:
+        """The resource read its feed to the end; the last one stops the loop."""
+        with self._lock:
+            self._feeds.pop(name, None)
+            self._finished.add(name)
+            selected = self.selected()
+            if not self._feeds and (selected is None or selected <= self._finished):
+                self._stop()
+
+    def close(self) -> None:
+        """Stop every reader (closing the client) and the loop."""
+        with self._lock:
+            tasks = [feed.task for feed in self._feeds.values() if feed.task is not None]
+            self._feeds.clear()
+            if self._loop is not None and tasks:
+                asyncio.run_coroutine_threadsafe(_cancel(tasks), self._loop).result(timeout=30)
+            self._stop()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="crmkit-dlt-reader", daemon=True
+            )
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return self._loop
+
+    def _stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        self._finished.clear()
+        if loop is None or thread is None:
+            return
+        for close in self.closers:
+            asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+async def _spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    return asyncio.ensure_future(coroutine)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _pump(read: Read, state: dict[str, Any], pages: queue.Queue[Any]) -> None:
+    """Run one reader, handing each page and the position after it to the dlt side."""
+    try:
+        async for rows in read(state):
+            await _put(pages, (rows, copy.deepcopy(state)))
+        await _put(pages, _END)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the dlt side raises it, where dlt reports it
+        await _put(pages, exc)
+
+
+async def _put(pages: queue.Queue[Any], item: Any) -> None:
+    while True:
+        try:
+            pages.put_nowait(item)
+            return
+        except queue.Full:
+            await asyncio.sleep(0.005)
+
+
+def make_source(name: str, resources: Iterable[DltResource], budget: Budget) -> DltSource:
     """A dlt source named ``name`` (its schema) of these resources."""
     chosen = list(resources)
 
@@ -204,7 +391,18 @@ def make_source(name: str, resources: Iterable[DltResource]) -> DltSource:
         return chosen
 
     made: DltSource = source()
+    _PREFETCH[made] = budget.prefetch
+    weak = weakref.ref(made)
+
+    def selected() -> set[str] | None:
+        found = weak()
+        return set(found.selected_resources) if found is not None else None
+
+    budget.prefetch.selected = selected
     return made
+
+
+_PREFETCH: weakref.WeakKeyDictionary[DltSource, Prefetch] = weakref.WeakKeyDictionary()
 
 
 def has_more(pipeline: dlt.Pipeline, source: DltSource) -> bool:
@@ -213,19 +411,33 @@ def has_more(pipeline: dlt.Pipeline, source: DltSource) -> bool:
     return any(bool(state.get("more")) for state in resources.values())
 
 
-def sync(pipeline: dlt.Pipeline, source: DltSource, **run_options: Any) -> list[LoadInfo]:
+def sync(
+    pipeline: dlt.Pipeline,
+    source: DltSource,
+    *,
+    on_load: Callable[[LoadInfo], None] | None = None,
+    **run_options: Any,
+) -> list[LoadInfo]:
     """Run ``source`` into ``pipeline`` until every resource has read to its end.
 
     One ``pipeline.run`` per load: with the source's ``pages_per_load`` several,
     each committed with its resources' positions; without, one. Returns each
-    load's :class:`~dlt.common.pipeline.LoadInfo`. Other keywords go to
+    load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is told each one as it
+    is committed). Other keywords go to
     ``pipeline.run`` (into DuckDB, ``loader_file_format`` defaults to ``jsonl``).
     """
     destination = getattr(pipeline.destination, "destination_name", None)
     if destination == "duckdb":
         # DuckDB reads JSON Lines files several times faster than dlt's INSERT statements.
         run_options.setdefault("loader_file_format", "jsonl")
-    loads = [pipeline.run(source, **run_options)]
-    while has_more(pipeline, source):
-        loads.append(pipeline.run(source, **run_options))
+    loads: list[LoadInfo] = []
+    try:
+        while not loads or has_more(pipeline, source):
+            loads.append(pipeline.run(source, **run_options))
+            if on_load is not None:
+                on_load(loads[-1])
+    finally:
+        prefetch = _PREFETCH.get(source)
+        if prefetch is not None:
+            prefetch.close()
     return loads

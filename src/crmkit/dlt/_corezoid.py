@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import dlt
 from dlt.extract import DltSource
 
 from ..corezoid import Corezoid, Op, OpResult
@@ -48,32 +47,25 @@ def corezoid_source(
     if not secret:
         raise ValueError("corezoid_source needs the API secret")
     wanted = [str(ref) for ref in refs]
-    shared = SharedClient(lambda: Corezoid(api_login, secret, **client_options))
     budget = Budget(pages_per_load, on_page)
+    shared = SharedClient(lambda: Corezoid(api_login, secret, **client_options), budget)
 
-    async def tasks() -> AsyncIterator[list[dict[str, Any]]]:
-        state = dlt.current.resource_state()
+    async def read(state: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         start = int(state.get("next", 0))
-        state["more"] = False
         rows = Rows()
-        batches = 0
         async with shared.use() as cz:
             for at in range(start, len(wanted), REFS_PER_REQUEST):
                 chunk = wanted[at : at + REFS_PER_REQUEST]
                 results = await cz.ops([Op.show_task(conv_id, ref=ref) for ref in chunk])
                 done = at + len(chunk)
-                state["next"] = 0 if done >= len(wanted) else done
-                batches += 1
+                state["next"] = 0 if done >= len(wanted) else done  # the next run starts over
                 budget.report(cz, "tasks", len(chunk), len(wanted))
                 yield [
                     _row(rows, conv_id, ref, result)
                     for ref, result in zip(chunk, results, strict=True)
                 ]
-                if budget.spent(batches) and state["next"]:
-                    state["more"] = True
-                    return
 
-    return make_source("corezoid", [merge_resource(tasks, "tasks", "ref")])
+    return make_source("corezoid", [merge_resource(read, "tasks", "ref", budget)], budget)
 
 
 def _row(rows: Rows, conv_id: int | str, ref: str, result: OpResult) -> dict[str, Any]:

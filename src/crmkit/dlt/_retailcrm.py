@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-import dlt
 from dlt.extract import DltResource, DltSource
 
 from ..retailcrm import HistoryEntry, RetailCRM
@@ -67,11 +66,10 @@ def retailcrm_source(
         )
     if not api_key:
         raise ValueError("retailcrm_source needs an api_key")
-    shared = SharedClient(lambda: RetailCRM(url, api_key, **client_options))
     budget = Budget(pages_per_load, on_page)
-    return make_source(
-        "retailcrm", [_resource(name, shared, budget, page_size) for name in resources]
-    )
+    shared = SharedClient(lambda: RetailCRM(url, api_key, **client_options), budget)
+    chosen = [_resource(name, shared, budget, page_size) for name in resources]
+    return make_source("retailcrm", chosen, budget)
 
 
 def _resource(
@@ -79,8 +77,7 @@ def _resource(
 ) -> DltResource:
     attribute, path, history_key = RETAILCRM_RESOURCES[name]
 
-    async def records() -> AsyncIterator[list[dict[str, Any]]]:
-        state = dlt.current.resource_state()
+    async def read(state: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         rows = Rows()
         async with shared.use() as crm:
             resource = getattr(crm, attribute)
@@ -99,13 +96,14 @@ def _resource(
                 history = resource.history(state.get("history_since"), page_size=page_size)
             async for page in budget.pages(crm, name, history, state, "history"):
                 changed, deleted = _changes(page.items, history_key)
+                applied: list[dict[str, Any]] = []
                 if changed:
                     found = resource.list(filter={"ids": sorted(changed)}, page_size=100)
-                    yield [rows.upsert(to_row(item)) async for item in found]
-                if deleted:
-                    yield [rows.delete("id", record_id) for record_id in sorted(deleted)]
+                    applied += [rows.upsert(to_row(item)) async for item in found]
+                applied += [rows.delete("id", record_id) for record_id in sorted(deleted)]
+                yield applied  # one page of history, whole: its position comes with it
 
-    return merge_resource(records, name, "id")
+    return merge_resource(read, name, "id", budget)
 
 
 def _changes(entries: Sequence[HistoryEntry], key: str) -> tuple[set[int], set[int]]:

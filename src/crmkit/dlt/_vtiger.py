@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import dlt
 from dlt.extract import DltResource, DltSource
 
 from ..vtiger import Vtiger, vtql
@@ -45,16 +44,15 @@ def vtiger_source(
     if not username or not access_key:
         raise ValueError("vtiger_source needs a username and the user's access key")
     names = [vtql.identifier(module) for module in modules]
-    shared = SharedClient(lambda: Vtiger(url, username, access_key, **client_options))
     budget = Budget(pages_per_load, on_page)
-    return make_source("vtiger", [_resource(module, shared, budget) for module in names])
+    shared = SharedClient(lambda: Vtiger(url, username, access_key, **client_options), budget)
+    return make_source("vtiger", [_resource(module, shared, budget) for module in names], budget)
 
 
 def _resource(module: str, shared: SharedClient[Vtiger], budget: Budget) -> DltResource:
     name = module.lower()
 
-    async def records() -> AsyncIterator[list[dict[str, Any]]]:
-        state = dlt.current.resource_state()
+    async def read(state: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         saved = saved_state(state, "paginator")
         # A feed that never saw a change saved no cursor: it starts from zero again.
         resume = saved if saved is not None and saved.cursor is not None else None
@@ -69,4 +67,4 @@ def _resource(module: str, shared: SharedClient[Vtiger], budget: Budget) -> DltR
                     for change in page.items
                 ]
 
-    return merge_resource(records, name, "id")
+    return merge_resource(read, name, "id", budget)
