@@ -76,3 +76,34 @@ def test_tasks_by_ref(loaded: Loaded) -> None:
     assert tags == ["c"]
     assert loaded.count("tasks__data__tags") == 199 * 2 - 2 + 1
     assert loaded.column("SELECT data__n FROM tasks WHERE ref = 'order-210'") == [210]
+
+
+def test_tasks_by_node_listing(loaded: Loaded) -> None:
+    sandbox = CorezoidSandbox()
+    process = sandbox.processes[DEFAULT_CONV]
+    asyncio.run(
+        _ops(
+            sandbox,
+            [Op.create_task(DEFAULT_CONV, {"n": n}, ref=f"node-{n}") for n in range(120)],
+        )
+    )
+
+    node = next(iter(process.tasks.values()))["node_id"]  # where the new tasks wait
+
+    def source() -> Any:
+        return corezoid_source(
+            conv_id=DEFAULT_CONV,
+            nodes=[node],
+            on_page=loaded.on_page,
+            pages_per_load=1,
+            **_client(sandbox),
+        )
+
+    loaded.sync(source())
+    in_node = [t for t in process.tasks.values() if t["node_id"] == node]
+    assert loaded.count("node_tasks") == len(in_node) == 120
+    assert loaded.read("node_tasks") == 120
+    asyncio.run(_ops(sandbox, [Op.modify_task(DEFAULT_CONV, {"n": 999}, ref="node-3")]))
+    loaded.sync(source())
+    assert loaded.count("node_tasks") == 120  # merged by obj_id: no task twice
+    assert loaded.rows("SELECT data__n FROM node_tasks WHERE ref = 'node-3'") == [(999,)]

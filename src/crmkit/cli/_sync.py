@@ -89,6 +89,8 @@ def add_sync_parser(commands: Any) -> None:
     where.add_argument("--secret")
     where.add_argument("--conv-id")
     where.add_argument("--refs", type=Path)
+    where.add_argument("--node", help="corezoid: a node id: its task listing")
+    where.add_argument("--company-id")
     where.add_argument(
         "--resources",
         help="comma-separated tables: amocrm leads,contacts,...; vtiger modules Leads,Contacts,...",
@@ -214,8 +216,9 @@ def _source_maker(spec: ExportSpec, options: Mapping[str, Any]) -> Callable[...,
     page_size = spec.option("page_size")
     paged: dict[str, Any] = {"page_size": int(page_size)} if page_size else {}
     refs: list[str] = []
-    if spec.platform == "corezoid":
-        path = Path(spec.need("refs", "the file of task refs"))
+    nodes = _listed(spec.option("node")) or []
+    if spec.platform == "corezoid" and (spec.option("refs") or not nodes):
+        path = Path(spec.need("refs", "the node (--node) or the file of task refs"))
         try:
             refs = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         except OSError as exc:
@@ -234,7 +237,7 @@ def _source_maker(spec: ExportSpec, options: Mapping[str, Any]) -> Callable[...,
             modules: dict[str, Any] = {"modules": resources} if resources else {}
             return sources.vtiger_source(**options, **modules, **common)
         conv_id = spec.need("conv_id", "the process id")
-        return sources.corezoid_source(**options, conv_id=conv_id, refs=refs, **common)
+        return sources.corezoid_source(**options, conv_id=conv_id, refs=refs, nodes=nodes, **common)
 
     return make
 

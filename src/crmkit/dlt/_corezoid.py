@@ -1,10 +1,16 @@
-"""Corezoid as a dlt source: the tasks of one process, shown by their refs.
+"""Corezoid as a dlt source: the tasks of one process, shown by their refs or listed by node.
 
-Corezoid has no listing of a process's tasks by change, so every run shows
-each ref again (100 refs a request, the ops batch): a task's current node and
-data are merged by ``ref``, and a ref Corezoid no longer knows deletes its
-row. The position within the refs is kept between loads, so a run stopped
-part-way resumes at its next batch.
+Corezoid has no listing of a process's tasks by change, so every run reads
+them again:
+
+- ``refs``: each ref shown (100 refs a request, the ops batch) into ``tasks``,
+  merged by ``ref``; a ref Corezoid no longer knows deletes its row;
+- ``nodes``: each node's task listing (``list`` of a node, paged) into
+  ``node_tasks``, merged by ``obj_id``; a task that left the node keeps its
+  last row (the listing names no departures).
+
+The position (the next batch of refs, the node listing's paginator state) is
+kept between loads, so a run stopped part-way resumes there.
 
 Custom fields: a task's ``data`` becomes columns ``data__<key>`` (lists a
 child table ``tasks__data__<key>``).
@@ -18,7 +24,16 @@ from typing import Any
 from dlt.extract import DltSource
 
 from ..corezoid import Corezoid, Op, OpResult
-from ._base import Budget, OnPage, Rows, SharedClient, make_source, merge_resource
+from ._base import (
+    Budget,
+    OnPage,
+    Rows,
+    SharedClient,
+    make_source,
+    merge_resource,
+    saved_state,
+    to_row,
+)
 
 __all__ = ["corezoid_source"]
 
@@ -33,19 +48,23 @@ def corezoid_source(
     secret: str,
     *,
     conv_id: int | str,
-    refs: Sequence[str],
+    refs: Sequence[str] = (),
+    nodes: Sequence[str] = (),
     pages_per_load: int | None = None,
     on_page: OnPage | None = None,
     **client_options: Any,
 ) -> DltSource:
     """A dlt source of one process's tasks; the account's arguments are :class:`~crmkit.Corezoid`'s.
 
-    ``refs`` are the tasks' refs (those your tasks were created with);
+    ``refs`` are the tasks' refs (those your tasks were created with), ``nodes``
+    node ids whose task listings to read (one of the two at least);
     ``pages_per_load`` (batches of 100 refs) and ``on_page``: see
     :func:`crmkit.dlt.sync`.
     """
     if not secret:
         raise ValueError("corezoid_source needs the API secret")
+    if not refs and not nodes:
+        raise ValueError("corezoid_source needs refs or nodes")
     wanted = [str(ref) for ref in refs]
     budget = Budget(pages_per_load, on_page)
     shared = SharedClient(lambda: Corezoid(api_login, secret, **client_options), budget)
@@ -65,7 +84,28 @@ def corezoid_source(
                     for ref, result in zip(chunk, results, strict=True)
                 ]
 
-    return make_source("corezoid", [merge_resource(read, "tasks", "ref", budget)], budget)
+    async def listed(state: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        rows = Rows()
+        async with shared.use() as cz:
+            for node in nodes:
+                key = f"node:{node}"
+                saved = saved_state(state, key)
+                resume = saved if saved is not None and not saved.done else None
+                paginator = cz.list_tasks(conv_id, str(node), resume_from=resume)
+                async for page in budget.pages(cz, "node_tasks", paginator, state, key):
+                    yield [
+                        rows.upsert({**to_row(task), "conv_id": str(conv_id)})
+                        for task in page.items
+                    ]
+            for node in nodes:  # all read: the next run lists every node again
+                state.pop(f"node:{node}", None)
+
+    resources = []
+    if refs:
+        resources.append(merge_resource(read, "tasks", "ref", budget))
+    if nodes:
+        resources.append(merge_resource(listed, "node_tasks", "obj_id", budget))
+    return make_source("corezoid", resources, budget)
 
 
 def _row(rows: Rows, conv_id: int | str, ref: str, result: OpResult) -> dict[str, Any]:
