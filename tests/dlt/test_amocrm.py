@@ -58,11 +58,13 @@ def test_full_load_then_only_changes(loaded: Loaded) -> None:
         return result.ids[0]
 
     new_id = asyncio.run(add())
+    sandbox.delete("leads", [8, 9])  # each leaves a lead_deleted event
     sandbox.clock.advance(5)  # the run starts a while after the changes
     loaded.sync(source())
-    assert loaded.read("leads") == 4
+    assert loaded.read("leads") == 2 + 4  # 2 deletion events, then 3 changed and 1 new
     assert loaded.read("contacts") == 0
-    assert loaded.count("leads") == 121
+    assert loaded.count("leads") == 121 - 2 == len(sandbox.entities["leads"])
+    assert loaded.column("SELECT id FROM leads WHERE id IN (8, 9)") == []
     names = dict(loaded.rows("SELECT id, name FROM leads WHERE id IN (1, 2, 3, 4)"))
     assert names[1] == names[2] == names[3] == "Renamed in run 2"
     assert names[4] == sandbox.entities["leads"][4]["name"]
@@ -77,7 +79,7 @@ def test_full_load_then_only_changes(loaded: Loaded) -> None:
     )
     sandbox.clock.advance(5)
     loaded.sync(source())
-    assert loaded.read("leads") == 1
+    assert loaded.read("leads") == 1  # no deletions since run 2, one change
     child = loaded.column(
         "SELECT c.value FROM leads__custom_fields c JOIN leads l ON c._dlt_parent_id = l._dlt_id"
         " WHERE l.id = 5"

@@ -4,9 +4,8 @@
    RetailCRM at their real rate limits), and push the Corezoid tasks in
    through a batcher.
 2. ``crmkit sync`` all four at once into one DuckDB file, a dataset each.
-3. Change records in all four and delete some in RetailCRM (a user's deletion
-   in the CRM: its history says so), vtiger and Corezoid; amoCRM deletions
-   are not read (crmkit does not read amoCRM's events yet), so none there.
+3. Change records in all four and delete some in each (in RetailCRM a user's
+   deletion in the CRM: its history says so).
 4. Sync again from the saved positions: only the changes are read. Then
    print the row counts and sample queries showing the changes applied and
    the deleted records gone, and check both against the sandboxes.
@@ -41,7 +40,7 @@ __all__ = ["delete_in_retailcrm", "demo_db_command"]
 
 #: Records changed, and records deleted, between the two runs.
 CHANGED = {"amocrm": 25, "retailcrm": 40, "vtiger": 15, "corezoid": 10}
-DELETED = {"amocrm": 0, "retailcrm": 5, "vtiger": 5, "corezoid": 5}
+DELETED = {"amocrm": 5, "retailcrm": 5, "vtiger": 5, "corezoid": 5}
 #: The table each platform's checks look at.
 TABLES = {
     "amocrm": "amocrm.leads",
@@ -153,9 +152,11 @@ async def _change_and_delete(setups: dict[str, SandboxSetup], urls: dict[str, st
     changes = Changes()
     amo: Any = setups["amocrm"].sandbox
     amo.clock.advance(5)
-    ids = rng.sample(sorted(amo.entities["leads"]), CHANGED["amocrm"])
-    amo.touch("leads", ids, name="Changed by the demo")
-    changes.changed["amocrm"], changes.deleted["amocrm"] = sorted(ids), []
+    ids = rng.sample(sorted(amo.entities["leads"]), CHANGED["amocrm"] + DELETED["amocrm"])
+    amo.touch("leads", ids[: CHANGED["amocrm"]], name="Changed by the demo")
+    amo.delete("leads", ids[CHANGED["amocrm"] :])  # each leaves a lead_deleted event
+    changes.changed["amocrm"] = sorted(ids[: CHANGED["amocrm"]])
+    changes.deleted["amocrm"] = sorted(ids[CHANGED["amocrm"] :])
 
     retail: Any = setups["retailcrm"].sandbox
     account = retail.account()

@@ -12,10 +12,10 @@ One source per platform, taking the platform client's own arguments::
 Every resource merges by its primary key and keeps its position (crmkit's
 paginator state, watermark or history id) in dlt's resource state, committed
 with the data: run the same pipeline again and only what changed is read.
-Deleted records (RetailCRM history, vtiger ``sync``, Corezoid refs that are
-gone) are deleted in the destination through dlt's ``hard_delete`` column
-``_crmkit_deleted``. amoCRM deletions are not read (see
-:func:`amocrm_source`). Custom fields: see each source.
+Deleted records (amoCRM's deletion events, RetailCRM history, vtiger
+``sync``, Corezoid refs that are gone) are deleted in the destination through
+dlt's ``hard_delete`` column ``_crmkit_deleted``. Custom fields: see each
+source.
 
 Any dlt destination works (DuckDB, Postgres, BigQuery, Snowflake, files ...)
 with its credentials from the environment or dlt's config, as dlt reads them.

@@ -9,14 +9,19 @@ Custom fields: ``custom_fields_values`` becomes the child table
 ``field_code``, ``field_name``, ``value``, ``enum_id``, ``enum_code``, those
 the account sends).
 
-Deletions: amoCRM reports them only in its events feed
-(``/api/v4/events``, ``lead_deleted`` ...), which crmkit's client does not
-read yet; a record deleted in amoCRM stays in the destination.
+Deletions: amoCRM reports them in its events feed (``/api/v4/events``).
+Each run of ``leads``, ``contacts``, ``companies`` and ``customers`` first
+reads the ``{entity}_deleted`` events since the last run (kept as
+``events_from`` in the resource state, the server's clock) and deletes those
+rows, then reads the listing; a record deleted and restored in between comes
+back with the listing. Tasks and notes have no deletion events: their
+deletions stay in the destination.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from dlt.extract import DltResource, DltSource
@@ -39,6 +44,13 @@ AMOCRM_RESOURCES: dict[str, tuple[str, str | None]] = {
     "company_notes": ("notes", "companies"),
 }
 _DEFAULT = ("leads", "contacts", "companies", "tasks", "lead_notes")
+#: The event that says a record of the resource was deleted.
+DELETION_EVENTS = {
+    "leads": "lead_deleted",
+    "contacts": "contact_deleted",
+    "companies": "company_deleted",
+    "customers": "customer_deleted",
+}
 
 
 def amocrm_source(
@@ -78,12 +90,33 @@ def _resource(
         since = saved.watermark if saved is not None and saved.done else None
         rows = Rows()
         async with shared.use() as amo:
+            event = DELETION_EVENTS.get(name)
+            if event is not None and state.get("events_from") and resume is None:
+                yield await _deletions(amo, budget, name, event, state, rows)
             resource = amo.notes.of(parent) if parent else getattr(amo, attribute)
             paginator = resource.list(modified_since=since, resume_from=resume, page_size=page_size)
             async for page in budget.pages(amo, name, paginator, state, "paginator"):
+                if event is not None and paginator.watermark is not None:
+                    # deletions from the first listing's start on are the next run's
+                    state.setdefault("events_from", paginator.watermark.isoformat())
                 yield [rows.upsert(to_row(item)) for item in page.items]
 
     return merge_resource(read, name, "id", budget)
+
+
+async def _deletions(
+    amo: AmoCRM, budget: Budget, name: str, event: str, state: dict[str, Any], rows: Rows
+) -> list[dict[str, Any]]:
+    """The rows deleting what the ``event``s since ``state["events_from"]`` name; moves it on."""
+    since = datetime.fromisoformat(str(state["events_from"]))
+    events = amo.events.list(
+        filter={"type": [event], "created_at": {"from": int(since.timestamp())}}
+    )
+    gone = sorted({item.entity_id async for item in events if item.entity_id is not None})
+    if events.watermark is not None:
+        state["events_from"] = events.watermark.isoformat()
+    budget.report(amo, name, len(gone), None)
+    return [rows.delete("id", entity_id) for entity_id in gone]
 
 
 def to_row(item: Any) -> dict[str, Any]:
