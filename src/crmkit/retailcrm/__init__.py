@@ -5,6 +5,7 @@ The sandbox is :mod:`crmkit.retailcrm.sandbox`; the marketplace module toolkit
 """
 
 from ._client import RetailCRM
+from ._wire import ServiceUnavailableError, format_datetime, parse_datetime
 from .models import (
     CorporateCustomer,
     Customer,
@@ -13,9 +14,13 @@ from .models import (
     Order,
     OrderItem,
     Phone,
+    ReferenceItem,
+    Saved,
 )
+from .resources import REFERENCE_BOOKS
 
 __all__ = [
+    "REFERENCE_BOOKS",
     "CorporateCustomer",
     "Customer",
     "HistoryEntry",
@@ -23,7 +28,13 @@ __all__ = [
     "Order",
     "OrderItem",
     "Phone",
+    "ReferenceItem",
     "RetailCRM",
+    "Saved",
+    "ServiceUnavailableError",
+    "format_datetime",
+    "parse_datetime",
 ]
 
 RetailCRM.__module__ = __name__  # tracebacks and docs show crmkit.retailcrm.RetailCRM
+ServiceUnavailableError.__module__ = __name__

@@ -25,17 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from .._params import BadParameters as BadBrackets
-from .._params import parse_brackets
-from ..sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
-from ..sandbox._faults import ASGIApp
-from ._sandbox_http import BadEntity, BadParameters, Missing
-from ._sandbox_http import route as route_for
-from ._sandbox_state import SCOPES, Account
+from ..._params import BadParameters as BadBrackets
+from ..._params import parse_brackets
+from ...sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
+from ...sandbox._faults import ASGIApp
+from ._entities import BadEntity, BadParameters, Missing
+from ._entities import route as route_for
+from ._misc import UNVERSIONED as _UNVERSIONED
+from ._misc import unversioned
+from ._state import SCOPES, Account
 
 __all__ = ["DEFAULT_API_KEY", "RetailCRMSandbox"]
 
@@ -109,17 +111,23 @@ class RetailCRMSandbox(Sandbox):
             return reply(status, body)
 
         async def dispatch(request: Request) -> Response:
-            path = request.url.path
-            prefix, marker, rest = path.partition("/api/")
-            account = self.accounts.get(prefix.strip("/")) if marker else None
+            # Route on the raw path, one unquoted segment at a time: an id
+            # holding "/" or ".." stays one segment, as a caller encoded it.
+            raw = request.scope.get("raw_path") or request.url.path.encode()
+            raw_path = raw.decode("latin-1").split("?", 1)[0]
+            prefix, marker, rest = raw_path.partition("/api/")
+            account = self.accounts.get(unquote(prefix).strip("/")) if marker else None
             if account is None:
-                return Response(_HTML_MISSING, 404, media_type="text/html")
-            if rest in ("api-versions", "credentials"):
-                version, route = "", rest
+                # AccountNotFoundHandler.php: a 405 text/html to a non-GET.
+                status = 404 if request.method == "GET" else 405
+                return Response(_HTML_MISSING, status, media_type="text/html")
+            segments = [unquote(part) for part in rest.split("/")]
+            if segments[0] in _UNVERSIONED:
+                version, parts = "", segments
             else:
-                version, _, route = rest.partition("/")
-            if version not in ("v5", "") or not route:
-                return Response(_HTML_MISSING, 404, media_type="text/html")
+                version, parts = segments[0], segments[1:]
+            if version not in ("v5", "") or not parts or parts == [""]:
+                return fail(404, "Method not found")
             try:
                 query = parse_brackets(parse_qsl(request.url.query, keep_blank_values=True))
             except BadBrackets as exc:
@@ -141,18 +149,15 @@ class RetailCRMSandbox(Sandbox):
             if self.limiter is not None and self.limiter.hit(key) is not Verdict.ALLOWED:
                 self.rate_limited += 1
                 return fail(503, "Rate limit exceeded")
-            if route == "api-versions":
-                return reply(200, {"success": True, "versions": ["3.0", "4.0", "5.0"]})
-            if route == "credentials":
-                scopes = account.keys[key]
-                return reply(200, {"success": True, "credentials": sorted(scopes or ["*"])})
-            area = route.split("/", 1)[0]
+            if not version:
+                return reply(200, {"success": True, **unversioned(account, key, parts[0])})
+            area = parts[0]
             read_scope, write_scope = SCOPES.get(area, ("", ""))
             scopes = account.keys[key]
             need = read_scope if request.method == "GET" else write_scope
             if scopes is not None and need not in scopes:
                 return fail(403, "Access denied.")
-            handler = route_for(account, request.method, route)
+            handler = route_for(account, request.method, parts)
             if handler is None:
                 return fail(404, "Method not found")
             try:
@@ -164,7 +169,7 @@ class RetailCRMSandbox(Sandbox):
             except Missing as exc:
                 return fail(400, f"Parameter '{exc.args[0]}' is missing")
             if status >= 400:
-                return fail(status, str(answer.get("errorMsg")), answer.get("errors"))
+                return reply(status, {"success": False, **answer})
             return reply(status, {"success": True, **answer})
 
         return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST"])])

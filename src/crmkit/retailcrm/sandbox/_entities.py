@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from ._sandbox_state import KEYS, Account
+from ._misc import settings
+from ._state import KEYS, Account
 
 __all__ = ["BadEntity", "BadParameters", "Missing", "route"]
 
@@ -16,6 +17,15 @@ Handler = Callable[[dict[str, Any], dict[str, Any]], tuple[int, dict[str, Any]]]
 
 _PAGE_LIMITS = (20, 50, 100)
 UPLOAD_LIMIT = 50
+#: The status of a partial upload.
+PARTIAL = 460
+#: Names under each area that are methods of their own, not entity ids
+#: (``ResourceGroup/Orders.php``, ``Customers.php``, ``Packs.php``, ``Payments``).
+RESERVED: dict[str, set[str]] = {
+    "orders": {"combine", "links", "loyalty", "packs", "payments", "statuses"},
+    "customers": {"combine", "notes"},
+    "customers-corporate": {"combine", "notes"},
+}
 
 
 class BadParameters(Exception):
@@ -102,6 +112,7 @@ def _matches(record: dict[str, Any], filters: dict[str, Any]) -> bool:
 
 def entity_route(account: Account, method: str, area: str, rest: list[str]) -> Handler | None:
     one, plural, uploaded = KEYS[area]
+    failed_key = uploaded.replace("uploaded", "failed")
     store = account.stores[area]
 
     def listing(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -128,11 +139,17 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
         }
         return 200, answer
 
+    def answer(record: dict[str, Any]) -> dict[str, Any]:
+        # OrdersCreateResponse.php: orders answer {id, order}; customers {id}.
+        return {"id": record["id"], one: record} if area == "orders" else {"id": record["id"]}
+
     def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         entity = json_field(form, one)
-        _check_unique(entity)
-        record = account.create(area, entity)
-        return 201, {"id": record["id"]}
+        problem = _problem(entity)
+        if problem:
+            raise BadEntity(problem)
+        record = account.create(area, _with_site(entity, form))
+        return 201, answer(record)
 
     def upload(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         entities = json_field(form, plural, list)
@@ -140,15 +157,41 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
             raise BadEntity({plural: f"at most {UPLOAD_LIMIT} per request"})
         if not all(isinstance(e, dict) for e in entities):
             raise BadEntity({plural: "each item must be an object"})
-        for entity in entities:
-            _check_unique(entity)
-        done = [account.create(area, e) for e in entities]
-        return 201, {uploaded: [{"id": r["id"], "externalId": r.get("externalId")} for r in done]}
+        done: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        errors: dict[str, Any] = {}
+        for n, entity in enumerate(entities):
+            problem = _problem(entity)
+            if problem:
+                failed.append({"externalId": entity.get("externalId")})
+                errors[str(n)] = problem
+                continue
+            done.append(account.create(area, _with_site(entity, form)))
+        rows = [{"id": r["id"], "externalId": r.get("externalId")} for r in done]
+        if not failed:
+            return 201, {uploaded: rows}
+        # HTTP 460: some made, some refused; both lists in the answer.
+        return PARTIAL, {
+            "errorMsg": f"{plural.title()} are loaded with errors",
+            "errors": errors,
+            uploaded: rows,
+            failed_key: failed,
+        }
 
-    def _check_unique(entity: dict[str, Any]) -> None:
+    def _problem(entity: dict[str, Any]) -> dict[str, str]:
         ext = entity.get("externalId")
         if ext not in (None, "") and str(ext) in store.by_external:
-            raise BadEntity({"externalId": f"{one} with externalId {ext} already exists."})
+            return {"externalId": f"{one} with externalId {ext} already exists."}
+        site = entity.get("site")
+        if site is not None and site not in account.sites:
+            return {"site": f"Site {site!r} does not exist."}
+        return {}
+
+    def _with_site(entity: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+        site = form.get("site")
+        if site is not None and site not in account.sites:
+            raise BadParameters(f"site {site!r} does not exist")
+        return {**entity, "site": site} if site is not None and "site" not in entity else entity
 
     def by(query: dict[str, Any]) -> str:
         value = query.get("by", "externalId")
@@ -172,18 +215,50 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
             if record is None:
                 return 404, {"errorMsg": "Not found"}
             account.edit(area, record, entity)
-            return 200, {"id": record["id"]}
+            return 200, answer(record)
 
         return handler
 
+    def fix_external_ids(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        rows = json_field(form, plural, list)
+        for row in rows:
+            if not isinstance(row, dict) or "id" not in row or "externalId" not in row:
+                raise BadEntity({plural: "each item needs id and externalId"})
+            record = store.find(str(row["id"]), "id")
+            if record is None:
+                raise BadEntity({plural: f"{one} with id {row['id']} does not exist"})
+            account.edit(area, record, {"externalId": str(row["externalId"])})
+        return 200, {}
+
+    def statuses(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        ids = {_int(v, "ids[]") for v in query.get("ids") or []}
+        externals = {str(v) for v in query.get("externalIds") or []}
+        rows = [
+            {
+                "id": r["id"],
+                "externalId": r.get("externalId"),
+                "status": r.get("status"),
+                "group": account.statuses.get(str(r.get("status")), {}).get("group"),
+            }
+            for r in store.records.values()
+            if r["id"] in ids or str(r.get("externalId")) in externals
+        ]
+        return 200, {"orders": rows}
+
+    fixed: dict[tuple[str, str], Handler] = {
+        ("GET", "history"): history,
+        ("POST", "create"): create,
+        ("POST", "upload"): upload,
+        ("POST", "fix-external-ids"): fix_external_ids,
+    }
+    if area == "orders":
+        fixed[("GET", "statuses")] = statuses
     if method == "GET" and not rest:
         return listing
-    if method == "GET" and rest == ["history"]:
-        return history
-    if method == "POST" and rest == ["create"]:
-        return create
-    if method == "POST" and rest == ["upload"]:
-        return upload
+    if len(rest) == 1 and (method, rest[0]) in fixed:
+        return fixed[(method, rest[0])]
+    if rest and rest[0] in RESERVED.get(area, set()) | {name for _, name in fixed}:
+        return None  # a method of its own (orders/statuses, orders/packs): never an entity id
     if method == "GET" and len(rest) == 1:
         return get_one(rest[0])
     if method == "POST" and len(rest) == 2 and rest[1] == "edit":
@@ -225,13 +300,14 @@ def module_route(account: Account, method: str, code: str, rest: list[str]) -> H
     return None
 
 
-def route(account: Account, method: str, route_path: str) -> Handler | None:
-    parts = route_path.split("/")
+def route(account: Account, method: str, parts: list[str]) -> Handler | None:
     area = parts[0]
     if area in KEYS:
         return entity_route(account, method, area, parts[1:])
     if area == "integration-modules" and len(parts) >= 2:
         return module_route(account, method, parts[1], parts[2:])
+    if parts == ["settings"] and method == "GET":
+        return lambda query, form: (200, settings(account))
     if area == "reference" and len(parts) == 2 and method == "GET":
         books = {
             "sites": ("sites", account.sites),

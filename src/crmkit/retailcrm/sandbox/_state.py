@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from ..sandbox import FakeData, SandboxClock
+from ...sandbox import FakeData, SandboxClock
 
-__all__ = ["Account", "EntityStore"]
+__all__ = ["DATETIME", "Account", "EntityStore"]
+
+DATETIME = "%Y-%m-%d %H:%M:%S"
 
 #: Which API-key scope each area of the API needs, for reading and for writing.
 SCOPES = {
@@ -18,6 +21,7 @@ SCOPES = {
     "orders": ("order_read", "order_write"),
     "integration-modules": ("integration_read", "integration_write"),
     "reference": ("reference_read", "reference_write"),
+    "settings": ("reference_read", "reference_write"),
 }
 
 # The one-entity key, list key and upload-answer key of each entity area.
@@ -79,6 +83,8 @@ class Account:
         lambda: {"eshop-individual": {"code": "eshop-individual", "name": "Individual"}}
     )
     next_history_id: int = 1
+    #: The account's time zone (``/api/v5/settings``); its datetimes are written in it.
+    timezone: str = "Europe/Moscow"
 
     @property
     def url(self) -> str:
@@ -91,7 +97,8 @@ class Account:
         return next(iter(self.keys))
 
     def stamp(self) -> str:
-        return self.clock.datetime().strftime("%Y-%m-%d %H:%M:%S")
+        """Now, as the API writes it: ``Y-m-d H:i:s`` in the account's time zone."""
+        return self.clock.datetime().astimezone(ZoneInfo(self.timezone)).strftime(DATETIME)
 
     def add_key(self, key: str | None = None, scopes: frozenset[str] | None = None) -> str:
         key = key or secrets.token_hex(16)

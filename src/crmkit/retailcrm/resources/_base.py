@@ -1,0 +1,73 @@
+"""What every RetailCRM resource class shares: its client, and list/history paginators."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..._pagination import AsyncPaginator, PaginatorState
+from .. import _wire
+from .._paging import HistoryStrategy, ListStrategy, list_filter
+
+if TYPE_CHECKING:
+    from .._client import RetailCRM
+
+__all__ = ["Resource"]
+
+M = TypeVar("M")
+
+
+class Resource:
+    """A group of the API's methods, sent through one :class:`~crmkit.retailcrm.RetailCRM`."""
+
+    def __init__(self, client: RetailCRM) -> None:
+        self._client = client
+
+    def _site(self, site: str | None) -> str | None:
+        return site if site is not None else self._client.site
+
+    def _list(
+        self,
+        path: str,
+        key: str,
+        model: type[M],
+        *,
+        filter: Mapping[str, Any] | None,
+        site: str | None = None,
+        sites: bool = True,
+        page_size: int | None,
+        limit: int | None,
+        resume_from: PaginatorState | Mapping[str, Any] | None,
+    ) -> AsyncPaginator[M]:
+        filters = list_filter(filter, self._site(site)) if sites else dict(filter or {})
+        strategy = ListStrategy(path, key, model, filter=filters)
+        return self._paginate(strategy, page_size, limit, resume_from)
+
+    def _history(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        since_id: int | None,
+        filter: Mapping[str, Any] | None,
+        page_size: int | None,
+        limit: int | None,
+        resume_from: PaginatorState | Mapping[str, Any] | None,
+    ) -> AsyncPaginator[M]:
+        strategy = HistoryStrategy(path, model, since_id=since_id, filter=filter)
+        return self._paginate(strategy, page_size, limit, resume_from)
+
+    def _paginate(
+        self,
+        strategy: ListStrategy[M] | HistoryStrategy[M],
+        page_size: int | None,
+        limit: int | None,
+        resume_from: PaginatorState | Mapping[str, Any] | None,
+    ) -> AsyncPaginator[M]:
+        return AsyncPaginator(
+            self._client._fetch,
+            strategy,
+            page_size=_wire.page_size_for(page_size),
+            limit=limit,
+            resume_from=resume_from,
+        )
