@@ -8,6 +8,7 @@ from ._client import RetailCRM
 from ._wire import ServiceUnavailableError, format_datetime, parse_datetime
 from .models import (
     CorporateCustomer,
+    Credentials,
     Customer,
     HistoryEntry,
     IntegrationModule,
@@ -16,12 +17,14 @@ from .models import (
     Phone,
     ReferenceItem,
     Saved,
+    SystemInfo,
 )
 from .resources import REFERENCE_BOOKS
 
 __all__ = [
     "REFERENCE_BOOKS",
     "CorporateCustomer",
+    "Credentials",
     "Customer",
     "HistoryEntry",
     "IntegrationModule",
@@ -32,6 +35,7 @@ __all__ = [
     "RetailCRM",
     "Saved",
     "ServiceUnavailableError",
+    "SystemInfo",
     "format_datetime",
     "parse_datetime",
 ]

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from .._client_base import ClientBase
+from .._models import from_wire
 from .._pagination import PageRequest
 from .._session import Session
 from ..errors import ProtocolError
 from . import _wire
-from .models import CorporateCustomer, Customer, Order
+from .models import CorporateCustomer, Credentials, Customer, Order, SystemInfo
 from .resources import EntityResource, IntegrationModules, References
 
 __all__ = ["RetailCRM"]
@@ -109,8 +110,7 @@ class RetailCRM(ClientBase):
             return self._tz
         async with self._tz_lock:
             if self._tz is None:
-                body = await self.request("GET", "settings")
-                value = ((body.get("settings") or {}).get("timezone") or {}).get("value")
+                value = ((await self.settings()).get("timezone") or {}).get("value")
                 try:
                     self._tz = ZoneInfo(str(value))
                 except (ZoneInfoNotFoundError, ValueError):
@@ -160,6 +160,28 @@ class RetailCRM(ClientBase):
             idempotent=idempotent,
         )
         return _wire.read_body(response)
+
+    async def api_versions(self) -> list[str]:
+        """``/api/api-versions``: the API versions the account speaks (``["4.0", "5.0"]``)."""
+        body = await self.request("GET", self._outside_v5("api-versions"))
+        return [str(v) for v in body.get("versions") or []]
+
+    async def credentials(self) -> Credentials:
+        """``/api/credentials``: the methods, scopes and stores this API key may use."""
+        body = await self.request("GET", self._outside_v5("credentials"))
+        return from_wire(body, Credentials, what="credentials")
+
+    async def system_info(self) -> SystemInfo:
+        """``/api/system-info``: the system's version and addresses."""
+        return from_wire(await self.request("GET", self._outside_v5("system-info")), SystemInfo)
+
+    async def settings(self) -> dict[str, Any]:
+        """``/api/v5/settings``: currency, language, time zone, working hours (as sent)."""
+        settings = (await self.request("GET", "settings")).get("settings")
+        return dict(settings) if isinstance(settings, Mapping) else {}
+
+    def _outside_v5(self, method: str) -> str:
+        return self.url.removesuffix("v5/") + method
 
     async def aclose(self) -> None:
         """Close the client's Sessions (and their connections)."""

@@ -6,6 +6,7 @@ in ``extra``). When you build one for a request, only the fields you set are
 sent; anything the models do not name can go in ``extra``.
 """
 
+from ._account import Credentials, SystemInfo
 from ._entities import (
     CorporateCustomer,
     Customer,
@@ -20,6 +21,7 @@ from ._references import ReferenceItem
 
 __all__ = [
     "CorporateCustomer",
+    "Credentials",
     "Customer",
     "HistoryEntry",
     "IntegrationModule",
@@ -28,4 +30,5 @@ __all__ = [
     "Phone",
     "ReferenceItem",
     "Saved",
+    "SystemInfo",
 ]

@@ -1,175 +1,38 @@
-"""RetailCRMSandbox: an emulator of RetailCRM API v5, written from ``shared/api-notes.md``.
+"""RetailCRMSandbox: an emulator of RetailCRM API v5, written from the vendor's documents and SDKs.
 
-What it does as the real service does:
+What it does as the real service does (sources: ``shared/api-notes.md``,
+``retailcrm/api-client-php`` and ``retailcrm/api-client-go``):
 
 - accounts addressed by path: the default account at ``{base}/api/v5/...``,
-  others at ``{base}/{name}/api/v5/...``; an unknown account answers an HTML
-  page (as the real service does for a wrong address);
+  others at ``{base}/{name}/api/v5/...``; an unknown account answers the HTML
+  "Account does not exist" page: 404 to a GET, 405 to anything else
+  (``Handler/Response/AccountNotFoundHandler.php``);
+- a method the service does not have, or the sandbox does not emulate,
+  answers 404 ``{"success": false, "errorMsg": "Method not found"}``; a path's
+  segments are read one by one (an id holding ``/`` stays one id), and names
+  that are methods (``orders/statuses``, ``orders/packs``) are never read as ids;
 - ``X-API-KEY`` header or ``apiKey`` parameter; keys carry scopes;
   ``"apiKey" is missing.`` / ``Wrong "apiKey" value.`` / ``Access denied.``;
+- ``/api/api-versions``, ``/api/credentials``, ``/api/system-info``,
+  ``/api/v5/settings`` (the account's time zone; datetimes are written in it);
 - GET parameters in nested brackets (``filter[ids][]=1``), parsed here
   independently of the client; a malformed one is a 400 with ``errorMsg``;
-- POST as a form whose entity fields hold JSON (``customer={...}``);
-- lists with ``limit`` of 20, 50 or 100 and a ``pagination`` object;
-- history with ``filter[sinceId]``, and 400 when ``page`` comes with it;
-- create, edit (``by=externalId`` by default, or ``id``), upload of at most 50;
+- lists with ``limit`` of 20, 50 or 100 and a ``pagination`` object; every
+  documented filter applied or refused with 400 naming it (``_filters.py``);
+- history with ``filter[sinceId]``, ``startDate``/``endDate`` and the entity
+  filters, and 400 when ``page`` comes with ``sinceId``;
+- create (orders answer ``{id, order}``), edit (``by=externalId`` or ``id``),
+  upload of at most 50 with HTTP 460 on partial success, fix-external-ids,
+  ``orders/statuses``, ``site`` on writes;
 - integration modules: get, edit (stored per account as sent), update-scopes
-  (issues a new key); reference sites, statuses, order types;
+  (issues a new key); every reference book;
 - a sliding-window limit per key (10/s) answering ``503 Rate limit exceeded``;
 - faults from :class:`crmkit.sandbox.FaultPlan`.
 
 ``sandbox.account(name)`` gives an account's records and modules for tests.
 """
 
-from __future__ import annotations
+from ._app import DEFAULT_API_KEY, RetailCRMSandbox
+from ._state import Account
 
-from collections.abc import Iterable
-from typing import Any
-from urllib.parse import parse_qsl, unquote
-
-import orjson
-
-from ..._params import BadParameters as BadBrackets
-from ..._params import parse_brackets
-from ...sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
-from ...sandbox._faults import ASGIApp
-from ._entities import BadEntity, BadParameters, Missing
-from ._entities import route as route_for
-from ._misc import UNVERSIONED as _UNVERSIONED
-from ._misc import unversioned
-from ._state import SCOPES, Account
-
-__all__ = ["DEFAULT_API_KEY", "RetailCRMSandbox"]
-
-DEFAULT_API_KEY = "sandbox-retailcrm-key"
-MAX_FORM_BYTES = 2 * 1024 * 1024
-_HTML_MISSING = (
-    b"<!DOCTYPE html><html><head><title>Account does not exist</title></head>"
-    b"<body><h1>Account does not exist</h1></body></html>"
-)
-
-
-class RetailCRMSandbox(Sandbox):
-    """A RetailCRM account (or several) in memory, speaking API v5."""
-
-    def __init__(
-        self,
-        *,
-        customers: int = 0,
-        orders: int = 0,
-        corporate: int = 0,
-        api_key: str = DEFAULT_API_KEY,
-        rate_limit: int | None = 10,
-        seed: int = 0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.fake = FakeData(seed)
-        self.accounts: dict[str, Account] = {}
-        self.limiter = SlidingWindowLimiter(rate_limit) if rate_limit else None
-        self.rate_limited = 0
-        default = self.add_account("", api_key=api_key)
-        default.seed("customers", customers, self.fake)
-        default.seed("orders", orders, self.fake)
-        default.seed("customers-corporate", corporate, self.fake)
-
-    # -- set-up and inspection ---------------------------------------------
-
-    def add_account(
-        self, name: str, *, api_key: str | None = None, scopes: Iterable[str] | None = None
-    ) -> Account:
-        """Add an account reached at ``{base}/{name}`` (``""``: the base itself)."""
-        if "/" in name:
-            raise ValueError("an account name is one path segment")
-        account = Account(name, self.clock)
-        account.add_key(api_key, frozenset(scopes) if scopes is not None else None)
-        self.accounts[name] = account
-        return account
-
-    def account(self, name: str = "") -> Account:
-        return self.accounts[name]
-
-    def modules(self, name: str = "") -> dict[str, dict[str, Any]]:
-        """The integration modules registered on an account, by code, as sent."""
-        return self.accounts[name].modules
-
-    # -- HTTP --------------------------------------------------------------
-
-    def build_app(self) -> ASGIApp:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import Response
-        from starlette.routing import Route
-
-        def reply(status: int, body: dict[str, Any]) -> Response:
-            return Response(orjson.dumps(body), status, media_type="application/json")
-
-        def fail(status: int, message: str, errors: Any = None) -> Response:
-            body: dict[str, Any] = {"success": False, "errorMsg": message}
-            if errors is not None:
-                body["errors"] = errors
-            return reply(status, body)
-
-        async def dispatch(request: Request) -> Response:
-            # Route on the raw path, one unquoted segment at a time: an id
-            # holding "/" or ".." stays one segment, as a caller encoded it.
-            raw = request.scope.get("raw_path") or request.url.path.encode()
-            raw_path = raw.decode("latin-1").split("?", 1)[0]
-            prefix, marker, rest = raw_path.partition("/api/")
-            account = self.accounts.get(unquote(prefix).strip("/")) if marker else None
-            if account is None:
-                # AccountNotFoundHandler.php: a 405 text/html to a non-GET.
-                status = 404 if request.method == "GET" else 405
-                return Response(_HTML_MISSING, status, media_type="text/html")
-            segments = [unquote(part) for part in rest.split("/")]
-            if segments[0] in _UNVERSIONED:
-                version, parts = "", segments
-            else:
-                version, parts = segments[0], segments[1:]
-            if version not in ("v5", "") or not parts or parts == [""]:
-                return fail(404, "Method not found")
-            try:
-                query = parse_brackets(parse_qsl(request.url.query, keep_blank_values=True))
-            except BadBrackets as exc:
-                return fail(400, "Errors in the input parameters", {"query": str(exc)})
-            form: dict[str, Any] = {}
-            if request.method == "POST":
-                if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-                    return fail(400, "Request body is too large")
-                body = await request.body()
-                try:
-                    form = parse_brackets(parse_qsl(body.decode(), keep_blank_values=True))
-                except (BadBrackets, UnicodeDecodeError) as exc:
-                    return fail(400, "Errors in the input parameters", {"body": str(exc)})
-            key = request.headers.get("x-api-key") or query.get("apiKey") or form.get("apiKey")
-            if not key:
-                return fail(403, '"apiKey" is missing.')
-            if key not in account.keys:
-                return fail(403, 'Wrong "apiKey" value.')
-            if self.limiter is not None and self.limiter.hit(key) is not Verdict.ALLOWED:
-                self.rate_limited += 1
-                return fail(503, "Rate limit exceeded")
-            if not version:
-                return reply(200, {"success": True, **unversioned(account, key, parts[0])})
-            area = parts[0]
-            read_scope, write_scope = SCOPES.get(area, ("", ""))
-            scopes = account.keys[key]
-            need = read_scope if request.method == "GET" else write_scope
-            if scopes is not None and need not in scopes:
-                return fail(403, "Access denied.")
-            handler = route_for(account, request.method, parts)
-            if handler is None:
-                return fail(404, "Method not found")
-            try:
-                status, answer = handler(query, form)
-            except BadEntity as exc:
-                return fail(400, "Errors in the entity format", exc.errors)
-            except BadParameters as exc:
-                return fail(400, "Errors in the input parameters", {"query": str(exc)})
-            except Missing as exc:
-                return fail(400, f"Parameter '{exc.args[0]}' is missing")
-            if status >= 400:
-                return reply(status, {"success": False, **answer})
-            return reply(status, {"success": True, **answer})
-
-        return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST"])])
+__all__ = ["DEFAULT_API_KEY", "Account", "RetailCRMSandbox"]

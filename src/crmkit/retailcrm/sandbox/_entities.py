@@ -8,10 +8,11 @@ from typing import Any
 
 import orjson
 
+from ._filters import FilterError, matcher
 from ._misc import settings
 from ._state import KEYS, Account
 
-__all__ = ["BadEntity", "BadParameters", "Missing", "route"]
+__all__ = ["BadEntity", "BadParameters", "FilterError", "Missing", "route"]
 
 Handler = Callable[[dict[str, Any], dict[str, Any]], tuple[int, dict[str, Any]]]
 
@@ -85,31 +86,6 @@ def _pagination(limit: int, page: int, total: int) -> dict[str, int]:
     return {"limit": limit, "totalCount": total, "currentPage": page, "totalPageCount": pages}
 
 
-def _matches(record: dict[str, Any], filters: dict[str, Any]) -> bool:
-    ids = filters.get("ids")
-    if ids is not None:
-        if not isinstance(ids, list):
-            raise BadParameters("filter[ids] must be a list")
-        if record["id"] not in {_int(v, "filter[ids][]") for v in ids}:
-            return False
-    external = filters.get("externalIds")
-    if external is not None:
-        if not isinstance(external, list):
-            raise BadParameters("filter[externalIds] must be a list")
-        if str(record.get("externalId")) not in set(external):
-            return False
-    email = filters.get("email")
-    if email is not None and email.lower() not in str(record.get("email", "")).lower():
-        return False
-    name = filters.get("name")
-    if name is not None:
-        full = f"{record.get('firstName', '')} {record.get('lastName', '')}".lower()
-        if str(name).lower() not in full:
-            return False
-    sites = filters.get("sites")
-    return sites is None or record.get("site") in set(sites)
-
-
 def entity_route(account: Account, method: str, area: str, rest: list[str]) -> Handler | None:
     one, plural, uploaded = KEYS[area]
     failed_key = uploaded.replace("uploaded", "failed")
@@ -117,8 +93,8 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
 
     def listing(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         limit, page = _limit_and_page(query)
-        filters = _filters(query)
-        rows = [r for r in store.records.values() if _matches(r, filters)]
+        check = matcher(area, _filters(query))
+        rows = [r for r in store.records.values() if check(r, account)]
         chunk = rows[(page - 1) * limit : page * limit]
         return 200, {"pagination": _pagination(limit, page, len(rows)), plural: chunk}
 
@@ -127,7 +103,8 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
         if "sinceId" in filters and "page" in query:
             return 400, {"errorMsg": "The 'page' parameter can not be used with 'sinceId'"}
         limit, page = _limit_and_page(query)
-        entries = store.history
+        check = matcher(f"{area}/history", filters, skip=("sinceId",))
+        entries = [e for e in store.history if check(e, account)]
         if "sinceId" in filters:
             since = _int(filters["sinceId"], "filter[sinceId]")
             entries = [e for e in entries if e["id"] > since]

@@ -115,6 +115,7 @@ class Account:
         if kind == "orders":
             record.setdefault("number", f"{record['id']}A")
             record.setdefault("status", "new")
+            record.setdefault("statusUpdatedAt", record["createdAt"])
             for n, item in enumerate(record.get("items") or [], start=1):
                 item.setdefault("id", record["id"] * 1000 + n)
         store.records[record["id"]] = record
@@ -132,6 +133,8 @@ class Account:
             if old == value:
                 continue
             record[field] = value
+            if kind == "orders" and field == "status":
+                record["statusUpdatedAt"] = self.stamp()
             if field == "externalId" and value not in (None, ""):
                 store.by_external[str(value)] = record["id"]
             self._record_change(kind, record, field, old, value, "api")
