@@ -1,7 +1,35 @@
 """The vendor's own sync client (``retailcrm`` on PyPI), unchanged, against the sandbox on loopback.
 
 It was written by RetailCRM, not by us: if it works against the sandbox, the
-sandbox speaks the protocol as the vendor reads it.
+sandbox speaks the protocol as the vendor reads it. Read from the installed
+package, ``retailcrm/versions/base.py`` and ``retailcrm/versions/v5.py``.
+
+The vendor client's methods that the sandbox serves, each run here:
+
+- ``api_versions``, ``api_credentials``, ``system_info``, ``settings``;
+- ``customers``, ``customer_create``, ``customer``, ``customer_edit``,
+  ``customers_upload``, ``customers_history``, ``customers_fix_external_ids``;
+- ``customers_corporate``, ``customer_corporate_create``, ``customer_corporate``,
+  ``customer_corporate_edit`` (its bug, below), ``customers_corporate_upload``,
+  ``customers_corporate_history``, ``customers_corporate_fix_external_ids``;
+- ``orders``, ``order_create``, ``order``, ``order_edit``, ``orders_upload``
+  (a partial upload's 460 too), ``orders_history``, ``orders_statuses``,
+  ``orders_fix_external_ids``;
+- ``integration_module``, ``integration_module_edit``, ``integration_module_update_scopes``;
+- every reference book: ``countries``, ``couriers``, ``couriers_create``,
+  ``couriers_edit``, ``delivery_services(_edit)``, ``delivery_types(_edit)``,
+  ``legal_entities(_edit)``, ``order_methods(_edit)``, ``order_types(_edit)``,
+  ``payment_statuses(_edit)``, ``payment_types(_edit)``, ``price_types(_edit)``,
+  ``product_statuses(_edit)``, ``sites(_edit)``, ``status_groups``,
+  ``statuses(_edit)``, ``stores(_edit)``, ``units(_edit)``;
+
+Its known faults, each answered the way the service answers them:
+``orders_history``/``customers_history`` always send ``page`` (default 1),
+which the service refuses next to ``filter[sinceId]``; ``customer_corporate_edit``
+sends the entity as ``customersCorporate`` where the service reads
+``customerCorporate``, and ``price_types_edit``/``units_edit`` send ``priceTypes``/
+``units`` where it reads ``priceType``/``unit`` (the PHP client's request models
+say so): the service answers "Parameter '...' is missing".
 """
 
 from __future__ import annotations
@@ -14,19 +42,27 @@ from crmkit.retailcrm.sandbox import DEFAULT_API_KEY, RetailCRMSandbox
 
 @pytest.fixture(scope="module")
 def served():
-    sandbox = RetailCRMSandbox(customers=120, orders=80, rate_limit=None)
+    sandbox = RetailCRMSandbox(customers=120, orders=80, corporate=10, rate_limit=None)
     with sandbox.serve() as served:
         yield sandbox, served.url
 
 
-def test_vendor_client_lists_customers(served):
-    _, url = served
-    client = retailcrm.v5(url, DEFAULT_API_KEY)
-    response = client.customers({"ids": [1, 2, 3]}, limit=20, page=1)
-    assert response.is_successful(), response.get_response()
+@pytest.fixture
+def client(served):
+    return retailcrm.v5(served[1], DEFAULT_API_KEY)
+
+
+def ok(response) -> dict:
+    assert response.is_successful(), (response.get_status_code(), response.get_response())
     body = response.get_response()
+    assert body["success"] is True
+    return body
+
+
+def test_vendor_client_lists_customers(client):
+    body = ok(client.customers({"ids": [1, 2, 3]}, limit=20, page=1))
     assert [c["id"] for c in body["customers"]] == [1, 2, 3]
-    everything = client.customers(limit=50, page=3).get_response()
+    everything = ok(client.customers(limit=50, page=3))
     assert everything["pagination"] == {
         "limit": 50,
         "totalCount": 120,
@@ -36,52 +72,156 @@ def test_vendor_client_lists_customers(served):
     assert len(everything["customers"]) == 20
 
 
-def test_vendor_client_creates_gets_and_edits_a_customer(served):
-    _, url = served
-    client = retailcrm.v5(url, DEFAULT_API_KEY)
-    created = client.customer_create({"externalId": "vendor-1", "firstName": "Irina"})
-    assert created.is_successful() and created.get_response()["id"] > 0
-    fetched = client.customer("vendor-1").get_response()["customer"]
+def test_vendor_client_creates_gets_and_edits_a_customer(client):
+    created = ok(client.customer_create({"externalId": "vendor-1", "firstName": "Irina"}))
+    assert created["id"] > 0
+    fetched = ok(client.customer("vendor-1"))["customer"]
     assert fetched["firstName"] == "Irina"
-    edited = client.customer_edit({"externalId": "vendor-1", "lastName": "Ivanova"})
-    assert edited.is_successful()
-    by_id = client.customer(fetched["id"], uid_type="id").get_response()["customer"]
+    ok(client.customer_edit({"externalId": "vendor-1", "lastName": "Ivanova"}))
+    by_id = ok(client.customer(fetched["id"], uid_type="id"))["customer"]
     assert by_id["lastName"] == "Ivanova"
 
 
-def test_vendor_client_orders(served):
-    _, url = served
-    client = retailcrm.v5(url, DEFAULT_API_KEY)
-    listing = client.orders({"ids": [5]}, limit=20).get_response()
+def test_vendor_client_customer_upload_history_and_fix_external_ids(client):
+    body = ok(client.customers_upload([{"externalId": "vu-1"}, {"firstName": "No ext"}]))
+    made = body["uploadedCustomers"]
+    assert [m["externalId"] for m in made] == ["vu-1", None]
+    ok(client.customers_fix_external_ids([{"id": made[1]["id"], "externalId": "vu-2"}]))
+    assert ok(client.customer("vu-2"))["customer"]["id"] == made[1]["id"]
+    history = ok(client.customers_history({"customerId": made[1]["id"]}, limit=20, page=1))
+    assert [h["field"] for h in history["history"]] == ["id", "externalId"]
+
+
+def test_vendor_client_orders(client):
+    listing = ok(client.orders({"ids": [5]}, limit=20))
     assert [o["id"] for o in listing["orders"]] == [5]
-    created = client.order_create({"externalId": "vendor-order", "firstName": "Ilya"})
-    assert created.is_successful()
-    assert client.order("vendor-order").get_response()["order"]["firstName"] == "Ilya"
+    created = ok(client.order_create({"externalId": "vendor-order", "firstName": "Ilya"}))
+    assert created["order"]["id"] == created["id"]  # {id, order}, as OrdersCreateResponse
+    assert ok(client.order("vendor-order"))["order"]["firstName"] == "Ilya"
+    edited = ok(client.order_edit({"externalId": "vendor-order", "status": "complete"}))
+    assert edited["order"]["status"] == "complete"
+    statuses = ok(client.orders_statuses([5], ["vendor-order"]))["orders"]
+    assert {(s["id"], s["status"]) for s in statuses} == {(5, "new"), (created["id"], "complete")}
+    ok(client.orders_fix_external_ids([{"id": 5, "externalId": "fixed-5"}]))
+    assert ok(client.order("fixed-5"))["order"]["id"] == 5
 
 
-def test_vendor_client_history(served):
-    sandbox, url = served
-    client = retailcrm.v5(url, DEFAULT_API_KEY)
-    response = client.orders_history(limit=100, page=1)
-    assert response.is_successful()
-    history = response.get_response()["history"]
+def test_vendor_client_partial_order_upload_is_460_with_both_lists(client):
+    ok(client.order_create({"externalId": "vo-taken"}))
+    response = client.orders_upload([{"externalId": "vo-new"}, {"externalId": "vo-taken"}])
+    assert response.get_status_code() == 460
+    body = response.get_response()
+    assert [o["externalId"] for o in body["uploadedOrders"]] == ["vo-new"]
+    assert body["failedOrders"] == [{"externalId": "vo-taken"}]
+
+
+def test_vendor_client_history(served, client):
+    sandbox, _ = served
+    body = ok(client.orders_history(limit=100, page=1))
     expected = [entry["id"] for entry in sandbox.account().stores["orders"].history][:100]
-    assert [entry["id"] for entry in history] == expected
+    assert [entry["id"] for entry in body["history"]] == expected
     assert len(expected) >= 80
 
 
-def test_vendor_client_history_with_since_id_is_refused_as_the_service_does(served):
-    """The vendor client sends page with sinceId, which the service refuses since 2023."""
-    _, url = served
-    client = retailcrm.v5(url, DEFAULT_API_KEY)
-    response = client.orders_history({"sinceId": 10}, limit=20, page=1)
+def test_vendor_client_sends_page_with_since_id_and_the_service_refuses_it(client):
+    """The client's fault: ``orders_history`` always sends ``page``, refused with ``sinceId``."""
+    for call in (client.orders_history, client.customers_history):
+        response = call({"sinceId": 10}, limit=20)
+        assert response.get_status_code() == 400
+        assert response.get_response()["success"] is False
+        assert "sinceId" in response.get_error_msg()
+
+
+def test_vendor_client_corporate_customers_and_its_edit_fault(client):
+    """The client's fault: ``customer_corporate_edit`` names the entity ``customersCorporate``."""
+    created = ok(client.customer_corporate_create({"externalId": "vc-1", "nickName": "Acme"}))
+    assert ok(client.customer_corporate("vc-1"))["customerCorporate"]["id"] == created["id"]
+    assert ok(client.customers_corporate({"ids": [created["id"]]}))["customersCorporate"]
+    response = client.customer_corporate_edit({"externalId": "vc-1", "nickName": "Acme 2"})
     assert response.get_status_code() == 400
-    assert not response.get_response()["success"]
-    assert "sinceId" in response.get_response()["errorMsg"]
+    assert response.get_error_msg() == "Parameter 'customerCorporate' is missing"
+    assert ok(client.customer_corporate("vc-1"))["customerCorporate"]["nickName"] == "Acme"
+    uploaded = ok(client.customers_corporate_upload([{"externalId": "vc-2"}]))
+    ok(client.customers_corporate_fix_external_ids(
+        [{"id": uploaded["uploadedCustomers"][0]["id"], "externalId": "vc-3"}]
+    ))  # fmt: skip
+    assert ok(client.customer_corporate("vc-3"))["customerCorporate"]["externalId"] == "vc-3"
+    made = uploaded["uploadedCustomers"][0]["id"]
+    changes = ok(client.customers_corporate_history({"customerCorporateId": made}))
+    assert [h["field"] for h in changes["history"]] == ["id", "externalId"]
+
+
+def test_vendor_client_account_methods(client):
+    assert ok(client.api_versions())["versions"] == ["3.0", "4.0", "5.0"]
+    assert "order_read" in ok(client.api_credentials())["scopes"]
+    assert ok(client.system_info())["systemVersion"]
+    assert ok(client.settings())["settings"]["timezone"]["value"] == "Europe/Moscow"
+
+
+def test_vendor_client_integration_modules(client):
+    ok(client.integration_module_edit({"code": "vm", "name": "Vendor module", "active": True}))
+    assert ok(client.integration_module("vm"))["integrationModule"]["name"] == "Vendor module"
+    key = ok(client.integration_module_update_scopes("vm", {"scopes": ["order_read"]}))["apiKey"]
+    assert key and key != DEFAULT_API_KEY
+
+
+READ_ONLY = {"countries": "countriesIso", "status_groups": "statusGroups"}
+BOOKS = {
+    "delivery_services": ("deliveryServices", "cdek"),
+    "delivery_types": ("deliveryTypes", "courier"),
+    "legal_entities": ("legalEntities", "main-entity"),
+    "order_methods": ("orderMethods", "phone"),
+    "order_types": ("orderTypes", "eshop-legal"),
+    "payment_statuses": ("paymentStatuses", "paid"),
+    "payment_types": ("paymentTypes", "cash"),
+    "product_statuses": ("productStatuses", "in-reserve"),
+    "sites": ("sites", "main-shop"),
+    "statuses": ("statuses", "complete"),
+    "stores": ("stores", "main-store"),
+}
+#: The client's faults: it sends these edits as ``priceTypes`` and ``units``,
+#: where the service reads ``priceType`` and ``unit``
+#: (``Model/Request/References/PriceTypesEditRequest.php``, ``UnitsEditRequest.php``).
+MISNAMED = {"price_types": ("priceTypes", "base", "priceType"), "units": ("units", "pc", "unit")}
+
+
+@pytest.mark.parametrize("name", sorted(BOOKS))
+def test_vendor_client_reference_books(client, name):
+    key, code = BOOKS[name]
+    assert code in ok(getattr(client, name)())[key]
+    ok(getattr(client, f"{name}_edit")({"code": code, "name": "Renamed"}))
+    assert ok(getattr(client, name)())[key][code]["name"] == "Renamed"
+
+
+@pytest.mark.parametrize("name", sorted(MISNAMED))
+def test_vendor_client_misnamed_reference_edits_fail_as_the_service_fails_them(client, name):
+    key, code, field = MISNAMED[name]
+    assert code in ok(getattr(client, name)())[key]
+    response = getattr(client, f"{name}_edit")({"code": code, "name": "Renamed"})
+    assert response.get_status_code() == 400
+    assert response.get_error_msg() == f"Parameter '{field}' is missing"
+    assert ok(getattr(client, name)())[key][code]["name"] != "Renamed"
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONLY))
+def test_vendor_client_read_only_books(client, name):
+    assert ok(getattr(client, name)())[READ_ONLY[name]]
+
+
+def test_vendor_client_couriers(client):
+    made = ok(client.couriers_create({"firstName": "Petr", "active": True}))
+    ok(client.couriers_edit({"id": made["id"], "lastName": "Petrov"}))
+    couriers = ok(client.couriers())["couriers"]
+    assert {"firstName": "Petr", "lastName": "Petrov"}.items() <= couriers[-1].items()
+
+
+def test_vendor_client_method_the_sandbox_does_not_serve_is_method_not_found(client):
+    response = client.costs()
+    assert response.get_status_code() == 404
+    assert response.get_error_msg() == "Method not found"
 
 
 def test_vendor_client_wrong_key(served):
-    _, url = served
-    response = retailcrm.v5(url, "wrong").customers()
+    response = retailcrm.v5(served[1], "wrong").customers()
     assert not response.is_successful()
     assert response.get_error_msg() == 'Wrong "apiKey" value.'

@@ -10,6 +10,7 @@ import orjson
 
 from ._filters import FilterError, matcher
 from ._misc import settings
+from ._references import reference_route
 from ._state import KEYS, Account
 
 __all__ = ["BadEntity", "BadParameters", "FilterError", "Missing", "route"]
@@ -285,14 +286,6 @@ def route(account: Account, method: str, parts: list[str]) -> Handler | None:
         return module_route(account, method, parts[1], parts[2:])
     if parts == ["settings"] and method == "GET":
         return lambda query, form: (200, settings(account))
-    if area == "reference" and len(parts) == 2 and method == "GET":
-        books = {
-            "sites": ("sites", account.sites),
-            "statuses": ("statuses", account.statuses),
-            "order-types": ("orderTypes", account.order_types),
-        }
-        if parts[1] not in books:
-            return None
-        key, book = books[parts[1]]
-        return lambda query, form: (200, {key: book})
+    if area == "reference":
+        return reference_route(account.books, method, parts[1:], json_field, BadEntity)
     return None

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from ...sandbox import FakeData, SandboxClock
+from ._references import seed_books
 
 __all__ = ["DATETIME", "Account", "EntityStore"]
 
@@ -68,23 +69,21 @@ class Account:
         lambda: {kind: EntityStore(kind) for kind in KEYS}
     )
     modules: dict[str, dict[str, Any]] = attrs.Factory(dict)
-    sites: dict[str, dict[str, Any]] = attrs.Factory(
-        lambda: {
-            "main-shop": {"code": "main-shop", "name": "Main shop", "url": "https://shop.test"}
-        }
-    )
-    statuses: dict[str, dict[str, Any]] = attrs.Factory(
-        lambda: {
-            code: {"code": code, "name": code.title(), "active": True, "group": "new"}
-            for code in ("new", "assembling", "delivering", "complete", "cancel-other")
-        }
-    )
-    order_types: dict[str, dict[str, Any]] = attrs.Factory(
-        lambda: {"eshop-individual": {"code": "eshop-individual", "name": "Individual"}}
-    )
+    #: Reference books by path (``sites``, ``payment-types``, ...), as the API answers them.
+    books: dict[str, Any] = attrs.Factory(seed_books)
     next_history_id: int = 1
     #: The account's time zone (``/api/v5/settings``); its datetimes are written in it.
     timezone: str = "Europe/Moscow"
+
+    @property
+    def sites(self) -> dict[str, dict[str, Any]]:
+        sites: dict[str, dict[str, Any]] = self.books["sites"]
+        return sites
+
+    @property
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        statuses: dict[str, dict[str, Any]] = self.books["statuses"]
+        return statuses
 
     @property
     def url(self) -> str:
