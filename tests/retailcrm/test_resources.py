@@ -54,3 +54,149 @@ async def test_read_only_books_refuse_edits_before_sending(sandbox):
         with pytest.raises(crmkit.ValidationError, match="entity format"):
             await client.reference.stores.edit({"code": "new-store"})  # no name
     assert sandbox.requests_by_path["/api/v5/reference/countries/FR/edit"] == 0
+
+
+# -- records: users, tasks, payments, notes, packs, loyalty ------------------------------
+# Paths and keys: ResourceGroup/Users.php, Tasks.php, Orders.php (payments*),
+# Customers.php (notes*, combine), Packs.php, Loyalty.php.
+
+
+async def test_users_list_get_and_status(sandbox):
+    async with client_for(sandbox) as client:
+        managers = await client.users.list(filter={"isManager": 1}).to_list()
+        one = await client.users.get(managers[0].id)
+        await client.users.status(one.id, "dinner")
+        again = await client.users.get(one.id)
+        with pytest.raises(ValueError, match="free, busy"):
+            await client.users.status(one.id, "asleep")
+        with pytest.raises(TypeError, match="no create for users"):
+            await client.users.create({"firstName": "X"})
+    assert [u.first_name for u in managers] == ["Max"] and isinstance(one, crmkit.retailcrm.User)
+    assert again.status == "dinner"
+
+
+async def test_tasks_create_get_edit_and_filter(sandbox):
+    async with client_for(sandbox) as client:
+        new = await client.tasks.create({"text": "Call back", "performerId": 2})
+        await client.tasks.edit(new, {"complete": True})
+        task = await client.tasks.get(new)
+        done = await client.tasks.list(filter={"status": "completed", "performers": [2]}).to_list()
+        with pytest.raises(crmkit.ValidationError) as info:
+            await client.tasks.create({"text": "Nobody", "performerId": 99})
+    assert task.text == "Call back" and task.complete is True and task.performer == 2
+    assert [t.id for t in done] == [new]
+    assert "performerId" in info.value.details
+
+
+async def test_order_payments_create_edit_delete(sandbox):
+    async with client_for(sandbox) as client:
+        pid = await client.payments.create(
+            {"order": {"externalId": "o-1"}, "type": "cash", "amount": 100, "externalId": "p/1"}
+        )
+        order = await client.orders.get("o-1")
+        await client.payments.edit({"externalId": "p/1", "status": "paid"}, by="externalId")
+        paid = await client.orders.get("o-1")
+        await client.payments.delete(pid)
+        gone = await client.orders.get("o-1")
+        with pytest.raises(crmkit.ValidationError, match="entity format"):
+            await client.payments.create({"order": {"id": 1}, "type": "gold"})
+    assert order.extra["payments"][str(pid)]["amount"] == 100
+    assert paid.extra["payments"][str(pid)]["status"] == "paid"
+    assert gone.extra["payments"] == {}
+
+
+async def test_customer_notes_and_combine(sandbox):
+    async with client_for(sandbox) as client:
+        note = await client.customer_notes.create(
+            {"customer": {"externalId": "c-1"}, "text": "VIP"}
+        )
+        listed = await client.customer_notes.list(filter={"customerExternalIds": ["c-1"]}).to_list()
+        await client.customer_notes.delete(note)
+        after = await client.customer_notes.list().to_list()
+        await client.customers.combine([2, 3], into=1)
+        with pytest.raises(crmkit.NotFoundError):
+            await client.customers.get(2, by="id")
+        with pytest.raises(ValueError):
+            await client.customers.combine([1], into=1)
+    assert [(n.id, n.text) for n in listed] == [(note, "VIP")] and after == []
+    assert isinstance(listed[0], crmkit.retailcrm.CustomerNote)
+
+
+async def test_packs_and_their_history(sandbox):
+    async with client_for(sandbox) as client:
+        order = await client.orders.get(1, by="id")
+        item = order.items[0].id
+        pack = await client.packs.create({"itemId": item, "store": "main-store", "quantity": 1})
+        await client.packs.edit(pack, {"invoiceNumber": "INV-1"})
+        found = await client.packs.list(filter={"orderId": 1}).to_list()
+        history = await client.packs.history().to_list()
+        later = await client.packs.history(since_id=history[0].id).to_list()
+        await client.packs.delete(pack)
+        with pytest.raises(crmkit.NotFoundError):
+            await client.packs.get(pack)
+    assert [(p.id, p.invoice_number, p.item["order"]["id"]) for p in found] == [(pack, "INV-1", 1)]
+    assert [(h.field, h.new_value) for h in history] == [("id", pack), ("invoiceNumber", "INV-1")]
+    assert [h.field for h in later] == ["invoiceNumber"]
+    assert all("page=" not in r.query for r in sandbox.recent_requests if "history" in r.path)
+
+
+async def test_loyalty_account_bonuses(sandbox):
+    async with client_for(sandbox, site="main-shop") as client:
+        new = await client.loyalty_accounts.create({"customer": {"id": 5}, "phoneNumber": "+7900"})
+        with pytest.raises(crmkit.ValidationError, match="entity format"):
+            await client.loyalty_accounts.credit(new, 100)  # not active yet
+        active = await client.loyalty_accounts.activate(new)
+        bonus = await client.loyalty_accounts.credit(new, 150, comment="welcome")
+        await client.loyalty_accounts.charge(new, 50)
+        account = await client.loyalty_accounts.get(new)
+        operations = await client.loyalty_accounts.operations(new).to_list()
+        listed = await client.loyalty_accounts.list(filter={"customerId": 5}).to_list()
+    assert active.active is True and bonus["amount"] == 150
+    assert account.amount == 100
+    assert [(o.type, o.amount) for o in operations] == [("credit_manual", 150), ("charge", 50)]
+    assert [a.id for a in listed] == [new]
+
+
+# -- custom fields, store ---------------------------------------------------------------
+# ResourceGroup/CustomFields.php, ResourceGroup/Store.php.
+
+
+async def test_custom_fields_and_dictionaries(sandbox):
+    async with client_for(sandbox) as client:
+        code = await client.custom_fields.dictionaries.create(
+            {"code": "colours", "name": "Colours", "elements": [{"code": "red", "name": "Red"}]}
+        )
+        made = await client.custom_fields.create(
+            "order", {"code": "colour", "name": "Colour", "type": "dictionary", "dictionary": code}
+        )
+        await client.custom_fields.edit("order", made, {"name": "Paint"})
+        field = await client.custom_fields.get("order", "colour")
+        listed = await client.custom_fields.list(filter={"entity": "order"}).to_list()
+        dictionary = await client.custom_fields.dictionaries.get("colours")
+        with pytest.raises(ValueError, match="entity must be"):
+            await client.custom_fields.get("lead", "x")
+        with pytest.raises(crmkit.ValidationError, match="input parameters"):
+            await client.custom_fields.list(filter={"inList": 1}).to_list()
+    assert (field.name, field.type, field.entity) == ("Paint", "dictionary", "order")
+    assert [f.code for f in listed] == ["colour"]
+    assert dictionary.elements == [{"code": "red", "name": "Red"}]
+
+
+async def test_store_inventories_products_and_groups(sandbox):
+    async with client_for(sandbox) as client:
+        upload = await client.store.inventories.upload(
+            [
+                {"externalId": "of-1", "stores": [{"code": "main-store", "available": 7}]},
+                {"xmlId": "missing", "stores": [{"code": "main-store", "available": 1}]},
+            ]
+        )
+        stock = await client.store.inventories.list(
+            filter={"offerExternalId": "of-1", "details": 1}
+        ).to_list()
+        products = await client.store.products.list(filter={"name": "Thing 2"}).to_list()
+        groups = await client.store.product_groups.list().to_list()
+    assert upload.processed_offers_count == 1 and upload.not_found_offers == [{"xmlId": "missing"}]
+    assert [(o.external_id, o.quantity) for o in stock] == [("of-1", 7)]
+    assert stock[0].stores == [{"store": "main-store", "quantity": 7}]
+    assert [p.external_id for p in products] == ["p-2"] and products[0].offers
+    assert [g.name for g in groups] == ["Things"]

@@ -22,6 +22,17 @@ The vendor client's methods that the sandbox serves, each run here:
   ``payment_statuses(_edit)``, ``payment_types(_edit)``, ``price_types(_edit)``,
   ``product_statuses(_edit)``, ``sites(_edit)``, ``status_groups``,
   ``statuses(_edit)``, ``stores(_edit)``, ``units(_edit)``;
+- ``users``, ``user``, ``user_status``; ``tasks``, ``task_create``, ``task``, ``task_edit``;
+- ``order_payment_create``, ``order_payment_edit``, ``order_payment_delete``;
+- ``customer_notes``, ``customer_note_create``, ``customer_note_delete``, ``customers_combine``;
+- ``packs``, ``pack_create``, ``pack``, ``pack_edit``, ``pack_delete``, ``packs_history``;
+- ``loyalty_account_create``, ``loyalty_account``, ``loyalty_account_activate``,
+  ``loyalty_account_edit``, ``loyalty_account_bonus_credit``, ``loyalty_account_bonus_charge``,
+  ``loyalty_account_bonus_operations``, ``loyalty_accounts``;
+- ``custom_fields``, ``custom_field``, ``custom_field_create``, ``custom_field_edit``,
+  ``custom_dictionaries``, ``custom_dictionary``, ``custom_dictionary_create``,
+  ``custom_dictionary_edit``;
+- ``inventories``, ``inventories_upload``, ``products``, ``product_groups``.
 
 Its known faults, each answered the way the service answers them:
 ``orders_history``/``customers_history`` always send ``page`` (default 1),
@@ -225,3 +236,95 @@ def test_vendor_client_wrong_key(served):
     response = retailcrm.v5(served[1], "wrong").customers()
     assert not response.is_successful()
     assert response.get_error_msg() == 'Wrong "apiKey" value.'
+
+
+def test_vendor_client_users(client):
+    managers = ok(client.users({"isManager": 1}))["users"]
+    assert [u["firstName"] for u in managers] == ["Max"]
+    ok(client.user_status(managers[0]["id"], "busy"))
+    assert ok(client.user(managers[0]["id"]))["user"]["status"] == "busy"
+
+
+def test_vendor_client_tasks(client):
+    made = ok(client.task_create({"text": "Vendor task", "performerId": 1}))
+    ok(client.task_edit({"id": made["id"], "commentary": "soon"}))
+    assert ok(client.task(made["id"]))["task"]["commentary"] == "soon"
+    assert made["id"] in [t["id"] for t in ok(client.tasks({"text": "Vendor"}))["tasks"]]
+
+
+def test_vendor_client_order_payments(client):
+    made = ok(client.order_payment_create(
+        {"externalId": "vp-1", "order": {"id": 2}, "type": "bank-card", "amount": 10}
+    ))  # fmt: skip
+    ok(client.order_payment_edit({"externalId": "vp-1", "amount": 12}))
+    order = ok(client.order(2, uid_type="id"))["order"]
+    assert order["payments"][str(made["id"])]["amount"] == 12
+    ok(client.order_payment_delete(made["id"]))
+    assert ok(client.order(2, uid_type="id"))["order"]["payments"] == {}
+
+
+def test_vendor_client_customer_notes_and_combine(client):
+    made = ok(client.customer_note_create({"customer": {"id": 10}, "text": "Vendor note"}))
+    notes = ok(client.customer_notes({"customerIds": [10]}))["notes"]
+    assert [n["id"] for n in notes] == [made["id"]]
+    ok(client.customer_note_delete(made["id"]))
+    assert ok(client.customer_notes({"customerIds": [10]}))["notes"] == []
+    ok(client.customers_combine([{"id": 11}], {"id": 12}))
+    assert client.customer(11, uid_type="id").get_status_code() == 404
+
+
+def test_vendor_client_packs(served, client):
+    sandbox, _ = served
+    item = sandbox.account().stores["orders"].records[3]["items"][0]["id"]
+    made = ok(client.pack_create({"itemId": item, "store": "main-store", "quantity": 1}))
+    ok(client.pack_edit({"id": made["id"], "invoiceNumber": "V-1"}))
+    assert ok(client.pack(made["id"]))["pack"]["invoiceNumber"] == "V-1"
+    assert [p["id"] for p in ok(client.packs({"orderId": 3}))["packs"]] == [made["id"]]
+    history = ok(client.packs_history())["history"]
+    assert [h["field"] for h in history if h["pack"]["id"] == made["id"]] == ["id", "invoiceNumber"]
+    ok(client.pack_delete(made["id"]))
+    assert client.pack(made["id"]).get_status_code() == 404
+
+
+def test_vendor_client_loyalty(client):
+    made = ok(client.loyalty_account_create("main-shop", {"customer": {"id": 20}}))
+    uid = made["id"]
+    ok(client.loyalty_account_activate(uid))
+    ok(client.loyalty_account_edit(uid, {"cardNumber": "777"}))
+    credit = ok(client.loyalty_account_bonus_credit(uid, 30, None, None, "vendor"))
+    assert credit["loyaltyBonus"]["amount"] == 30
+    ok(client.loyalty_account_bonus_charge(uid, 5, "spent"))
+    account = ok(client.loyalty_account(uid))["loyaltyAccount"]
+    assert (account["amount"], account["cardNumber"]) == (25, "777")
+    operations = ok(client.loyalty_account_bonus_operations(uid))["bonusOperations"]
+    assert [o["amount"] for o in operations] == [30, 5]
+    assert [
+        a["id"] for a in ok(client.loyalty_accounts({"cardNumber": "777"}))["loyaltyAccounts"]
+    ] == [uid]
+
+
+def test_vendor_client_custom_fields(client):
+    assert (
+        ok(client.custom_dictionary_create({"code": "vd", "name": "Vendor dict"}))["code"] == "vd"
+    )
+    ok(client.custom_dictionary_edit({"code": "vd", "elements": [{"code": "a", "name": "A"}]}))
+    assert ok(client.custom_dictionary("vd"))["customDictionary"]["elements"][0]["code"] == "a"
+    assert ok(client.custom_dictionaries({"code": "vd"}))["customDictionaries"]
+    field = {"code": "vf", "name": "Vendor field", "type": "string", "entity": "customer"}
+    assert ok(client.custom_field_create(field))["code"] == "vf"
+    ok(client.custom_field_edit({**field, "name": "Renamed field"}))
+    assert ok(client.custom_field("vf", "customer"))["customField"]["name"] == "Renamed field"
+    assert [
+        f["code"] for f in ok(client.custom_fields({"entity": "customer"}))["customFields"]
+    ] == ["vf"]
+
+
+def test_vendor_client_store(client):
+    done = ok(
+        client.inventories_upload([{"id": 20, "stores": [{"code": "main-store", "available": 4}]}])
+    )
+    assert done["processedOffersCount"] == 1 and done["notFoundOffers"] == []
+    offers = ok(client.inventories({"ids": [20]}))["offers"]
+    assert [(o["id"], o["quantity"]) for o in offers] == [(20, 4)]
+    assert [p["externalId"] for p in ok(client.products({"ids": [1]}))["products"]] == ["p-1"]
+    assert ok(client.product_groups())["productGroup"][0]["name"] == "Things"

@@ -21,8 +21,21 @@ from .._pagination import PageRequest
 from .._session import Session
 from ..errors import ProtocolError
 from . import _wire
-from .models import CorporateCustomer, Credentials, Customer, Order, SystemInfo
-from .resources import EntityResource, IntegrationModules, References
+from .models import CorporateCustomer, Credentials, Customer, CustomerNote, Order, SystemInfo, Task
+from .resources import (
+    RECORD_KINDS,
+    Customers,
+    CustomFields,
+    EntityResource,
+    IntegrationModules,
+    LoyaltyAccounts,
+    Packs,
+    Payments,
+    RecordResource,
+    References,
+    Store,
+    Users,
+)
 
 __all__ = ["RetailCRM"]
 
@@ -70,7 +83,7 @@ class RetailCRM(ClientBase):
         }
         self._telephony_options = {"headers": headers, **telephony_options}
         self._telephony: Session | None = None
-        self.customers = EntityResource(
+        self.customers = Customers(
             self,
             "customers",
             "customers",
@@ -91,6 +104,16 @@ class RetailCRM(ClientBase):
         )
         self.integration_modules = IntegrationModules(self)
         self.reference = References(self)
+        self.users = Users(self, RECORD_KINDS["users"])
+        self.tasks: RecordResource[Task] = RecordResource(self, RECORD_KINDS["tasks"])
+        self.payments = Payments(self, RECORD_KINDS["payments"])
+        self.customer_notes: RecordResource[CustomerNote] = RecordResource(
+            self, RECORD_KINDS["customer_notes"]
+        )
+        self.packs = Packs(self, RECORD_KINDS["packs"])
+        self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])
+        self.custom_fields = CustomFields(self)
+        self.store = Store(self)
 
     @property
     def telephony_session(self) -> Session:

@@ -7,6 +7,7 @@ sent; anything the models do not name can go in ``extra``.
 """
 
 from ._account import Credentials, SystemInfo
+from ._custom_fields import CustomDictionary, CustomField
 from ._entities import (
     CorporateCustomer,
     Customer,
@@ -17,18 +18,39 @@ from ._entities import (
     Phone,
     Saved,
 )
+from ._loyalty import BonusOperation, LoyaltyAccount
+from ._notes import CustomerNote
+from ._packs import Pack, PackChange
+from ._payments import Payment
 from ._references import ReferenceItem
+from ._store import InventoryOffer, InventoryUpload, Product, ProductGroup
+from ._tasks import Task
+from ._users import User
 
 __all__ = [
+    "BonusOperation",
     "CorporateCustomer",
     "Credentials",
+    "CustomDictionary",
+    "CustomField",
     "Customer",
+    "CustomerNote",
     "HistoryEntry",
     "IntegrationModule",
+    "InventoryOffer",
+    "InventoryUpload",
+    "LoyaltyAccount",
     "Order",
     "OrderItem",
+    "Pack",
+    "PackChange",
+    "Payment",
     "Phone",
+    "Product",
+    "ProductGroup",
     "ReferenceItem",
     "Saved",
     "SystemInfo",
+    "Task",
+    "User",
 ]

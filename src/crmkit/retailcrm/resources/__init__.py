@@ -1,14 +1,28 @@
 """RetailCRM API groups, one module each; the client holds one instance of each."""
 
-from ._entities import By, EntityResource
+from ._custom_fields import CustomDictionaries, CustomFields
+from ._entities import By, Customers, EntityResource
 from ._modules import IntegrationModules
+from ._records import RECORD_KINDS, Kind, LoyaltyAccounts, Packs, Payments, RecordResource, Users
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
+from ._store import Store
 
 __all__ = [
+    "RECORD_KINDS",
     "REFERENCE_BOOKS",
     "By",
+    "CustomDictionaries",
+    "CustomFields",
+    "Customers",
     "EntityResource",
     "IntegrationModules",
+    "Kind",
+    "LoyaltyAccounts",
+    "Packs",
+    "Payments",
+    "RecordResource",
     "ReferenceBook",
     "References",
+    "Store",
+    "Users",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..._pagination import AsyncPaginator, PaginatorState
 from .. import _wire
@@ -12,7 +12,7 @@ from .._paging import HistoryStrategy, ListStrategy, list_filter
 if TYPE_CHECKING:
     from .._client import RetailCRM
 
-__all__ = ["Resource"]
+__all__ = ["Listing", "Resource"]
 
 M = TypeVar("M")
 
@@ -68,6 +68,55 @@ class Resource:
             self._client._fetch,
             strategy,
             page_size=_wire.page_size_for(page_size),
+            limit=limit,
+            resume_from=resume_from,
+        )
+
+
+class Listing(Resource, Generic[M]):
+    """A list the API pages (``store/products``, ``custom-fields``, ...): ``list()``.
+
+    ``sites``: whether the list filters by store, with the client's ``site``
+    (or the call's) sent as ``filter[sites][]``.
+    """
+
+    def __init__(
+        self, client: Any, path: str, key: str, model: type[M], *, sites: bool = False
+    ) -> None:
+        super().__init__(client)
+        self._path = path
+        self._key = key
+        self._model = model
+        self._sites = sites
+
+    def _can(self, op: str) -> None:
+        """Refuse an operation the API does not have here (subclasses that lack some)."""
+
+    def list(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        site: str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+        resume_from: PaginatorState | Mapping[str, Any] | None = None,
+    ) -> AsyncPaginator[M]:
+        """Every item matching ``filter`` (nested as the API takes it), page by page.
+
+        Datetimes in ``filter`` must be aware (sent in the account's time
+        zone); ``page_size`` is rounded up to 20, 50 or 100.
+        """
+        self._can("list")
+        if site is not None and not self._sites:
+            raise TypeError(f"{self._path} is not filtered by site")
+        return self._list(
+            self._path,
+            self._key,
+            self._model,
+            filter=filter,
+            site=site,
+            sites=self._sites,
+            page_size=page_size,
             limit=limit,
             resume_from=resume_from,
         )

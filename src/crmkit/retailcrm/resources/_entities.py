@@ -21,25 +21,29 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ..._models import from_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
 from ...errors import NotFoundError, RateLimitError, ServerError, TransportError
 from .. import _wire
-from ..models import HistoryEntry, Saved
-from ._base import Resource
+from ..models import Customer, HistoryEntry, Saved
+from ._base import Listing
 
-__all__ = ["By", "EntityResource"]
+__all__ = ["By", "Customers", "EntityResource"]
 
 M = TypeVar("M")
 By = Literal["id", "externalId"]
 Entity = Mapping[str, Any] | Any
 
 
-class EntityResource(Resource, Generic[M]):
-    """``customers``, ``customers_corporate`` or ``orders``."""
+class EntityResource(Listing[M]):
+    """``customers``, ``customers_corporate`` or ``orders``.
+
+    ``list(filter=, site=)``: ``site`` (or the client's) filters by
+    ``filter[sites][]``; datetimes in ``filter`` must be aware.
+    """
 
     def __init__(
         self,
@@ -50,38 +54,9 @@ class EntityResource(Resource, Generic[M]):
         model: type[M],
         upload_keys: tuple[str, str],
     ) -> None:
-        super().__init__(client)
-        self._path = path
-        self._key = key  # the list's key in answers ("customersCorporate")
+        super().__init__(client, path, key, model, sites=True)
         self._one = one  # the single entity's key and form field ("customerCorporate")
-        self._model = model
         self._uploaded, self._failed = upload_keys
-
-    def list(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        site: str | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-        resume_from: PaginatorState | Mapping[str, Any] | None = None,
-    ) -> AsyncPaginator[M]:
-        """Every entity matching ``filter`` (nested as the API takes it: ``{"ids": [1, 2]}``).
-
-        ``site`` (or the client's) filters by ``filter[sites][]``. Datetimes in
-        ``filter`` must be aware; they are sent in the account's time zone.
-        ``page_size`` is rounded up to 20, 50 or 100.
-        """
-        return self._list(
-            self._path,
-            self._key,
-            self._model,
-            filter=filter,
-            site=site,
-            page_size=page_size,
-            limit=limit,
-            resume_from=resume_from,
-        )
 
     async def get(self, uid: int | str, *, by: By = "externalId", site: str | None = None) -> M:
         """One entity by ``externalId`` (the API's default) or by ``id``."""
@@ -211,3 +186,17 @@ class EntityResource(Resource, Generic[M]):
         if chosen:
             params["site"] = chosen
         return params
+
+
+class Customers(EntityResource[Customer]):
+    """``/api/v5/customers``: the entity methods, and ``combine``."""
+
+    async def combine(self, ids: Sequence[int], into: int) -> None:
+        """Merge the customers ``ids`` into the customer ``into`` (``customers/combine``)."""
+        if not ids or into in ids:
+            raise ValueError("combine needs customers to merge, other than the one they go into")
+        await self._client.request(
+            "POST",
+            "customers/combine",
+            form={"customers": [{"id": int(i)} for i in ids], "resultCustomer": {"id": int(into)}},
+        )

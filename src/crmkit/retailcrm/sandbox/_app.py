@@ -12,10 +12,11 @@ from ..._params import BadParameters as BadBrackets
 from ..._params import parse_brackets
 from ...sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
 from ...sandbox._faults import ASGIApp
-from ._entities import BadEntity, BadParameters, FilterError, Missing
-from ._entities import route as route_for
+from ._common import BadEntity, BadParameters, Missing
+from ._filters import FilterError
 from ._misc import UNVERSIONED as _UNVERSIONED
 from ._misc import unversioned
+from ._routes import route as route_for
 from ._state import SCOPES, Account
 
 __all__ = ["DEFAULT_API_KEY", "RetailCRMSandbox"]

@@ -1,23 +1,29 @@
-"""The RetailCRM sandbox's endpoint handlers: each returns ``(status, answer fields)``."""
+"""The sandbox's customers, corporate customers, orders and integration modules.
+
+Each handler returns ``(status, answer fields)``.
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from ._filters import FilterError, matcher
-from ._misc import settings
-from ._references import reference_route
+from ._common import (
+    BadEntity,
+    BadParameters,
+    Handler,
+    as_int,
+    filters_of,
+    json_field,
+    limit_and_page,
+    paged,
+    pagination,
+)
+from ._filters import matcher
 from ._state import KEYS, Account
 
-__all__ = ["BadEntity", "BadParameters", "FilterError", "Missing", "route"]
+__all__ = ["entity_route", "module_route"]
 
-Handler = Callable[[dict[str, Any], dict[str, Any]], tuple[int, dict[str, Any]]]
-
-_PAGE_LIMITS = (20, 50, 100)
 UPLOAD_LIMIT = 50
 #: The status of a partial upload.
 PARTIAL = 460
@@ -30,90 +36,29 @@ RESERVED: dict[str, set[str]] = {
 }
 
 
-class BadParameters(Exception):
-    """A GET parameter or form field that cannot be read: 400 "Errors in the input parameters"."""
-
-
-class BadEntity(Exception):
-    """An entity that cannot be read: 400 "Errors in the entity format"."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class Missing(Exception):
-    """A required parameter is absent: 400 "Parameter 'x' is missing"."""
-
-
-def json_field(form: dict[str, Any], name: str, kind: type = dict) -> Any:
-    if name not in form:
-        raise Missing(name)
-    try:
-        value = orjson.loads(form[name])
-    except (orjson.JSONDecodeError, TypeError):
-        raise BadEntity({name: "is not valid JSON"}) from None
-    if not isinstance(value, kind):
-        raise BadEntity({name: f"must be a JSON {'object' if kind is dict else 'array'}"})
-    return value
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadParameters(f"{name} must be an integer") from None
-
-
-def _limit_and_page(query: dict[str, Any]) -> tuple[int, int]:
-    limit = _int(query.get("limit", 20), "limit")
-    if limit not in _PAGE_LIMITS:
-        raise BadParameters(f"limit must be one of {', '.join(map(str, _PAGE_LIMITS))}")
-    page = _int(query.get("page", 1), "page")
-    if page < 1:
-        raise BadParameters("page must be 1 or more")
-    return limit, page
-
-
-def _filters(query: dict[str, Any]) -> dict[str, Any]:
-    value = query.get("filter")
-    # The vendor's own client sends a bare ``filter=None`` when it has no filter;
-    # the service ignores a filter that is not a map.
-    return value if isinstance(value, dict) else {}
-
-
-def _pagination(limit: int, page: int, total: int) -> dict[str, int]:
-    pages = max(1, -(-total // limit))
-    return {"limit": limit, "totalCount": total, "currentPage": page, "totalPageCount": pages}
-
-
 def entity_route(account: Account, method: str, area: str, rest: list[str]) -> Handler | None:
     one, plural, uploaded = KEYS[area]
     failed_key = uploaded.replace("uploaded", "failed")
     store = account.stores[area]
 
     def listing(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        limit, page = _limit_and_page(query)
-        check = matcher(area, _filters(query))
-        rows = [r for r in store.records.values() if check(r, account)]
-        chunk = rows[(page - 1) * limit : page * limit]
-        return 200, {"pagination": _pagination(limit, page, len(rows)), plural: chunk}
+        return paged(area, list(store.records.values()), query, account, plural)
 
     def history(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        filters = _filters(query)
+        filters = filters_of(query)
         if "sinceId" in filters and "page" in query:
             return 400, {"errorMsg": "The 'page' parameter can not be used with 'sinceId'"}
-        limit, page = _limit_and_page(query)
+        limit, page = limit_and_page(query)
         check = matcher(f"{area}/history", filters, skip=("sinceId",))
         entries = [e for e in store.history if check(e, account)]
         if "sinceId" in filters:
-            since = _int(filters["sinceId"], "filter[sinceId]")
+            since = as_int(filters["sinceId"], "filter[sinceId]")
             entries = [e for e in entries if e["id"] > since]
         chunk = entries[(page - 1) * limit : page * limit]
         answer = {
             "generatedAt": account.stamp(),
             "history": chunk,
-            "pagination": _pagination(limit, page, len(entries)),
+            "pagination": pagination(limit, page, len(entries)),
         }
         return 200, answer
 
@@ -209,7 +154,7 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
         return 200, {}
 
     def statuses(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        ids = {_int(v, "ids[]") for v in query.get("ids") or []}
+        ids = {as_int(v, "ids[]") for v in query.get("ids") or []}
         externals = {str(v) for v in query.get("externalIds") or []}
         rows = [
             {
@@ -275,17 +220,4 @@ def module_route(account: Account, method: str, code: str, rest: list[str]) -> H
         return edit
     if method == "POST" and rest == ["update-scopes"]:
         return update_scopes
-    return None
-
-
-def route(account: Account, method: str, parts: list[str]) -> Handler | None:
-    area = parts[0]
-    if area in KEYS:
-        return entity_route(account, method, area, parts[1:])
-    if area == "integration-modules" and len(parts) >= 2:
-        return module_route(account, method, parts[1], parts[2:])
-    if parts == ["settings"] and method == "GET":
-        return lambda query, form: (200, settings(account))
-    if area == "reference":
-        return reference_route(account.books, method, parts[1:], json_field, BadEntity)
     return None

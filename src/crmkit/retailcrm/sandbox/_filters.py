@@ -259,6 +259,103 @@ FILTERS: dict[str, dict[str, Callable[[str], Test] | None]] = {
     },
 }
 
+
+def _passes(name: str) -> Test:
+    """A filter read by the handler itself (``sinceId``, ``details``)."""
+    return lambda record, value, account: True
+
+
+def _nested(field: str, inner: str) -> Callable[[str], Test]:
+    def make(name: str) -> Test:
+        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
+            wanted = {str(v) for v in (value if isinstance(value, list) else [value])}
+            return str((record.get(field) or {}).get(inner)) in wanted
+
+        return test
+
+    return make
+
+
+def _task_status(name: str) -> Test:
+    def test(record: dict[str, Any], value: Any, account: Account) -> bool:
+        if value not in ("performing", "completed"):
+            raise FilterError(name, "The value you selected is not a valid choice.")
+        return bool(record.get("complete")) is (value == "completed")
+
+    return test
+
+
+def _pack_order(inner: str) -> Callable[[str], Test]:
+    def make(name: str) -> Test:
+        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
+            order_id = ((record.get("item") or {}).get("order") or {}).get("id")
+            order = account.stores["orders"].records.get(int(order_id or 0)) or {}
+            return str(order.get(inner)) == str(value)
+
+        return test
+
+    return make
+
+
+FILTERS.update({
+    "users": {
+        "email": _contains("email"), "status": _equals("status"), "online": _flag("online"),
+        "active": _flag("active"), "isManager": _flag("isManager"), "isAdmin": _flag("isAdmin"),
+        **_CREATED, **_not_emulated("groups"),
+    },
+    "tasks": {
+        "ids": _in("id", int), "performers": _in("performer", int), "status": _task_status,
+        "text": _contains("text", "commentary"), **_CREATED,
+        **_not_emulated(
+            "orderNumber customer creators dateFrom dateTo completedAtFrom completedAtTo"
+        ),
+    },
+    "customers/notes": {
+        "ids": _in("id", int), "customerIds": _nested("customer", "id"),
+        "customerExternalIds": _nested("customer", "externalId"), "text": _contains("text"),
+        **_CREATED, **_not_emulated("managerIds"),
+    },
+    "orders/packs": {
+        "ids": _in("id", int), "stores": _in("store"), "itemId": _equals("itemId", int),
+        "orderId": _pack_order("id"), "orderExternalId": _pack_order("externalId"),
+        "invoiceNumber": _equals("invoiceNumber"),
+        "deliveryNoteNumber": _equals("deliveryNoteNumber"),
+        **_not_emulated("offerXmlId offerExternalId shipmentDateFrom shipmentDateTo"),
+    },
+    "orders/packs/history": {"sinceId": _passes, **_HISTORY, **_not_emulated("orderId")},
+    "loyalty/accounts": {
+        "ids": _in("id", int), "phoneNumber": _equals("phoneNumber"),
+        "cardNumber": _equals("cardNumber"), "customerId": _customer_of("id"),
+        **_not_emulated("status customerExternalId minAmount maxAmount sites loyalties level"),
+    },
+    "loyalty/bonus/operations": {**_CREATED},
+    "custom-fields": {
+        "name": _contains("name"), "code": _equals("code"), "type": _equals("type"),
+        "entity": _equals("entity"),
+        **_not_emulated("viewMode displayArea inFilter inList inGroupActions"),
+    },
+    "custom-fields/dictionaries": {"name": _contains("name"), "code": _equals("code")},
+    "store/inventories": {
+        "ids": _in("id", int), "offerExternalId": _equals("externalId"),
+        "offerXmlId": _equals("xmlId"), "offerActive": _flag("active"), "details": _passes,
+        "sites": _in("site"),
+        **_not_emulated("productExternalId productArticle offerArticle productActive catalogs"),
+    },
+    "store/products": {
+        "ids": _in("id", int), "name": _contains("name"), "externalId": _equals("externalId"),
+        "active": _flag("active"), "sites": _in("site"),
+        **_not_emulated(
+            "offerIds recommended novelty stock popular maxQuantity minQuantity maxPurchasePrice "
+            "minPurchasePrice maxPrice minPrice groups classSegment xmlId manufacturer url "
+            "priceType offerExternalId properties"
+        ),
+    },
+    "store/product-groups": {
+        "ids": _in("id", int), "sites": _in("site"), "active": _flag("active"),
+        **_not_emulated("parentGroupId"),
+    },
+})  # fmt: skip
+
 _HISTORY_ENTITY = {
     "orderId": ("order", "id"),
     "orderExternalId": ("order", "externalId"),

@@ -23,6 +23,11 @@ SCOPES = {
     "integration-modules": ("integration_read", "integration_write"),
     "reference": ("reference_read", "reference_write"),
     "settings": ("reference_read", "reference_write"),
+    "users": ("user_read", "user_write"),
+    "tasks": ("task_read", "task_write"),
+    "custom-fields": ("custom_fields_read", "custom_fields_write"),
+    "store": ("store_read", "store_write"),
+    "loyalty": ("loyalty_read", "loyalty_write"),
 }
 
 # The one-entity key, list key and upload-answer key of each entity area.
@@ -58,6 +63,30 @@ class EntityStore:
         return self.records.get(record_id) if record_id is not None else None
 
 
+def seed_records() -> dict[str, dict[int, dict[str, Any]]]:
+    """A fresh account's users and catalogue: two managers, two products with offers."""
+    users = {
+        1: {"id": 1, "firstName": "Anna", "lastName": "Admin", "email": "anna@shop.test",
+            "active": True, "isAdmin": True, "isManager": False, "status": "free", "online": True},
+        2: {"id": 2, "firstName": "Max", "lastName": "Manager", "email": "max@shop.test",
+            "active": True, "isAdmin": False, "isManager": True, "status": "free", "online": False},
+    }  # fmt: skip
+    groups = {1: {"id": 1, "externalId": "g-1", "name": "Things", "site": "main-shop",
+                  "active": True, "parentId": None}}  # fmt: skip
+    products: dict[int, dict[str, Any]] = {}
+    offers: dict[int, dict[str, Any]] = {}
+    for n in (1, 2):
+        offer: dict[str, Any] = {"id": n * 10, "externalId": f"of-{n}", "xmlId": f"x-{n}",
+                                 "name": f"Thing {n}", "quantity": 0, "active": True,
+                                 "stores": [], "site": "main-shop"}  # fmt: skip
+        offers[n * 10] = offer
+        products[n] = {"id": n, "externalId": f"p-{n}", "name": f"Thing {n}", "active": True,
+                       "article": f"A{n}", "groups": [{"id": 1}], "offers": [offer],
+                       "site": "main-shop"}  # fmt: skip
+    return {"users": users, "store/product-groups": groups, "store/products": products,
+            "store/offers": offers}  # fmt: skip
+
+
 @attrs.define
 class Account:
     """One RetailCRM account: its keys (with scopes), stores, references and modules."""
@@ -69,6 +98,11 @@ class Account:
         lambda: {kind: EntityStore(kind) for kind in KEYS}
     )
     modules: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    #: Other records by kind ("users", "tasks", "orders/payments", ...), by id.
+    records: dict[str, dict[int, dict[str, Any]]] = attrs.Factory(seed_records)
+    #: Custom fields by (entity, code); custom dictionaries by code.
+    custom_fields: dict[tuple[str, str], dict[str, Any]] = attrs.Factory(dict)
+    dictionaries: dict[str, dict[str, Any]] = attrs.Factory(dict)
     #: Reference books by path (``sites``, ``payment-types``, ...), as the API answers them.
     books: dict[str, Any] = attrs.Factory(seed_books)
     next_history_id: int = 1
@@ -103,6 +137,14 @@ class Account:
         key = key or secrets.token_hex(16)
         self.keys[key] = scopes
         return key
+
+    def add(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store one of the other records (a task, a payment, ...) with the next id."""
+        table = self.records.setdefault(kind, {})
+        record = {**record, "id": max(table, default=0) + 1}
+        record.setdefault("createdAt", self.stamp())
+        table[record["id"]] = record
+        return record
 
     def create(self, kind: str, entity: dict[str, Any], source: str = "api") -> dict[str, Any]:
         store = self.stores[kind]

@@ -1,0 +1,396 @@
+"""The sandbox's users, tasks, order payments, customer notes, packs, loyalty and combine.
+
+Paths, form fields and answer keys from ``retailcrm/api-client-php``
+(``ResourceGroup/Users.php``, ``Tasks.php``, ``Orders.php`` ``payments*``,
+``Customers.php`` ``notes*``/``combine``, ``Packs.php``, ``Loyalty.php``) and the
+vendor's Python client ``retailcrm/versions/v5.py``. Each handler returns
+``(status, answer fields)``; a path not here is "Method not found".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import BadEntity, BadParameters, Handler, Missing, as_int, json_field, paged
+from ._state import Account
+
+__all__ = ["group_route"]
+
+USER_STATUSES = ("free", "busy", "dinner", "break")
+
+
+def _ref(account: Account, kind: str, ref: Any, field: str) -> dict[str, Any]:
+    """The record a ``{id}`` or ``{externalId}`` reference names, or a 400 naming ``field``."""
+    if not isinstance(ref, dict):
+        raise BadEntity({field: "This value should not be blank."})
+    store = account.stores[kind]
+    if "id" in ref:
+        found = store.find(str(ref["id"]), "id")
+    else:
+        found = store.find(str(ref.get("externalId")), "externalId")
+    if found is None:
+        raise BadEntity({field: f"{field} not found"})
+    return found
+
+
+def _one(account: Account, kind: str, uid: str) -> dict[str, Any] | None:
+    try:
+        return account.records.get(kind, {}).get(int(uid))
+    except ValueError:
+        return None
+
+
+def _not_found() -> tuple[int, dict[str, Any]]:
+    return 404, {"errorMsg": "Not found"}
+
+
+def users(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records["users"]
+    if method == "GET" and not rest:
+        return lambda q, f: paged("users", list(table.values()), q, account, "users")
+    if method == "GET" and len(rest) == 1:
+        return lambda q, f: (
+            (200, {"user": u}) if (u := _one(account, "users", rest[0])) else _not_found()
+        )
+    if method == "POST" and len(rest) == 2 and rest[1] == "status":
+
+        def status(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if "status" not in form:
+                raise Missing("status")
+            if form["status"] not in USER_STATUSES:
+                raise BadEntity({"status": "The value you selected is not a valid choice."})
+            user = _one(account, "users", rest[0])
+            if user is None:
+                return _not_found()
+            user["status"] = form["status"]
+            return 200, {}
+
+        return status
+    return None
+
+
+def tasks(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records.setdefault("tasks", {})
+
+    def check(task: dict[str, Any]) -> dict[str, Any]:
+        if not task.get("text"):
+            raise BadEntity({"text": "This value should not be blank."})
+        performer = task.get("performerId", task.get("performer"))
+        if performer is None or as_int(performer, "performerId") not in account.records["users"]:
+            raise BadEntity({"performerId": "The user does not exist."})
+        return {
+            **task,
+            "performer": as_int(performer, "performerId"),
+            "complete": bool(task.get("complete")),
+        }
+
+    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 201, {"id": account.add("tasks", check(json_field(form, "task")))["id"]}
+
+    def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        task = _one(account, "tasks", rest[0])
+        if task is None:
+            return _not_found()
+        task.update(check({**task, **json_field(form, "task"), "id": task["id"]}))
+        return 200, {}
+
+    if method == "GET" and not rest:
+        return lambda q, f: paged("tasks", list(table.values()), q, account, "tasks")
+    if method == "POST" and rest == ["create"]:
+        return create
+    if method == "GET" and len(rest) == 1 and rest[0] not in ("history",):
+        return lambda q, f: (
+            (200, {"task": t}) if (t := _one(account, "tasks", rest[0])) else _not_found()
+        )
+    if method == "POST" and len(rest) == 2 and rest[1] == "edit":
+        return edit
+    return None
+
+
+def payments(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records.setdefault("orders/payments", {})
+
+    def attach(payment: dict[str, Any]) -> None:
+        order = account.stores["orders"].records[payment["order"]["id"]]
+        order.setdefault("payments", {})[str(payment["id"])] = payment
+
+    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        payment = json_field(form, "payment")
+        order = _ref(account, "orders", payment.get("order"), "order")
+        if payment.get("type") not in account.books["payment-types"]:
+            raise BadEntity({"type": "Payment type does not exist."})
+        made = account.add("orders/payments", {**payment, "order": {"id": order["id"]}})
+        attach(made)
+        return 201, {"id": made["id"]}
+
+    def find(uid: str, by: str) -> dict[str, Any] | None:
+        if by == "externalId":
+            return next((p for p in table.values() if str(p.get("externalId")) == uid), None)
+        return _one(account, "orders/payments", uid)
+
+    def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        by = form.get("by", "externalId")  # the service's default, as for orders
+        if by not in ("id", "externalId"):
+            raise BadParameters("by must be id or externalId")
+        payment = find(rest[0], by)
+        if payment is None:
+            return _not_found()
+        changes = json_field(form, "payment")
+        if "type" in changes and changes["type"] not in account.books["payment-types"]:
+            raise BadEntity({"type": "Payment type does not exist."})
+        payment.update({k: v for k, v in changes.items() if k not in ("id", "order")})
+        attach(payment)
+        return 200, {"id": payment["id"]}
+
+    def delete(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        payment = _one(account, "orders/payments", rest[0])
+        if payment is None:
+            return _not_found()
+        del table[payment["id"]]
+        order = account.stores["orders"].records[payment["order"]["id"]]
+        order.get("payments", {}).pop(str(payment["id"]), None)
+        return 200, {}
+
+    if method != "POST":
+        return None
+    if rest == ["create"]:
+        return create
+    if len(rest) == 2 and rest[1] == "edit":
+        return edit
+    if len(rest) == 2 and rest[1] == "delete":
+        return delete
+    return None
+
+
+def notes(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records.setdefault("customers/notes", {})
+
+    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        note = json_field(form, "note")
+        customer = _ref(account, "customers", note.get("customer"), "customer")
+        if not note.get("text"):
+            raise BadEntity({"text": "This value should not be blank."})
+        ref = {"id": customer["id"], "externalId": customer.get("externalId")}
+        return 201, {"id": account.add("customers/notes", {**note, "customer": ref})["id"]}
+
+    def delete(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if _one(account, "customers/notes", rest[0]) is None:
+            return _not_found()
+        del table[int(rest[0])]
+        return 200, {}
+
+    if method == "GET" and not rest:
+        return lambda q, f: paged("customers/notes", list(table.values()), q, account, "notes")
+    if method == "POST" and rest == ["create"]:
+        return create
+    if method == "POST" and len(rest) == 2 and rest[1] == "delete":
+        return delete
+    return None
+
+
+def combine(account: Account) -> Handler:
+    def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        merged = json_field(form, "customers", list)
+        result = _ref(account, "customers", json_field(form, "resultCustomer"), "resultCustomer")
+        store = account.stores["customers"]
+        for ref in merged:
+            customer = _ref(account, "customers", ref, "customers")
+            if customer["id"] == result["id"]:
+                raise BadEntity({"customers": "The result customer cannot be combined."})
+            del store.records[customer["id"]]
+            store.by_external.pop(str(customer.get("externalId")), None)
+            for order in account.stores["orders"].records.values():
+                if (order.get("customer") or {}).get("id") == customer["id"]:
+                    order["customer"] = {"id": result["id"]}
+        return 200, {}
+
+    return handler
+
+
+def packs(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records.setdefault("orders/packs", {})
+    history = account.records.setdefault("orders/packs/history", {})
+
+    def change(pack: dict[str, Any], field: str, old: Any, new: Any, **flags: bool) -> None:
+        entry = {"field": field, "oldValue": old, "newValue": new, "source": "api",
+                 "pack": {"id": pack["id"]}, **flags}  # fmt: skip
+        account.add("orders/packs/history", entry)
+
+    def item_of(pack: dict[str, Any]) -> dict[str, Any]:
+        item_id = pack.get("itemId")
+        for order in account.stores["orders"].records.values():
+            for item in order.get("items") or []:
+                if item.get("id") == item_id:
+                    return {"id": item_id, "order": {"id": order["id"]}}
+        raise BadEntity({"itemId": "Order item not found."})
+
+    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        pack = json_field(form, "pack")
+        if pack.get("store") not in account.books["stores"]:
+            raise BadEntity({"store": "Store not found."})
+        if float(pack.get("quantity") or 0) <= 0:
+            raise BadEntity({"quantity": "This value should be greater than 0."})
+        made = account.add("orders/packs", {**pack, "item": item_of(pack)})
+        change(made, "id", None, made["id"], created=True)
+        return 201, {"id": made["id"]}
+
+    def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        pack = _one(account, "orders/packs", rest[0])
+        if pack is None:
+            return _not_found()
+        for field, value in json_field(form, "pack").items():
+            if field not in ("id", "item", "itemId") and pack.get(field) != value:
+                change(pack, field, pack.get(field), value)
+                pack[field] = value
+        return 200, {"id": pack["id"]}
+
+    def delete(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        pack = _one(account, "orders/packs", rest[0])
+        if pack is None:
+            return _not_found()
+        change(pack, "id", pack["id"], None, deleted=True)
+        del table[pack["id"]]
+        return 200, {}
+
+    def feed(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        since = (query.get("filter") or {}) if isinstance(query.get("filter"), dict) else {}
+        if "sinceId" in since and "page" in query:
+            return 400, {"errorMsg": "The 'page' parameter can not be used with 'sinceId'"}
+        start = as_int(since.get("sinceId", 0), "filter[sinceId]")
+        rows = [e for e in history.values() if e["id"] > start]
+        return paged("orders/packs/history", rows, query, account, "history")
+
+    if method == "GET" and not rest:
+        return lambda q, f: paged("orders/packs", list(table.values()), q, account, "packs")
+    if method == "GET" and rest == ["history"]:
+        return feed
+    if method == "POST" and rest == ["create"]:
+        return create
+    if method == "GET" and len(rest) == 1:
+        return lambda q, f: (
+            (200, {"pack": p}) if (p := _one(account, "orders/packs", rest[0])) else _not_found()
+        )
+    if method == "POST" and len(rest) == 2 and rest[1] == "edit":
+        return edit
+    if method == "POST" and len(rest) == 2 and rest[1] == "delete":
+        return delete
+    return None
+
+
+def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records.setdefault("loyalty/account", {})
+    uid = rest[1] if len(rest) > 1 else ""  # loyalty/account/{id}/...
+
+    def answer(found: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, {"loyaltyAccount": found}
+
+    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if "site" not in form:
+            raise Missing("site")
+        data = json_field(form, "loyaltyAccount")
+        customer = _ref(account, "customers", data.get("customer"), "customer")
+        if any(a["customer"]["id"] == customer["id"] for a in table.values()):
+            raise BadEntity({"customer": "The customer already takes part in the loyalty program."})
+        made = account.add("loyalty/account", {
+            **data, "customer": {"id": customer["id"]}, "active": False, "amount": 0,
+            "status": "not_confirmed", "operations": [],
+        })  # fmt: skip
+        return 201, {"id": made["id"], "loyaltyAccount": made}
+
+    def operate(kind: str) -> Handler:
+        def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            found = _one(account, "loyalty/account", uid)
+            if found is None:
+                return _not_found()
+            if "amount" not in form:
+                raise Missing("amount")
+            try:
+                amount = float(form["amount"])
+            except ValueError:
+                raise BadEntity({"amount": "This value is not valid."}) from None
+            if amount <= 0:
+                raise BadEntity({"amount": "This value should be greater than 0."})
+            if not found["active"]:
+                raise BadEntity({"loyaltyAccount": "The loyalty account is not active."})
+            if kind == "charge" and amount > found["amount"]:
+                raise BadEntity({"amount": "Not enough bonuses."})
+            found["amount"] += amount if kind == "credit_manual" else -amount
+            found["operations"].append(
+                {"type": kind, "amount": amount, "createdAt": account.stamp()}
+            )
+            if kind == "charge":
+                return 200, {}
+            bonus: dict[str, Any] = {
+                "amount": amount,
+                **{k: form[k] for k in ("activationDate", "expireDate") if k in form},
+            }
+            return 200, {"loyaltyBonus": bonus}
+
+        return handler
+
+    def activate(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _one(account, "loyalty/account", uid)
+        if found is None:
+            return _not_found()
+        found.update(active=True, status="activated")
+        return answer(found)
+
+    def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _one(account, "loyalty/account", uid)
+        if found is None:
+            return _not_found()
+        changes = json_field(form, "loyaltyAccount")
+        found.update(
+            {k: v for k, v in changes.items() if k in ("phoneNumber", "cardNumber", "customFields")}
+        )
+        return answer(found)
+
+    def operations(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _one(account, "loyalty/account", uid)
+        if found is None:
+            return _not_found()
+        rows = [{**op, "loyaltyAccount": {"id": found["id"]}} for op in found["operations"]]
+        return paged("loyalty/bonus/operations", rows, query, account, "bonusOperations")
+
+    if rest == ["accounts"] and method == "GET":
+        return lambda q, f: paged(
+            "loyalty/accounts", list(table.values()), q, account, "loyaltyAccounts"
+        )
+    if not rest or rest[0] != "account" or len(rest) < 2:
+        return None
+    tail = rest[2:]
+    if method == "POST" and rest[1:] == ["create"]:
+        return create
+    if method == "GET" and not tail:
+        return lambda q, f: (
+            answer(a) if (a := _one(account, "loyalty/account", uid)) else _not_found()
+        )
+    actions: dict[tuple[str, ...], Handler] = {
+        ("POST", "edit"): edit,
+        ("POST", "activate"): activate,
+        ("POST", "bonus", "credit"): operate("credit_manual"),
+        ("POST", "bonus", "charge"): operate("charge"),
+        ("GET", "bonus", "operations"): operations,
+    }
+    return actions.get((method, *tail))
+
+
+def group_route(account: Account, method: str, parts: list[str]) -> Handler | None:
+    """The handler for ``parts`` if it belongs to one of these groups, else None."""
+    area, rest = parts[0], parts[1:]
+    if area == "users":
+        return users(account, method, rest)
+    if area == "tasks":
+        return tasks(account, method, rest)
+    if area == "loyalty":
+        return loyalty(account, method, rest)
+    sub, tail = (rest[0], rest[1:]) if rest else ("", [])
+    if area == "orders" and sub == "payments":
+        return payments(account, method, tail)
+    if area == "orders" and sub == "packs":
+        return packs(account, method, tail)
+    if area == "customers" and sub == "notes":
+        return notes(account, method, tail)
+    if area == "customers" and sub == "combine" and not tail and method == "POST":
+        return combine(account)
+    return None
