@@ -56,6 +56,15 @@ async def test_orders_statuses_is_a_method_not_an_order(sandbox):
     ]
 
 
+async def test_client_reads_order_statuses(sandbox):
+    async with client_for(sandbox) as client:
+        rows = await client.orders.statuses(ids=[3], external_ids=["o-4"])
+        with pytest.raises(ValueError):
+            await client.orders.statuses()
+    assert [(r["id"], r["status"]) for r in rows] == [(3, "new"), (4, "new")]
+    assert "ids%5B%5D=3" in sandbox.recent_requests[-1].query
+
+
 async def test_missing_account_get_is_the_html_page_and_the_client_names_it(sandbox):
     answer = await raw(sandbox, "GET", "/nobody/api/v5/orders")
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")

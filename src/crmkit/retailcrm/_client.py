@@ -29,6 +29,7 @@ from .resources import (
     EntityResource,
     IntegrationModules,
     LoyaltyAccounts,
+    Orders,
     Packs,
     Payments,
     RecordResource,
@@ -99,7 +100,7 @@ class RetailCRM(ClientBase):
             CorporateCustomer,
             ("uploadedCustomers", "failedCustomers"),
         )
-        self.orders = EntityResource(
+        self.orders = Orders(
             self, "orders", "orders", "order", Order, ("uploadedOrders", "failedOrders")
         )
         self.integration_modules = IntegrationModules(self)

@@ -86,6 +86,7 @@ _HAND_WRITTEN = {
     ("Settings", "get"): "settings",
     ("Customers", "combine"): "customers.combine",
     ("Customers", "notes"): "customer_notes.list",
+    ("Orders", "statuses"): "orders.statuses",
     ("Integration", "get"): "integration_modules.get",
     ("Integration", "edit"): "integration_modules.edit",
     ("Integration", "updateScopes"): "integration_modules.update_scopes",

@@ -1,7 +1,7 @@
 """RetailCRM API groups, one module each; the client holds one instance of each."""
 
 from ._custom_fields import CustomDictionaries, CustomFields
-from ._entities import By, Customers, EntityResource
+from ._entities import By, Customers, EntityResource, Orders
 from ._modules import IntegrationModules
 from ._records import RECORD_KINDS, Kind, LoyaltyAccounts, Packs, Payments, RecordResource, Users
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
@@ -18,6 +18,7 @@ __all__ = [
     "IntegrationModules",
     "Kind",
     "LoyaltyAccounts",
+    "Orders",
     "Packs",
     "Payments",
     "RecordResource",

@@ -28,10 +28,10 @@ from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
 from ...errors import NotFoundError, RateLimitError, ServerError, TransportError
 from .. import _wire
-from ..models import Customer, HistoryEntry, Saved
+from ..models import Customer, HistoryEntry, Order, Saved
 from ._base import Listing
 
-__all__ = ["By", "Customers", "EntityResource"]
+__all__ = ["By", "Customers", "EntityResource", "Orders"]
 
 M = TypeVar("M")
 By = Literal["id", "externalId"]
@@ -200,3 +200,20 @@ class Customers(EntityResource[Customer]):
             "customers/combine",
             form={"customers": [{"id": int(i)} for i in ids], "resultCustomer": {"id": int(into)}},
         )
+
+
+class Orders(EntityResource[Order]):
+    """``/api/v5/orders``: the entity methods, and ``statuses``."""
+
+    async def statuses(
+        self, ids: Sequence[int] = (), external_ids: Sequence[str] = ()
+    ) -> builtins.list[dict[str, Any]]:
+        """Orders' current status and status group: ``[{id, externalId, status, group}]``."""
+        if not ids and not external_ids:
+            raise ValueError("statuses needs ids or external_ids")
+        body = await self._client.request(
+            "GET",
+            "orders/statuses",
+            params={"ids": [int(i) for i in ids], "externalIds": list(external_ids)},
+        )
+        return [dict(row) for row in body.get("orders") or []]
