@@ -111,6 +111,8 @@ def _add_export(commands: Any) -> None:
     where.add_argument("--secret", help="corezoid: the API secret")
     where.add_argument("--conv-id", help="corezoid: the process id")
     where.add_argument("--refs", type=Path, help="corezoid: a file of task refs, one a line")
+    where.add_argument("--node", help="corezoid: a node id: export the tasks in that node")
+    where.add_argument("--company-id", help="corezoid: the workspace (company_id)")
     how = export.add_argument_group("how")
     how.add_argument("--rate-limit", type=float, help="requests/s (default: the platform's)")
     how.add_argument("--page-size", type=int, help="records a request (capped by the platform)")

@@ -31,6 +31,8 @@ _FLAG_OPTIONS = (
     "secret",
     "conv_id",
     "refs",
+    "node",
+    "company_id",
     "rate_limit",
     "page_size",
     "allow_insecure_http",

@@ -10,7 +10,8 @@ picks up the saved position and pages:
 - retailcrm: customers, customers-corporate, orders (whole listings, resumable),
   orders-history, customers-history (the change feed by ``sinceId``);
 - vtiger: any module by VTQL query, or with ``changes`` its ``sync`` feed;
-- corezoid: tasks of a process, shown by a list of refs (no change feed there).
+- corezoid: tasks of a process, those in one node (``--node``, paged by the node
+  listing) or shown by a list of refs (no change feed there).
 """
 
 from __future__ import annotations
@@ -188,8 +189,11 @@ def _client_options(spec: ExportSpec) -> dict[str, Any]:
             api_login=spec.need("api_login", "the API login"),
             secret=spec.need("secret", "the API secret"),
         )
+        if spec.option("company_id"):
+            options["company_id"] = str(spec.option("company_id"))
         spec.need("conv_id", "the process id")
-        spec.need("refs", "the file of task refs")
+        if not spec.option("node"):
+            spec.need("refs", "the node (--node) or the file of task refs")
     return options
 
 
@@ -355,6 +359,16 @@ def _task_record(ref: str, result: OpResult) -> dict[str, Any]:
 async def _corezoid(
     spec: ExportSpec, options: dict[str, Any], position: dict[str, Any] | None, finished: bool
 ) -> AsyncIterator[Source]:
+    conv_id, node = str(spec.need("conv_id", "the process id")), spec.option("node")
+    if node:  # the node's listing: paged by limit/offset, resumable, starts over when done
+        page_size = _page_size(spec)
+        async with Corezoid(**options) as cz:
+
+            def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
+                return cz.list_tasks(conv_id, str(node), resume_from=resume, page_size=page_size)
+
+            yield PaginatorSource(cz, make, position, finished, by_time=False)
+        return
     refs_path = Path(spec.need("refs", "the file of task refs"))
     try:
         text = await asyncio.to_thread(refs_path.read_text)
@@ -363,7 +377,7 @@ async def _corezoid(
         raise SpecError(f"corezoid: cannot read the refs file {refs_path}: {exc}") from None
     async with Corezoid(**options) as cz:
         start = None if finished else position
-        yield CorezoidSource(cz, str(spec.need("conv_id", "the process id")), refs, start)
+        yield CorezoidSource(cz, conv_id, refs, start)
 
 
 def _page_size(spec: ExportSpec) -> int | None:
