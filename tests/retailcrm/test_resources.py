@@ -88,6 +88,21 @@ async def test_tasks_create_get_edit_and_filter(sandbox):
     assert "performerId" in info.value.details
 
 
+async def test_tasks_history_by_since_id_and_task(sandbox):
+    async with client_for(sandbox) as client:
+        first = await client.tasks.create({"text": "One", "performerId": 1})
+        second = await client.tasks.create({"text": "Two", "performerId": 1})
+        await client.tasks.edit(first, {"text": "One, again"})
+        changes = await client.tasks.history(filter={"taskId": first}).to_list()
+        after = await client.tasks.history(since_id=changes[0].id).to_list()
+        with pytest.raises(TypeError, match="no history for users"):
+            client.users.history()
+    assert [(c.field, c.new_value) for c in changes] == [("id", first), ("text", "One, again")]
+    assert all(isinstance(c, crmkit.retailcrm.TaskChange) for c in changes)
+    assert [c.task["id"] for c in after] == [second, first]
+    assert all("page=" not in r.query for r in sandbox.recent_requests if "history" in r.path)
+
+
 async def test_order_payments_create_edit_delete(sandbox):
     async with client_for(sandbox) as client:
         pid = await client.payments.create(

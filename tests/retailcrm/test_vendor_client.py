@@ -22,7 +22,8 @@ The vendor client's methods that the sandbox serves, each run here:
   ``payment_statuses(_edit)``, ``payment_types(_edit)``, ``price_types(_edit)``,
   ``product_statuses(_edit)``, ``sites(_edit)``, ``status_groups``,
   ``statuses(_edit)``, ``stores(_edit)``, ``units(_edit)``;
-- ``users``, ``user``, ``user_status``; ``tasks``, ``task_create``, ``task``, ``task_edit``;
+- ``users``, ``user``, ``user_status``; ``tasks``, ``task_create``, ``task``, ``task_edit``,
+  ``tasks_history``;
 - ``order_payment_create``, ``order_payment_edit``, ``order_payment_delete``;
 - ``customer_notes``, ``customer_note_create``, ``customer_note_delete``, ``customers_combine``;
 - ``packs``, ``pack_create``, ``pack``, ``pack_edit``, ``pack_delete``, ``packs_history``;
@@ -250,6 +251,8 @@ def test_vendor_client_tasks(client):
     ok(client.task_edit({"id": made["id"], "commentary": "soon"}))
     assert ok(client.task(made["id"]))["task"]["commentary"] == "soon"
     assert made["id"] in [t["id"] for t in ok(client.tasks({"text": "Vendor"}))["tasks"]]
+    history = ok(client.tasks_history({"taskId": made["id"]}))["history"]
+    assert [h["field"] for h in history] == ["id", "commentary"]
 
 
 def test_vendor_client_order_payments(client):

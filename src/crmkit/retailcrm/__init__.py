@@ -31,6 +31,7 @@ from .models import (
     Saved,
     SystemInfo,
     Task,
+    TaskChange,
     User,
 )
 from .resources import RECORD_KINDS, REFERENCE_BOOKS
@@ -64,6 +65,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SystemInfo",
     "Task",
+    "TaskChange",
     "User",
     "format_datetime",
     "parse_datetime",

@@ -21,7 +21,16 @@ from .._pagination import PageRequest
 from .._session import Session
 from ..errors import ProtocolError
 from . import _wire
-from .models import CorporateCustomer, Credentials, Customer, CustomerNote, Order, SystemInfo, Task
+from .models import (
+    CorporateCustomer,
+    Credentials,
+    Customer,
+    CustomerNote,
+    Order,
+    Pack,
+    SystemInfo,
+    Task,
+)
 from .resources import (
     RECORD_KINDS,
     Customers,
@@ -30,7 +39,6 @@ from .resources import (
     IntegrationModules,
     LoyaltyAccounts,
     Orders,
-    Packs,
     Payments,
     RecordResource,
     References,
@@ -111,7 +119,7 @@ class RetailCRM(ClientBase):
         self.customer_notes: RecordResource[CustomerNote] = RecordResource(
             self, RECORD_KINDS["customer_notes"]
         )
-        self.packs = Packs(self, RECORD_KINDS["packs"])
+        self.packs: RecordResource[Pack] = RecordResource(self, RECORD_KINDS["packs"])
         self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])
         self.custom_fields = CustomFields(self)
         self.store = Store(self)

@@ -92,6 +92,7 @@ _HAND_WRITTEN = {
     ("Integration", "updateScopes"): "integration_modules.update_scopes",
     ("Users", "status"): "users.status",
     ("Packs", "history"): "packs.history",
+    ("Tasks", "history"): "tasks.history",
     ("Loyalty", "accounts"): "loyalty_accounts.list",
     ("Loyalty", "accountActivate"): "loyalty_accounts.activate",
     ("Loyalty", "accountBonusCredit"): "loyalty_accounts.credit",

@@ -24,7 +24,7 @@ from ._packs import Pack, PackChange
 from ._payments import Payment
 from ._references import ReferenceItem
 from ._store import InventoryOffer, InventoryUpload, Product, ProductGroup
-from ._tasks import Task
+from ._tasks import Task, TaskChange
 from ._users import User
 
 __all__ = [
@@ -52,5 +52,6 @@ __all__ = [
     "Saved",
     "SystemInfo",
     "Task",
+    "TaskChange",
     "User",
 ]

@@ -6,7 +6,9 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Task"]
+from ._entities import HistoryEntry
+
+__all__ = ["Task", "TaskChange"]
 
 
 def _extra() -> Any:
@@ -27,3 +29,11 @@ class Task:
     customer: dict[str, Any] | None = None
     order: dict[str, Any] | None = None
     extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class TaskChange(HistoryEntry):
+    """One change from ``/tasks/history`` (``Model/Entity/Tasks/TaskHistory.php``)."""
+
+    task: dict[str, Any] | None = None
+    comment: dict[str, Any] | None = None

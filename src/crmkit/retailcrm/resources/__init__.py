@@ -3,7 +3,7 @@
 from ._custom_fields import CustomDictionaries, CustomFields
 from ._entities import By, Customers, EntityResource, Orders
 from ._modules import IntegrationModules
-from ._records import RECORD_KINDS, Kind, LoyaltyAccounts, Packs, Payments, RecordResource, Users
+from ._records import RECORD_KINDS, Kind, LoyaltyAccounts, Payments, RecordResource, Users
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
 from ._store import Store
 
@@ -19,7 +19,6 @@ __all__ = [
     "Kind",
     "LoyaltyAccounts",
     "Orders",
-    "Packs",
     "Payments",
     "RecordResource",
     "ReferenceBook",

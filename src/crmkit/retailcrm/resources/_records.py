@@ -25,6 +25,7 @@ from ..models import (
     PackChange,
     Payment,
     Task,
+    TaskChange,
     User,
 )
 from ._base import Listing
@@ -33,7 +34,6 @@ __all__ = [
     "RECORD_KINDS",
     "Kind",
     "LoyaltyAccounts",
-    "Packs",
     "Payments",
     "RecordResource",
     "Users",
@@ -50,6 +50,7 @@ class Kind(NamedTuple):
     model: type[Any]
     ops: frozenset[str]  # of list, get, create, edit, delete
     site: bool = False  # create takes ``site``
+    change: type[Any] | None = None  # the model of its history feed ({path}/history), if any
 
 
 _ALL = frozenset({"list", "get", "create", "edit", "delete"})
@@ -57,7 +58,9 @@ _ALL = frozenset({"list", "get", "create", "edit", "delete"})
 #: attribute name -> where its records live and what the API lets you do with them.
 RECORD_KINDS: dict[str, Kind] = {
     "users": Kind("users", "users", "users", "user", User, frozenset({"list", "get"})),
-    "tasks": Kind("tasks", "tasks", "tasks", "task", Task, _ALL - {"delete"}, site=True),
+    "tasks": Kind(
+        "tasks", "tasks", "tasks", "task", Task, _ALL - {"delete"}, site=True, change=TaskChange
+    ),
     "payments": Kind(
         "orders/payments",
         None,
@@ -76,7 +79,7 @@ RECORD_KINDS: dict[str, Kind] = {
         frozenset({"list", "create", "delete"}),
         site=True,
     ),
-    "packs": Kind("orders/packs", "orders/packs", "packs", "pack", Pack, _ALL),
+    "packs": Kind("orders/packs", "orders/packs", "packs", "pack", Pack, _ALL, change=PackChange),
     "loyalty_accounts": Kind(
         "loyalty/account",
         "loyalty/accounts",
@@ -127,6 +130,32 @@ class RecordResource(Listing[M]):
         self._can("delete")
         await self._client.request("POST", f"{self.kind.path}/{_wire.segment(id)}/delete")
 
+    def history(
+        self,
+        since_id: int | None = None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+        resume_from: PaginatorState | Mapping[str, Any] | None = None,
+    ) -> AsyncPaginator[Any]:
+        """Changes after ``since_id``, oldest first, by ``filter[sinceId]`` (never ``page``).
+
+        Tasks and packs have a feed (``TaskChange``, ``PackChange``); ``filter``
+        narrows it (``{"taskId": 5}``, ``{"orderId": 7}``, aware ``startDate``).
+        """
+        if self.kind.change is None:
+            raise TypeError(f"the API has no history for {self.kind.path}")
+        return self._history(
+            f"{self.kind.path}/history",
+            self.kind.change,
+            since_id=since_id,
+            filter=filter,
+            page_size=page_size,
+            limit=limit,
+            resume_from=resume_from,
+        )
+
     def _can(self, op: str) -> None:
         if op not in self.kind.ops:
             raise TypeError(f"the API has no {op} for {self.kind.path}")
@@ -156,30 +185,6 @@ class Payments(RecordResource[Payment]):
         if by not in ("id", "externalId") or uid in (None, ""):
             raise ValueError(f"edit(by={by!r}) needs the payment's {by!r}")
         await super().edit(uid, wired, by=by, site=self._site(site))
-
-
-class Packs(RecordResource[Pack]):
-    """``/api/v5/orders/packs``: records, and the history of their changes."""
-
-    def history(
-        self,
-        since_id: int | None = None,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-        resume_from: PaginatorState | Mapping[str, Any] | None = None,
-    ) -> AsyncPaginator[PackChange]:
-        """Changes after ``since_id``, oldest first, by ``filter[sinceId]`` (as orders' history)."""
-        return self._history(
-            "orders/packs/history",
-            PackChange,
-            since_id=since_id,
-            filter=filter,
-            page_size=page_size,
-            limit=limit,
-            resume_from=resume_from,
-        )
 
 
 class LoyaltyAccounts(RecordResource[LoyaltyAccount]):

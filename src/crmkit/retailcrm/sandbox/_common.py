@@ -17,11 +17,14 @@ __all__ = [
     "Handler",
     "Missing",
     "as_int",
+    "entity_ref",
     "filters_of",
+    "history_feed",
     "json_field",
     "limit_and_page",
     "paged",
     "pagination",
+    "record_change",
 ]
 
 Handler = Callable[[dict[str, Any], dict[str, Any]], tuple[int, dict[str, Any]]]
@@ -95,3 +98,53 @@ def paged(
     found = [r for r in rows if check(r, account)]
     chunk = found[(page - 1) * limit : page * limit]
     return 200, {"pagination": pagination(limit, page, len(found)), key: chunk}
+
+
+def history_feed(
+    account: Account, kind: str, area: str
+) -> Callable[[dict[str, Any], dict[str, Any]], tuple[int, dict[str, Any]]]:
+    """A change feed (``tasks/history``, ``orders/packs/history``): ``sinceId`` and its filters.
+
+    ``page`` with ``sinceId`` is refused as the service refuses it.
+    """
+
+    def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        since = filters_of(query)
+        if "sinceId" in since and "page" in query:
+            return 400, {"errorMsg": "The 'page' parameter can not be used with 'sinceId'"}
+        start = as_int(since.get("sinceId", 0), "filter[sinceId]")
+        rows = [e for e in account.records.get(kind, {}).values() if e["id"] > start]
+        status, answer = paged(area, rows, query, account, "history")
+        return status, {"generatedAt": account.stamp(), **answer}
+
+    return handler
+
+
+def record_change(
+    account: Account,
+    kind: str,
+    key: str,
+    record: dict[str, Any],
+    field: str,
+    old: Any,
+    new: Any,
+    **flags: bool,
+) -> None:
+    """Note one change of ``record`` in the feed ``kind`` (under ``key``: ``task``, ``pack``)."""
+    ref = {"id": record["id"], **({"item": record["item"]} if "item" in record else {})}
+    entry = {"field": field, "oldValue": old, "newValue": new, "source": "api", key: ref, **flags}
+    account.add(kind, entry)
+
+
+def entity_ref(account: Account, kind: str, ref: Any, field: str) -> dict[str, Any]:
+    """The record a ``{id}`` or ``{externalId}`` reference names, or a 400 naming ``field``."""
+    if not isinstance(ref, dict):
+        raise BadEntity({field: "This value should not be blank."})
+    store = account.stores[kind]
+    if "id" in ref:
+        found = store.find(str(ref["id"]), "id")
+    else:
+        found = store.find(str(ref.get("externalId")), "externalId")
+    if found is None:
+        raise BadEntity({field: f"{field} not found"})
+    return found

@@ -13,151 +13,30 @@ account's time zone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from ._state import DATETIME, Account
+from ._filter_tests import (
+    FilterError,
+    Test,
+    _contains,
+    _customer_of,
+    _equals,
+    _extended_status,
+    _flag,
+    _history_pack_order,
+    _in,
+    _nested,
+    _not_emulated,
+    _number,
+    _order_customer,
+    _pack_order,
+    _passes,
+    _since,
+    _task_status,
+)
+from ._state import Account
 
 __all__ = ["FilterError", "matcher"]
-
-Test = Callable[[dict[str, Any], Any, Account], bool]
-
-
-class FilterError(Exception):
-    """A filter the sandbox cannot apply: 400 with ``errors`` naming it."""
-
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(why)
-        self.errors = {f"filter[{name}]": why}
-
-
-def _list(name: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise FilterError(name, "This value should be of type array.")
-    return value
-
-
-def _time(name: str, value: Any, end: bool) -> str:
-    text = str(value)
-    for shape in (DATETIME, "%Y-%m-%d"):
-        try:
-            moment = datetime.strptime(text, shape)
-        except ValueError:
-            continue
-        if shape != DATETIME and end:
-            moment = moment.replace(hour=23, minute=59, second=59)
-        return moment.strftime(DATETIME)
-    raise FilterError(name, "This value is not valid.")
-
-
-def _in(field: str, cast: Callable[[Any], Any] = str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            try:
-                wanted = {cast(v) for v in _list(name, value)}
-            except (TypeError, ValueError):
-                raise FilterError(name, "This value is not valid.") from None
-            got = record.get(field)
-            return (cast(got) if got is not None else None) in wanted
-
-        return test
-
-    return make
-
-
-def _equals(field: str, cast: Callable[[Any], Any] = str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            try:
-                return record.get(field) is not None and cast(record[field]) == cast(value)
-            except (TypeError, ValueError):
-                raise FilterError(name, "This value is not valid.") from None
-
-        return test
-
-    return make
-
-
-def _contains(*fields: str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            text = " ".join(str(record.get(f) or "") for f in fields).lower()
-            return str(value).lower() in text
-
-        return test
-
-    return make
-
-
-def _since(field: str, end: bool = False) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            bound = _time(name, value, end)
-            stamp = record.get(field)
-            return stamp is not None and (stamp <= bound if end else stamp >= bound)
-
-        return test
-
-    return make
-
-
-def _number(field: str, most: bool) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            try:
-                bound, got = float(value), float(record.get(field) or 0)
-            except (TypeError, ValueError):
-                raise FilterError(name, "This value is not valid.") from None
-            return got <= bound if most else got >= bound
-
-        return test
-
-    return make
-
-
-def _flag(field: str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            if str(value) not in ("0", "1"):
-                raise FilterError(name, "This value is not valid.")
-            return bool(record.get(field)) == (str(value) == "1")
-
-        return test
-
-    return make
-
-
-def _extended_status(name: str) -> Test:
-    """``extendedStatus[]``: status codes, or status-group codes meaning all their statuses."""
-
-    def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-        codes = {str(v) for v in _list(name, value)}
-        status = str(record.get("status"))
-        group = account.statuses.get(status, {}).get("group")
-        return status in codes or group in codes
-
-    return test
-
-
-def _customer_of(field: str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            customer = record.get("customer") or {}
-            return str(customer.get(field)) == str(value)
-
-        return test
-
-    return make
-
-
-def _order_customer(name: str) -> Test:
-    """``customer``: a part of the buyer's name, e-mail or phone."""
-    return _contains("firstName", "lastName", "patronymic", "email", "phone")(name)
-
-
-def _not_emulated(names: str) -> dict[str, None]:
-    """Documented filters the sandbox refuses rather than ignores."""
-    return dict.fromkeys(names.split())
 
 
 _CREATED = {"createdAtFrom": _since("createdAt"), "createdAtTo": _since("createdAt", True)}
@@ -260,43 +139,6 @@ FILTERS: dict[str, dict[str, Callable[[str], Test] | None]] = {
 }
 
 
-def _passes(name: str) -> Test:
-    """A filter read by the handler itself (``sinceId``, ``details``)."""
-    return lambda record, value, account: True
-
-
-def _nested(field: str, inner: str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            wanted = {str(v) for v in (value if isinstance(value, list) else [value])}
-            return str((record.get(field) or {}).get(inner)) in wanted
-
-        return test
-
-    return make
-
-
-def _task_status(name: str) -> Test:
-    def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-        if value not in ("performing", "completed"):
-            raise FilterError(name, "The value you selected is not a valid choice.")
-        return bool(record.get("complete")) is (value == "completed")
-
-    return test
-
-
-def _pack_order(inner: str) -> Callable[[str], Test]:
-    def make(name: str) -> Test:
-        def test(record: dict[str, Any], value: Any, account: Account) -> bool:
-            order_id = ((record.get("item") or {}).get("order") or {}).get("id")
-            order = account.stores["orders"].records.get(int(order_id or 0)) or {}
-            return str(order.get(inner)) == str(value)
-
-        return test
-
-    return make
-
-
 FILTERS.update({
     "users": {
         "email": _contains("email"), "status": _equals("status"), "online": _flag("online"),
@@ -322,7 +164,14 @@ FILTERS.update({
         "deliveryNoteNumber": _equals("deliveryNoteNumber"),
         **_not_emulated("offerXmlId offerExternalId shipmentDateFrom shipmentDateTo"),
     },
-    "orders/packs/history": {"sinceId": _passes, **_HISTORY, **_not_emulated("orderId")},
+    "orders/packs/history": {
+        "sinceId": _passes, **_HISTORY,
+        "orderId": _history_pack_order("id"), "orderExternalId": _history_pack_order("externalId"),
+    },
+    "tasks/history": {
+        "sinceId": _passes, **_HISTORY,
+        "taskId": _nested("task", "id"),
+    },
     "loyalty/accounts": {
         "ids": _in("id", int), "phoneNumber": _equals("phoneNumber"),
         "cardNumber": _equals("cardNumber"), "customerId": _customer_of("id"),

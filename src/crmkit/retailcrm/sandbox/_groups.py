@@ -2,7 +2,7 @@
 
 Paths, form fields and answer keys from ``retailcrm/api-client-php``
 (``ResourceGroup/Users.php``, ``Tasks.php``, ``Orders.php`` ``payments*``,
-``Customers.php`` ``notes*``/``combine``, ``Packs.php``, ``Loyalty.php``) and the
+``Customers.php`` ``notes*``/``combine``, ``Packs.php``; loyalty in ``_loyalty.py``) and the
 vendor's Python client ``retailcrm/versions/v5.py``. Each handler returns
 ``(status, answer fields)``; a path not here is "Method not found".
 """
@@ -11,26 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import BadEntity, BadParameters, Handler, Missing, as_int, json_field, paged
+from ._common import (
+    BadEntity,
+    BadParameters,
+    Handler,
+    Missing,
+    as_int,
+    entity_ref,
+    history_feed,
+    json_field,
+    paged,
+    record_change,
+)
+from ._loyalty import loyalty
 from ._state import Account
 
 __all__ = ["group_route"]
 
 USER_STATUSES = ("free", "busy", "dinner", "break")
-
-
-def _ref(account: Account, kind: str, ref: Any, field: str) -> dict[str, Any]:
-    """The record a ``{id}`` or ``{externalId}`` reference names, or a 400 naming ``field``."""
-    if not isinstance(ref, dict):
-        raise BadEntity({field: "This value should not be blank."})
-    store = account.stores[kind]
-    if "id" in ref:
-        found = store.find(str(ref["id"]), "id")
-    else:
-        found = store.find(str(ref.get("externalId")), "externalId")
-    if found is None:
-        raise BadEntity({field: f"{field} not found"})
-    return found
 
 
 def _one(account: Account, kind: str, uid: str) -> dict[str, Any] | None:
@@ -85,20 +83,28 @@ def tasks(account: Account, method: str, rest: list[str]) -> Handler | None:
         }
 
     def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        return 201, {"id": account.add("tasks", check(json_field(form, "task")))["id"]}
+        task = account.add("tasks", check(json_field(form, "task")))
+        record_change(account, "tasks/history", "task", task, "id", None, task["id"], created=True)
+        return 201, {"id": task["id"]}
 
     def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         task = _one(account, "tasks", rest[0])
         if task is None:
             return _not_found()
-        task.update(check({**task, **json_field(form, "task"), "id": task["id"]}))
+        changed = check({**task, **json_field(form, "task"), "id": task["id"]})
+        for field, value in changed.items():
+            if task.get(field) != value:
+                record_change(account, "tasks/history", "task", task, field, task.get(field), value)
+        task.update(changed)
         return 200, {}
 
     if method == "GET" and not rest:
         return lambda q, f: paged("tasks", list(table.values()), q, account, "tasks")
     if method == "POST" and rest == ["create"]:
         return create
-    if method == "GET" and len(rest) == 1 and rest[0] not in ("history",):
+    if method == "GET" and rest == ["history"]:
+        return history_feed(account, "tasks/history", "tasks/history")
+    if method == "GET" and len(rest) == 1:
         return lambda q, f: (
             (200, {"task": t}) if (t := _one(account, "tasks", rest[0])) else _not_found()
         )
@@ -116,7 +122,7 @@ def payments(account: Account, method: str, rest: list[str]) -> Handler | None:
 
     def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         payment = json_field(form, "payment")
-        order = _ref(account, "orders", payment.get("order"), "order")
+        order = entity_ref(account, "orders", payment.get("order"), "order")
         if payment.get("type") not in account.books["payment-types"]:
             raise BadEntity({"type": "Payment type does not exist."})
         made = account.add("orders/payments", {**payment, "order": {"id": order["id"]}})
@@ -167,7 +173,7 @@ def notes(account: Account, method: str, rest: list[str]) -> Handler | None:
 
     def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         note = json_field(form, "note")
-        customer = _ref(account, "customers", note.get("customer"), "customer")
+        customer = entity_ref(account, "customers", note.get("customer"), "customer")
         if not note.get("text"):
             raise BadEntity({"text": "This value should not be blank."})
         ref = {"id": customer["id"], "externalId": customer.get("externalId")}
@@ -191,10 +197,12 @@ def notes(account: Account, method: str, rest: list[str]) -> Handler | None:
 def combine(account: Account) -> Handler:
     def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         merged = json_field(form, "customers", list)
-        result = _ref(account, "customers", json_field(form, "resultCustomer"), "resultCustomer")
+        result = entity_ref(
+            account, "customers", json_field(form, "resultCustomer"), "resultCustomer"
+        )
         store = account.stores["customers"]
         for ref in merged:
-            customer = _ref(account, "customers", ref, "customers")
+            customer = entity_ref(account, "customers", ref, "customers")
             if customer["id"] == result["id"]:
                 raise BadEntity({"customers": "The result customer cannot be combined."})
             del store.records[customer["id"]]
@@ -209,12 +217,9 @@ def combine(account: Account) -> Handler:
 
 def packs(account: Account, method: str, rest: list[str]) -> Handler | None:
     table = account.records.setdefault("orders/packs", {})
-    history = account.records.setdefault("orders/packs/history", {})
 
     def change(pack: dict[str, Any], field: str, old: Any, new: Any, **flags: bool) -> None:
-        entry = {"field": field, "oldValue": old, "newValue": new, "source": "api",
-                 "pack": {"id": pack["id"]}, **flags}  # fmt: skip
-        account.add("orders/packs/history", entry)
+        record_change(account, "orders/packs/history", "pack", pack, field, old, new, **flags)
 
     def item_of(pack: dict[str, Any]) -> dict[str, Any]:
         item_id = pack.get("itemId")
@@ -252,18 +257,10 @@ def packs(account: Account, method: str, rest: list[str]) -> Handler | None:
         del table[pack["id"]]
         return 200, {}
 
-    def feed(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        since = (query.get("filter") or {}) if isinstance(query.get("filter"), dict) else {}
-        if "sinceId" in since and "page" in query:
-            return 400, {"errorMsg": "The 'page' parameter can not be used with 'sinceId'"}
-        start = as_int(since.get("sinceId", 0), "filter[sinceId]")
-        rows = [e for e in history.values() if e["id"] > start]
-        return paged("orders/packs/history", rows, query, account, "history")
-
     if method == "GET" and not rest:
         return lambda q, f: paged("orders/packs", list(table.values()), q, account, "packs")
     if method == "GET" and rest == ["history"]:
-        return feed
+        return history_feed(account, "orders/packs/history", "orders/packs/history")
     if method == "POST" and rest == ["create"]:
         return create
     if method == "GET" and len(rest) == 1:
@@ -275,104 +272,6 @@ def packs(account: Account, method: str, rest: list[str]) -> Handler | None:
     if method == "POST" and len(rest) == 2 and rest[1] == "delete":
         return delete
     return None
-
-
-def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
-    table = account.records.setdefault("loyalty/account", {})
-    uid = rest[1] if len(rest) > 1 else ""  # loyalty/account/{id}/...
-
-    def answer(found: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        return 200, {"loyaltyAccount": found}
-
-    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if "site" not in form:
-            raise Missing("site")
-        data = json_field(form, "loyaltyAccount")
-        customer = _ref(account, "customers", data.get("customer"), "customer")
-        if any(a["customer"]["id"] == customer["id"] for a in table.values()):
-            raise BadEntity({"customer": "The customer already takes part in the loyalty program."})
-        made = account.add("loyalty/account", {
-            **data, "customer": {"id": customer["id"]}, "active": False, "amount": 0,
-            "status": "not_confirmed", "operations": [],
-        })  # fmt: skip
-        return 201, {"id": made["id"], "loyaltyAccount": made}
-
-    def operate(kind: str) -> Handler:
-        def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-            found = _one(account, "loyalty/account", uid)
-            if found is None:
-                return _not_found()
-            if "amount" not in form:
-                raise Missing("amount")
-            try:
-                amount = float(form["amount"])
-            except ValueError:
-                raise BadEntity({"amount": "This value is not valid."}) from None
-            if amount <= 0:
-                raise BadEntity({"amount": "This value should be greater than 0."})
-            if not found["active"]:
-                raise BadEntity({"loyaltyAccount": "The loyalty account is not active."})
-            if kind == "charge" and amount > found["amount"]:
-                raise BadEntity({"amount": "Not enough bonuses."})
-            found["amount"] += amount if kind == "credit_manual" else -amount
-            found["operations"].append(
-                {"type": kind, "amount": amount, "createdAt": account.stamp()}
-            )
-            if kind == "charge":
-                return 200, {}
-            bonus: dict[str, Any] = {
-                "amount": amount,
-                **{k: form[k] for k in ("activationDate", "expireDate") if k in form},
-            }
-            return 200, {"loyaltyBonus": bonus}
-
-        return handler
-
-    def activate(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        found = _one(account, "loyalty/account", uid)
-        if found is None:
-            return _not_found()
-        found.update(active=True, status="activated")
-        return answer(found)
-
-    def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        found = _one(account, "loyalty/account", uid)
-        if found is None:
-            return _not_found()
-        changes = json_field(form, "loyaltyAccount")
-        found.update(
-            {k: v for k, v in changes.items() if k in ("phoneNumber", "cardNumber", "customFields")}
-        )
-        return answer(found)
-
-    def operations(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        found = _one(account, "loyalty/account", uid)
-        if found is None:
-            return _not_found()
-        rows = [{**op, "loyaltyAccount": {"id": found["id"]}} for op in found["operations"]]
-        return paged("loyalty/bonus/operations", rows, query, account, "bonusOperations")
-
-    if rest == ["accounts"] and method == "GET":
-        return lambda q, f: paged(
-            "loyalty/accounts", list(table.values()), q, account, "loyaltyAccounts"
-        )
-    if not rest or rest[0] != "account" or len(rest) < 2:
-        return None
-    tail = rest[2:]
-    if method == "POST" and rest[1:] == ["create"]:
-        return create
-    if method == "GET" and not tail:
-        return lambda q, f: (
-            answer(a) if (a := _one(account, "loyalty/account", uid)) else _not_found()
-        )
-    actions: dict[tuple[str, ...], Handler] = {
-        ("POST", "edit"): edit,
-        ("POST", "activate"): activate,
-        ("POST", "bonus", "credit"): operate("credit_manual"),
-        ("POST", "bonus", "charge"): operate("charge"),
-        ("GET", "bonus", "operations"): operations,
-    }
-    return actions.get((method, *tail))
 
 
 def group_route(account: Account, method: str, parts: list[str]) -> Handler | None:

@@ -1,0 +1,123 @@
+"""The sandbox's loyalty accounts and their bonuses (``/api/v5/loyalty/*``).
+
+From ``retailcrm/api-client-php`` ``ResourceGroup/Loyalty.php`` and
+``Model/Response/Loyalty/*``: create answers ``{id, loyaltyAccount}``, an
+account must be activated before bonuses move, a credit answers
+``loyaltyBonus``, operations list under ``bonusOperations``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import BadEntity, Handler, Missing, entity_ref, json_field, paged
+from ._state import Account
+
+__all__ = ["loyalty"]
+
+
+def _one(account: Account, uid: str) -> dict[str, Any] | None:
+    try:
+        return account.records.get("loyalty/account", {}).get(int(uid))
+    except ValueError:
+        return None
+
+
+def _not_found() -> tuple[int, dict[str, Any]]:
+    return 404, {"errorMsg": "Not found"}
+
+
+def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
+    table = account.records.setdefault("loyalty/account", {})
+    uid = rest[1] if len(rest) > 1 else ""  # loyalty/account/{id}/...
+
+    def answer(found: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, {"loyaltyAccount": found}
+
+    def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if "site" not in form:
+            raise Missing("site")
+        data = json_field(form, "loyaltyAccount")
+        customer = entity_ref(account, "customers", data.get("customer"), "customer")
+        if any(a["customer"]["id"] == customer["id"] for a in table.values()):
+            raise BadEntity({"customer": "The customer already takes part in the loyalty program."})
+        made = account.add("loyalty/account", {
+            **data, "customer": {"id": customer["id"]}, "active": False, "amount": 0,
+            "status": "not_confirmed", "operations": [],
+        })  # fmt: skip
+        return 201, {"id": made["id"], "loyaltyAccount": made}
+
+    def operate(kind: str) -> Handler:
+        def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            found = _one(account, uid)
+            if found is None:
+                return _not_found()
+            if "amount" not in form:
+                raise Missing("amount")
+            try:
+                amount = float(form["amount"])
+            except ValueError:
+                raise BadEntity({"amount": "This value is not valid."}) from None
+            if amount <= 0:
+                raise BadEntity({"amount": "This value should be greater than 0."})
+            if not found["active"]:
+                raise BadEntity({"loyaltyAccount": "The loyalty account is not active."})
+            if kind == "charge" and amount > found["amount"]:
+                raise BadEntity({"amount": "Not enough bonuses."})
+            found["amount"] += amount if kind == "credit_manual" else -amount
+            found["operations"].append(
+                {"type": kind, "amount": amount, "createdAt": account.stamp()}
+            )
+            if kind == "charge":
+                return 200, {}
+            bonus: dict[str, Any] = {
+                "amount": amount,
+                **{k: form[k] for k in ("activationDate", "expireDate") if k in form},
+            }
+            return 200, {"loyaltyBonus": bonus}
+
+        return handler
+
+    def activate(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _one(account, uid)
+        if found is None:
+            return _not_found()
+        found.update(active=True, status="activated")
+        return answer(found)
+
+    def edit(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _one(account, uid)
+        if found is None:
+            return _not_found()
+        changes = json_field(form, "loyaltyAccount")
+        found.update(
+            {k: v for k, v in changes.items() if k in ("phoneNumber", "cardNumber", "customFields")}
+        )
+        return answer(found)
+
+    def operations(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        found = _one(account, uid)
+        if found is None:
+            return _not_found()
+        rows = [{**op, "loyaltyAccount": {"id": found["id"]}} for op in found["operations"]]
+        return paged("loyalty/bonus/operations", rows, query, account, "bonusOperations")
+
+    if rest == ["accounts"] and method == "GET":
+        return lambda q, f: paged(
+            "loyalty/accounts", list(table.values()), q, account, "loyaltyAccounts"
+        )
+    if not rest or rest[0] != "account" or len(rest) < 2:
+        return None
+    tail = rest[2:]
+    if method == "POST" and rest[1:] == ["create"]:
+        return create
+    if method == "GET" and not tail:
+        return lambda q, f: answer(a) if (a := _one(account, uid)) else _not_found()
+    actions: dict[tuple[str, ...], Handler] = {
+        ("POST", "edit"): edit,
+        ("POST", "activate"): activate,
+        ("POST", "bonus", "credit"): operate("credit_manual"),
+        ("POST", "bonus", "charge"): operate("charge"),
+        ("GET", "bonus", "operations"): operations,
+    }
+    return actions.get((method, *tail))
