@@ -227,8 +227,24 @@ def test_vendor_client_couriers(client):
     assert {"firstName": "Petr", "lastName": "Petrov"}.items() <= couriers[-1].items()
 
 
-def test_vendor_client_method_the_sandbox_does_not_serve_is_method_not_found(client):
-    response = client.costs()
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.costs(),
+        lambda c: c.customer_corporate_notes(),
+        lambda c: c.customers_combine_corporate([{"id": 1}], {"id": 2}),
+        lambda c: c.orders_combine({"id": 1}, {"id": 2}),
+        lambda c: c.offers(),
+        lambda c: c.tasks_comments(1),
+        lambda c: c.user_groups(),
+        lambda c: c.mg_channels(),
+        lambda c: c.loyalty_bonus_operations(),
+        lambda c: c.telephony_manager("+7900"),
+    ],
+)
+def test_vendor_client_methods_the_sandbox_does_not_serve_are_method_not_found(client, call):
+    """Never "Not found" of a mistaken entity (``orders/combine`` is not an order)."""
+    response = call(client)
     assert response.get_status_code() == 404
     assert response.get_error_msg() == "Method not found"
 
