@@ -215,3 +215,23 @@ async def test_store_inventories_products_and_groups(sandbox):
     assert stock[0].stores == [{"store": "main-store", "quantity": 7}]
     assert [p.external_id for p in products] == ["p-2"] and products[0].offers
     assert [g.name for g in groups] == ["Things"]
+
+
+async def test_costs_create_edit_filter_upload_and_delete(sandbox):
+    """``ResourceGroup/Costs.php``: costs, create, get, edit, delete, costs/delete, costs/upload."""
+    cost = {"costItem": "delivery", "summ": 150, "dateFrom": "2026-02-01", "dateTo": "2026-02-28"}
+    async with client_for(sandbox, site="main-shop") as client:
+        made = await client.costs.create({**cost, "order": {"externalId": "o-2"}})
+        await client.costs.edit(made, {"comment": "courier"})
+        one = await client.costs.get(made)
+        more = await client.costs.upload([{**cost, "summ": 10}, {**cost, "summ": 20}])
+        cheap = await client.costs.list(filter={"maxSumm": 15}).to_list()
+        february = await client.costs.list(filter={"dateFrom": "2026-02-01"}).to_list()
+        left = await client.costs.delete_many([more[0], 999])
+        await client.costs.delete(made)
+        rest = await client.costs.list().to_list()
+        with pytest.raises(crmkit.ValidationError, match="entity format"):
+            await client.costs.create({"summ": 1})
+    assert (one.summ, one.comment, one.order["id"], one.sites) == (150, "courier", 2, ["main-shop"])
+    assert [c.id for c in cheap] == [more[0]] and len(february) == 3
+    assert left == [999] and [c.id for c in rest] == [more[1]]

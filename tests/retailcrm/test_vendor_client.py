@@ -33,7 +33,9 @@ The vendor client's methods that the sandbox serves, each run here:
 - ``custom_fields``, ``custom_field``, ``custom_field_create``, ``custom_field_edit``,
   ``custom_dictionaries``, ``custom_dictionary``, ``custom_dictionary_create``,
   ``custom_dictionary_edit``;
-- ``inventories``, ``inventories_upload``, ``products``, ``product_groups``.
+- ``inventories``, ``inventories_upload``, ``products``, ``product_groups``;
+- ``costs``, ``cost_create``, ``cost``, ``cost_edit``, ``cost_delete``, ``costs_delete``,
+  ``costs_upload``.
 
 Its known faults, each answered the way the service answers them:
 ``orders_history``/``customers_history`` always send ``page`` (default 1),
@@ -230,7 +232,6 @@ def test_vendor_client_couriers(client):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c: c.costs(),
         lambda c: c.customer_corporate_notes(),
         lambda c: c.customers_combine_corporate([{"id": 1}], {"id": 2}),
         lambda c: c.orders_combine({"id": 1}, {"id": 2}),
@@ -336,6 +337,19 @@ def test_vendor_client_custom_fields(client):
     assert [
         f["code"] for f in ok(client.custom_fields({"entity": "customer"}))["customFields"]
     ] == ["vf"]
+
+
+def test_vendor_client_costs(client):
+    cost = {"costItem": "ads", "summ": 5, "dateFrom": "2026-03-01", "dateTo": "2026-03-31"}
+    made = ok(client.cost_create(cost, site="main-shop"))["id"]
+    ok(client.cost_edit({"id": made, "summ": 7}))
+    assert ok(client.cost(made))["cost"]["summ"] == 7
+    uploaded = ok(client.costs_upload([cost, cost]))["uploadedCosts"]
+    assert len(uploaded) == 2
+    assert ok(client.costs_delete(uploaded))["count"] == 2
+    assert [c["id"] for c in ok(client.costs({"costItems": ["ads"]}))["costs"]] == [made]
+    ok(client.cost_delete(made))
+    assert client.cost(made).get_status_code() == 404
 
 
 def test_vendor_client_store(client):

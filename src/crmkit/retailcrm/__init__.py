@@ -9,6 +9,7 @@ from ._wire import ServiceUnavailableError, format_datetime, parse_datetime
 from .models import (
     BonusOperation,
     CorporateCustomer,
+    Cost,
     Credentials,
     CustomDictionary,
     Customer,
@@ -41,6 +42,7 @@ __all__ = [
     "REFERENCE_BOOKS",
     "BonusOperation",
     "CorporateCustomer",
+    "Cost",
     "Credentials",
     "CustomDictionary",
     "CustomField",

@@ -33,6 +33,7 @@ from .models import (
 )
 from .resources import (
     RECORD_KINDS,
+    Costs,
     Customers,
     CustomFields,
     EntityResource,
@@ -120,6 +121,7 @@ class RetailCRM(ClientBase):
             self, RECORD_KINDS["customer_notes"]
         )
         self.packs: RecordResource[Pack] = RecordResource(self, RECORD_KINDS["packs"])
+        self.costs = Costs(self, RECORD_KINDS["costs"])
         self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])
         self.custom_fields = CustomFields(self)
         self.store = Store(self)

@@ -72,6 +72,7 @@ _GROUP_OF_RECORDS = {
     "customer_notes": "Customers",
     "packs": "Packs",
     "loyalty_accounts": "Loyalty",
+    "costs": "Costs",
 }
 #: The PHP method for each record operation, where the group names it its own way.
 _RECORD_METHODS = {
@@ -93,6 +94,8 @@ _HAND_WRITTEN = {
     ("Users", "status"): "users.status",
     ("Packs", "history"): "packs.history",
     ("Tasks", "history"): "tasks.history",
+    ("Costs", "costsDelete"): "costs.delete_many",
+    ("Costs", "costsUpload"): "costs.upload",
     ("Loyalty", "accounts"): "loyalty_accounts.list",
     ("Loyalty", "accountActivate"): "loyalty_accounts.activate",
     ("Loyalty", "accountBonusCredit"): "loyalty_accounts.credit",

@@ -7,6 +7,7 @@ sent; anything the models do not name can go in ``extra``.
 """
 
 from ._account import Credentials, SystemInfo
+from ._costs import Cost
 from ._custom_fields import CustomDictionary, CustomField
 from ._entities import (
     CorporateCustomer,
@@ -30,6 +31,7 @@ from ._users import User
 __all__ = [
     "BonusOperation",
     "CorporateCustomer",
+    "Cost",
     "Credentials",
     "CustomDictionary",
     "CustomField",

@@ -3,7 +3,7 @@
 from ._custom_fields import CustomDictionaries, CustomFields
 from ._entities import By, Customers, EntityResource, Orders
 from ._modules import IntegrationModules
-from ._records import RECORD_KINDS, Kind, LoyaltyAccounts, Payments, RecordResource, Users
+from ._records import RECORD_KINDS, Costs, Kind, LoyaltyAccounts, Payments, RecordResource, Users
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
 from ._store import Store
 
@@ -11,6 +11,7 @@ __all__ = [
     "RECORD_KINDS",
     "REFERENCE_BOOKS",
     "By",
+    "Costs",
     "CustomDictionaries",
     "CustomFields",
     "Customers",

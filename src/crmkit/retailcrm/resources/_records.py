@@ -10,7 +10,7 @@ methods (a user's status, a loyalty account's bonuses) are small subclasses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -19,6 +19,7 @@ from ..._pagination import AsyncPaginator, PaginatorState
 from .. import _wire
 from ..models import (
     BonusOperation,
+    Cost,
     CustomerNote,
     LoyaltyAccount,
     Pack,
@@ -32,6 +33,7 @@ from ._base import Listing
 
 __all__ = [
     "RECORD_KINDS",
+    "Costs",
     "Kind",
     "LoyaltyAccounts",
     "Payments",
@@ -80,6 +82,7 @@ RECORD_KINDS: dict[str, Kind] = {
         site=True,
     ),
     "packs": Kind("orders/packs", "orders/packs", "packs", "pack", Pack, _ALL, change=PackChange),
+    "costs": Kind("costs", "costs", "costs", "cost", Cost, _ALL, site=True),
     "loyalty_accounts": Kind(
         "loyalty/account",
         "loyalty/accounts",
@@ -185,6 +188,24 @@ class Payments(RecordResource[Payment]):
         if by not in ("id", "externalId") or uid in (None, ""):
             raise ValueError(f"edit(by={by!r}) needs the payment's {by!r}")
         await super().edit(uid, wired, by=by, site=self._site(site))
+
+
+class Costs(RecordResource[Cost]):
+    """``/api/v5/costs``: records, and deleting or uploading many at once."""
+
+    async def delete_many(self, ids: Sequence[int]) -> list[int]:
+        """Delete the costs ``ids``; returns those the service did not remove."""
+        body = await self._client.request(
+            "POST", "costs/delete", form={"ids": [int(i) for i in ids]}
+        )
+        return [int(i) for i in body.get("notRemovedIds") or []]
+
+    async def upload(self, costs: Sequence[Cost | Mapping[str, Any]]) -> list[int]:
+        """Create many costs in one request; returns their ids in input order."""
+        body = await self._client.request(
+            "POST", "costs/upload", form={"costs": [_wire.entity_dict(c) for c in costs]}
+        )
+        return [int(i) for i in body.get("uploadedCosts") or []]
 
 
 class LoyaltyAccounts(RecordResource[LoyaltyAccount]):

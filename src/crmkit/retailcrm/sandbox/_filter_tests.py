@@ -87,8 +87,12 @@ def _since(field: str, end: bool = False) -> Callable[[str], Test]:
     def make(name: str) -> Test:
         def test(record: dict[str, Any], value: Any, account: Account) -> bool:
             bound = _time(name, value, end)
-            stamp = record.get(field)
-            return stamp is not None and (stamp <= bound if end else stamp >= bound)
+            if record.get(field) is None:
+                return False
+            stamp = str(record[field])
+            if len(stamp) == len("2026-01-01"):  # a date alone: its first second
+                stamp += " 00:00:00"
+            return stamp <= bound if end else stamp >= bound
 
         return test
 

@@ -183,6 +183,13 @@ FILTERS.update({
         "entity": _equals("entity"),
         **_not_emulated("viewMode displayArea inFilter inList inGroupActions"),
     },
+    "costs": {
+        "ids": _in("id", int), "orderIds": _nested("order", "id"),
+        "orderNumber": _nested("order", "number"), "costItems": _in("costItem"),
+        "minSumm": _number("summ", most=False), "maxSumm": _number("summ", most=True),
+        "dateFrom": _since("dateFrom"), "dateTo": _since("dateTo", True), **_CREATED,
+        **_not_emulated("sites createdBy costGroups users orderExternalIds"),
+    },
     "custom-fields/dictionaries": {"name": _contains("name"), "code": _equals("code")},
     "store/inventories": {
         "ids": _in("id", int), "offerExternalId": _equals("externalId"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._catalog import catalog_route
 from ._common import BadEntity, Handler, json_field
+from ._costs import costs
 from ._entities import entity_route, module_route
 from ._groups import group_route
 from ._misc import settings
@@ -19,6 +20,8 @@ def route(account: Account, method: str, parts: list[str]) -> Handler | None:
     found = group_route(account, method, parts) or catalog_route(account, method, parts)
     if found is not None:
         return found
+    if area == "costs":
+        return costs(account, method, parts[1:])
     if area in KEYS:
         return entity_route(account, method, area, parts[1:])
     if area == "integration-modules" and len(parts) >= 2:

@@ -28,6 +28,7 @@ SCOPES = {
     "custom-fields": ("custom_fields_read", "custom_fields_write"),
     "store": ("store_read", "store_write"),
     "loyalty": ("loyalty_read", "loyalty_write"),
+    "costs": ("cost_read", "cost_write"),
 }
 
 # The one-entity key, list key and upload-answer key of each entity area.
