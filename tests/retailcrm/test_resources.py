@@ -235,3 +235,19 @@ async def test_costs_create_edit_filter_upload_and_delete(sandbox):
     assert (one.summ, one.comment, one.order["id"], one.sites) == (150, "courier", 2, ["main-shop"])
     assert [c.id for c in cheap] == [more[0]] and len(february) == 3
     assert left == [999] and [c.id for c in rest] == [more[1]]
+
+
+async def test_corporate_notes_combine_and_user_groups(sandbox):
+    """``CustomersCorporate.php`` notes and combine; ``Users.php`` userGroups."""
+    async with client_for(sandbox) as client:
+        note = await client.corporate_notes.create({"customer": {"id": 1}, "text": "Key account"})
+        notes = await client.corporate_notes.list(filter={"customerIds": [1]}).to_list()
+        await client.customers_corporate.combine([2], into=1)
+        with pytest.raises(crmkit.NotFoundError):
+            await client.customers_corporate.get(2, by="id")
+        groups = await client.user_groups.list().to_list()
+        with pytest.raises(crmkit.ValidationError, match="input parameters"):
+            await client.user_groups.list(filter={"code": "x"}).to_list()
+    assert [(n.id, n.text) for n in notes] == [(note, "Key account")]
+    assert [g.code for g in groups] == ["managers", "admins"]
+    assert isinstance(groups[0], crmkit.retailcrm.UserGroup) and groups[0].is_manager

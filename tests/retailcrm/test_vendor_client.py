@@ -11,6 +11,8 @@ The vendor client's methods that the sandbox serves, each run here:
   ``customers_upload``, ``customers_history``, ``customers_fix_external_ids``;
 - ``customers_corporate``, ``customer_corporate_create``, ``customer_corporate``,
   ``customer_corporate_edit`` (its bug, below), ``customers_corporate_upload``,
+  ``customer_corporate_notes``, ``customer_corporate_note_create``,
+  ``customer_corporate_note_delete``, ``customers_combine_corporate``,
   ``customers_corporate_history``, ``customers_corporate_fix_external_ids``;
 - ``orders``, ``order_create``, ``order``, ``order_edit``, ``orders_upload``
   (a partial upload's 460 too), ``orders_history``, ``orders_statuses``,
@@ -22,8 +24,8 @@ The vendor client's methods that the sandbox serves, each run here:
   ``payment_statuses(_edit)``, ``payment_types(_edit)``, ``price_types(_edit)``,
   ``product_statuses(_edit)``, ``sites(_edit)``, ``status_groups``,
   ``statuses(_edit)``, ``stores(_edit)``, ``units(_edit)``;
-- ``users``, ``user``, ``user_status``; ``tasks``, ``task_create``, ``task``, ``task_edit``,
-  ``tasks_history``;
+- ``users``, ``user``, ``user_status``, ``user_groups``;
+- ``tasks``, ``task_create``, ``task``, ``task_edit``, ``tasks_history``;
 - ``order_payment_create``, ``order_payment_edit``, ``order_payment_delete``;
 - ``customer_notes``, ``customer_note_create``, ``customer_note_delete``, ``customers_combine``;
 - ``packs``, ``pack_create``, ``pack``, ``pack_edit``, ``pack_delete``, ``packs_history``;
@@ -232,12 +234,9 @@ def test_vendor_client_couriers(client):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c: c.customer_corporate_notes(),
-        lambda c: c.customers_combine_corporate([{"id": 1}], {"id": 2}),
         lambda c: c.orders_combine({"id": 1}, {"id": 2}),
         lambda c: c.offers(),
         lambda c: c.tasks_comments(1),
-        lambda c: c.user_groups(),
         lambda c: c.mg_channels(),
         lambda c: c.loyalty_bonus_operations(),
         lambda c: c.telephony_manager("+7900"),
@@ -261,6 +260,19 @@ def test_vendor_client_users(client):
     assert [u["firstName"] for u in managers] == ["Max"]
     ok(client.user_status(managers[0]["id"], "busy"))
     assert ok(client.user(managers[0]["id"]))["user"]["status"] == "busy"
+
+
+def test_vendor_client_user_groups(client):
+    assert [g["code"] for g in ok(client.user_groups(limit=20))["groups"]] == ["managers", "admins"]
+
+
+def test_vendor_client_corporate_notes_and_combine(client):
+    made = ok(client.customer_corporate_note_create({"customer": {"id": 3}, "text": "Corp note"}))
+    listed = ok(client.customer_corporate_notes({"customerIds": [3]}))["notes"]
+    assert [n["id"] for n in listed] == [made["id"]]
+    ok(client.customer_corporate_note_delete(made["id"]))
+    ok(client.customers_combine_corporate([{"id": 4}], {"id": 3}))
+    assert client.customer_corporate(4, uid_type="id").get_status_code() == 404
 
 
 def test_vendor_client_tasks(client):

@@ -34,6 +34,7 @@ from .models import (
     Task,
     TaskChange,
     User,
+    UserGroup,
 )
 from .resources import RECORD_KINDS, REFERENCE_BOOKS
 
@@ -69,6 +70,7 @@ __all__ = [
     "Task",
     "TaskChange",
     "User",
+    "UserGroup",
     "format_datetime",
     "parse_datetime",
 ]

@@ -30,14 +30,15 @@ from .models import (
     Pack,
     SystemInfo,
     Task,
+    UserGroup,
 )
 from .resources import (
     RECORD_KINDS,
     Costs,
     Customers,
     CustomFields,
-    EntityResource,
     IntegrationModules,
+    Listing,
     LoyaltyAccounts,
     Orders,
     Payments,
@@ -93,7 +94,7 @@ class RetailCRM(ClientBase):
         }
         self._telephony_options = {"headers": headers, **telephony_options}
         self._telephony: Session | None = None
-        self.customers = Customers(
+        self.customers: Customers[Customer] = Customers(
             self,
             "customers",
             "customers",
@@ -101,7 +102,7 @@ class RetailCRM(ClientBase):
             Customer,
             ("uploadedCustomers", "failedCustomers"),
         )
-        self.customers_corporate = EntityResource(
+        self.customers_corporate: Customers[CorporateCustomer] = Customers(
             self,
             "customers-corporate",
             "customersCorporate",
@@ -120,6 +121,10 @@ class RetailCRM(ClientBase):
         self.customer_notes: RecordResource[CustomerNote] = RecordResource(
             self, RECORD_KINDS["customer_notes"]
         )
+        self.corporate_notes: RecordResource[CustomerNote] = RecordResource(
+            self, RECORD_KINDS["corporate_notes"]
+        )
+        self.user_groups = Listing(self, "user-groups", "groups", UserGroup)
         self.packs: RecordResource[Pack] = RecordResource(self, RECORD_KINDS["packs"])
         self.costs = Costs(self, RECORD_KINDS["costs"])
         self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])

@@ -73,11 +73,13 @@ _GROUP_OF_RECORDS = {
     "packs": "Packs",
     "loyalty_accounts": "Loyalty",
     "costs": "Costs",
+    "corporate_notes": "CustomersCorporate",
 }
 #: The PHP method for each record operation, where the group names it its own way.
 _RECORD_METHODS = {
     ("Orders", "payments"): "payments{Op}",
     ("Customers", "customer_notes"): "notes{Op}",
+    ("CustomersCorporate", "corporate_notes"): "notes{Op}",
     ("Loyalty", "loyalty_accounts"): "account{Op}",
 }
 _HAND_WRITTEN = {
@@ -87,6 +89,9 @@ _HAND_WRITTEN = {
     ("Settings", "get"): "settings",
     ("Customers", "combine"): "customers.combine",
     ("Customers", "notes"): "customer_notes.list",
+    ("CustomersCorporate", "notes"): "corporate_notes.list",
+    ("CustomersCorporate", "combine"): "customers_corporate.combine",
+    ("Users", "userGroups"): "user_groups.list",
     ("Orders", "statuses"): "orders.statuses",
     ("Integration", "get"): "integration_modules.get",
     ("Integration", "edit"): "integration_modules.edit",

@@ -26,7 +26,7 @@ from ._payments import Payment
 from ._references import ReferenceItem
 from ._store import InventoryOffer, InventoryUpload, Product, ProductGroup
 from ._tasks import Task, TaskChange
-from ._users import User
+from ._users import User, UserGroup
 
 __all__ = [
     "BonusOperation",
@@ -56,4 +56,5 @@ __all__ = [
     "Task",
     "TaskChange",
     "User",
+    "UserGroup",
 ]

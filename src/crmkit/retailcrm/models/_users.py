@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["User"]
+__all__ = ["User", "UserGroup"]
 
 
 def _extra() -> Any:
@@ -29,4 +29,16 @@ class User:
     status: str | None = None
     created_at: str | None = None
     groups: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class UserGroup:
+    """A group of users (``/api/v5/user-groups``), with what its members may do."""
+
+    id: int | None = None
+    code: str | None = None
+    name: str | None = None
+    is_manager: bool | None = None
+    is_delivery_men: bool | None = None
     extra: dict[str, Any] = _extra()

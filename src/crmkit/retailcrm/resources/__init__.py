@@ -1,5 +1,6 @@
 """RetailCRM API groups, one module each; the client holds one instance of each."""
 
+from ._base import Listing
 from ._custom_fields import CustomDictionaries, CustomFields
 from ._entities import By, Customers, EntityResource, Orders
 from ._modules import IntegrationModules
@@ -18,6 +19,7 @@ __all__ = [
     "EntityResource",
     "IntegrationModules",
     "Kind",
+    "Listing",
     "LoyaltyAccounts",
     "Orders",
     "Payments",

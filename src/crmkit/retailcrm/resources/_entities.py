@@ -28,7 +28,7 @@ from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
 from ...errors import NotFoundError, RateLimitError, ServerError, TransportError
 from .. import _wire
-from ..models import Customer, HistoryEntry, Order, Saved
+from ..models import HistoryEntry, Order, Saved
 from ._base import Listing
 
 __all__ = ["By", "Customers", "EntityResource", "Orders"]
@@ -188,16 +188,20 @@ class EntityResource(Listing[M]):
         return params
 
 
-class Customers(EntityResource[Customer]):
-    """``/api/v5/customers``: the entity methods, and ``combine``."""
+class Customers(EntityResource[M]):
+    """``/api/v5/customers`` or ``customers-corporate``: the entity methods, and ``combine``."""
 
     async def combine(self, ids: Sequence[int], into: int) -> None:
-        """Merge the customers ``ids`` into the customer ``into`` (``customers/combine``)."""
+        """Merge the customers ``ids`` into the customer ``into`` (``{path}/combine``).
+
+        Both kinds take ``customers`` and ``resultCustomer`` (``CustomersCombineRequest``
+        in the PHP client serves ``Customers.php`` and ``CustomersCorporate.php``).
+        """
         if not ids or into in ids:
             raise ValueError("combine needs customers to merge, other than the one they go into")
         await self._client.request(
             "POST",
-            "customers/combine",
+            f"{self._path}/combine",
             form={"customers": [{"id": int(i)} for i in ids], "resultCustomer": {"id": int(into)}},
         )
 

@@ -81,6 +81,15 @@ RECORD_KINDS: dict[str, Kind] = {
         frozenset({"list", "create", "delete"}),
         site=True,
     ),
+    "corporate_notes": Kind(
+        "customers-corporate/notes",
+        "customers-corporate/notes",
+        "notes",
+        "note",
+        CustomerNote,
+        frozenset({"list", "create", "delete"}),
+        site=True,
+    ),
     "packs": Kind("orders/packs", "orders/packs", "packs", "pack", Pack, _ALL, change=PackChange),
     "costs": Kind("costs", "costs", "costs", "cost", Cost, _ALL, site=True),
     "loyalty_accounts": Kind(

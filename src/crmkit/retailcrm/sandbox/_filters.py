@@ -152,6 +152,12 @@ FILTERS.update({
             "orderNumber customer creators dateFrom dateTo completedAtFrom completedAtTo"
         ),
     },
+    "user-groups": {},  # the API takes no filter here
+    "customers-corporate/notes": {
+        "ids": _in("id", int), "customerIds": _nested("customer", "id"),
+        "customerExternalIds": _nested("customer", "externalId"), "text": _contains("text"),
+        **_CREATED, **_not_emulated("managerIds"),
+    },
     "customers/notes": {
         "ids": _in("id", int), "customerIds": _nested("customer", "id"),
         "customerExternalIds": _nested("customer", "externalId"), "text": _contains("text"),

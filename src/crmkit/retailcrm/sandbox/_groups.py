@@ -168,25 +168,27 @@ def payments(account: Account, method: str, rest: list[str]) -> Handler | None:
     return None
 
 
-def notes(account: Account, method: str, rest: list[str]) -> Handler | None:
-    table = account.records.setdefault("customers/notes", {})
+def notes(account: Account, area: str, method: str, rest: list[str]) -> Handler | None:
+    """``{area}/notes``: notes on customers or on corporate customers (one shape)."""
+    kind = f"{area}/notes"
+    table = account.records.setdefault(kind, {})
 
     def create(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         note = json_field(form, "note")
-        customer = entity_ref(account, "customers", note.get("customer"), "customer")
+        customer = entity_ref(account, area, note.get("customer"), "customer")
         if not note.get("text"):
             raise BadEntity({"text": "This value should not be blank."})
         ref = {"id": customer["id"], "externalId": customer.get("externalId")}
-        return 201, {"id": account.add("customers/notes", {**note, "customer": ref})["id"]}
+        return 201, {"id": account.add(kind, {**note, "customer": ref})["id"]}
 
     def delete(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if _one(account, "customers/notes", rest[0]) is None:
+        if _one(account, kind, rest[0]) is None:
             return _not_found()
         del table[int(rest[0])]
         return 200, {}
 
     if method == "GET" and not rest:
-        return lambda q, f: paged("customers/notes", list(table.values()), q, account, "notes")
+        return lambda q, f: paged(kind, list(table.values()), q, account, "notes")
     if method == "POST" and rest == ["create"]:
         return create
     if method == "POST" and len(rest) == 2 and rest[1] == "delete":
@@ -194,15 +196,15 @@ def notes(account: Account, method: str, rest: list[str]) -> Handler | None:
     return None
 
 
-def combine(account: Account) -> Handler:
+def combine(account: Account, area: str) -> Handler:
+    """``{area}/combine``: ``customers`` merged into ``resultCustomer`` (both areas alike)."""
+
     def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         merged = json_field(form, "customers", list)
-        result = entity_ref(
-            account, "customers", json_field(form, "resultCustomer"), "resultCustomer"
-        )
-        store = account.stores["customers"]
+        result = entity_ref(account, area, json_field(form, "resultCustomer"), "resultCustomer")
+        store = account.stores[area]
         for ref in merged:
-            customer = entity_ref(account, "customers", ref, "customers")
+            customer = entity_ref(account, area, ref, "customers")
             if customer["id"] == result["id"]:
                 raise BadEntity({"customers": "The result customer cannot be combined."})
             del store.records[customer["id"]]
@@ -288,8 +290,11 @@ def group_route(account: Account, method: str, parts: list[str]) -> Handler | No
         return payments(account, method, tail)
     if area == "orders" and sub == "packs":
         return packs(account, method, tail)
-    if area == "customers" and sub == "notes":
-        return notes(account, method, tail)
-    if area == "customers" and sub == "combine" and not tail and method == "POST":
-        return combine(account)
+    if area in ("customers", "customers-corporate") and sub == "notes":
+        return notes(account, area, method, tail)
+    if area in ("customers", "customers-corporate") and sub == "combine":
+        return combine(account, area) if not tail and method == "POST" else None
+    if area == "user-groups" and not rest and method == "GET":
+        groups = list(account.records["user-groups"].values())
+        return lambda q, f: paged("user-groups", groups, q, account, "groups")
     return None

@@ -24,6 +24,7 @@ SCOPES = {
     "reference": ("reference_read", "reference_write"),
     "settings": ("reference_read", "reference_write"),
     "users": ("user_read", "user_write"),
+    "user-groups": ("user_read", "user_write"),
     "tasks": ("task_read", "task_write"),
     "custom-fields": ("custom_fields_read", "custom_fields_write"),
     "store": ("store_read", "store_write"),
@@ -84,8 +85,17 @@ def seed_records() -> dict[str, dict[int, dict[str, Any]]]:
         products[n] = {"id": n, "externalId": f"p-{n}", "name": f"Thing {n}", "active": True,
                        "article": f"A{n}", "groups": [{"id": 1}], "offers": [offer],
                        "site": "main-shop"}  # fmt: skip
-    return {"users": users, "store/product-groups": groups, "store/products": products,
-            "store/offers": offers}  # fmt: skip
+    user_groups = {
+        1: {"id": 1, "code": "managers", "name": "Managers", "isManager": True},
+        2: {"id": 2, "code": "admins", "name": "Administrators", "isManager": False},
+    }
+    return {
+        "users": users,
+        "user-groups": user_groups,
+        "store/product-groups": groups,
+        "store/products": products,
+        "store/offers": offers,
+    }
 
 
 @attrs.define
