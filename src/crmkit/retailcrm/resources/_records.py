@@ -57,6 +57,13 @@ class Kind(NamedTuple):
 
 _ALL = frozenset({"list", "get", "create", "edit", "delete"})
 
+
+def _notes(path: str) -> Kind:
+    """Notes on customers and on corporate customers: one shape at two paths."""
+    ops = frozenset({"list", "create", "delete"})
+    return Kind(path, path, "notes", "note", CustomerNote, ops, site=True)
+
+
 #: attribute name -> where its records live and what the API lets you do with them.
 RECORD_KINDS: dict[str, Kind] = {
     "users": Kind("users", "users", "users", "user", User, frozenset({"list", "get"})),
@@ -72,24 +79,8 @@ RECORD_KINDS: dict[str, Kind] = {
         frozenset({"create", "edit", "delete"}),
         site=True,
     ),
-    "customer_notes": Kind(
-        "customers/notes",
-        "customers/notes",
-        "notes",
-        "note",
-        CustomerNote,
-        frozenset({"list", "create", "delete"}),
-        site=True,
-    ),
-    "corporate_notes": Kind(
-        "customers-corporate/notes",
-        "customers-corporate/notes",
-        "notes",
-        "note",
-        CustomerNote,
-        frozenset({"list", "create", "delete"}),
-        site=True,
-    ),
+    "customer_notes": _notes("customers/notes"),
+    "corporate_notes": _notes("customers-corporate/notes"),
     "packs": Kind("orders/packs", "orders/packs", "packs", "pack", Pack, _ALL, change=PackChange),
     "costs": Kind("costs", "costs", "costs", "cost", Cost, _ALL, site=True),
     "loyalty_accounts": Kind(

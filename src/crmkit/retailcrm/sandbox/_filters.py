@@ -139,6 +139,15 @@ FILTERS: dict[str, dict[str, Callable[[str], Test] | None]] = {
 }
 
 
+_NOTES = {
+    "ids": _in("id", int),
+    "customerIds": _nested("customer", "id"),
+    "customerExternalIds": _nested("customer", "externalId"),
+    "text": _contains("text"),
+    **_CREATED,
+    **_not_emulated("managerIds"),
+}
+
 FILTERS.update({
     "users": {
         "email": _contains("email"), "status": _equals("status"), "online": _flag("online"),
@@ -153,16 +162,8 @@ FILTERS.update({
         ),
     },
     "user-groups": {},  # the API takes no filter here
-    "customers-corporate/notes": {
-        "ids": _in("id", int), "customerIds": _nested("customer", "id"),
-        "customerExternalIds": _nested("customer", "externalId"), "text": _contains("text"),
-        **_CREATED, **_not_emulated("managerIds"),
-    },
-    "customers/notes": {
-        "ids": _in("id", int), "customerIds": _nested("customer", "id"),
-        "customerExternalIds": _nested("customer", "externalId"), "text": _contains("text"),
-        **_CREATED, **_not_emulated("managerIds"),
-    },
+    "customers-corporate/notes": _NOTES,
+    "customers/notes": _NOTES,
     "orders/packs": {
         "ids": _in("id", int), "stores": _in("store"), "itemId": _equals("itemId", int),
         "orderId": _pack_order("id"), "orderExternalId": _pack_order("externalId"),
