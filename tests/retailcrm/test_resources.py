@@ -251,3 +251,30 @@ async def test_corporate_notes_combine_and_user_groups(sandbox):
     assert [(n.id, n.text) for n in notes] == [(note, "Key account")]
     assert [g.code for g in groups] == ["managers", "admins"]
     assert isinstance(groups[0], crmkit.retailcrm.UserGroup) and groups[0].is_manager
+
+
+async def test_catalogue_writes_offers_and_groups(sandbox):
+    """``Store.php``: offers, productGroupsCreate/Edit, productsBatchCreate, productBatchEdit."""
+    async with client_for(sandbox) as client:
+        group = await client.store.product_groups.create({"name": "Gadgets", "externalId": "g/2"})
+        same = await client.store.product_groups.edit({"externalId": "g/2", "name": "Gizmos"})
+        children = await client.store.product_groups.create({"name": "Small", "parentId": group})
+        under = await client.store.product_groups.list(filter={"parentGroupId": group}).to_list()
+        added = await client.store.products.batch_create(
+            [
+                {"name": "Widget", "catalogId": 1, "externalId": "w-1"},
+                {"name": "Gear", "catalogId": 1},
+            ]
+        )
+        missing = await client.store.products.batch_edit(
+            [{"externalId": "w-1", "article": "W1"}, {"id": 999, "name": "Ghost"}]
+        )
+        widget = await client.store.products.list(filter={"externalId": "w-1"}).to_list()
+        offers = await client.store.offers.list(filter={"externalIds": ["of-2"]}).to_list()
+        with pytest.raises(crmkit.ValidationError, match="entity format"):
+            await client.store.products.batch_create([{"name": "No catalogue"}])
+    assert same == group and [g.id for g in under] == [children]
+    assert len(added) == 2 and missing == [{"id": 999}]
+    assert [(p.id, p.article) for p in widget] == [(added[0], "W1")]
+    assert [(o.external_id, o.name) for o in offers] == [("of-2", "Thing 2")]
+    assert isinstance(offers[0], crmkit.retailcrm.Offer)

@@ -35,7 +35,8 @@ The vendor client's methods that the sandbox serves, each run here:
 - ``custom_fields``, ``custom_field``, ``custom_field_create``, ``custom_field_edit``,
   ``custom_dictionaries``, ``custom_dictionary``, ``custom_dictionary_create``,
   ``custom_dictionary_edit``;
-- ``inventories``, ``inventories_upload``, ``products``, ``product_groups``;
+- ``inventories``, ``inventories_upload``, ``offers``, ``products``, ``products_batch_create``,
+  ``products_batch_edit``, ``product_groups``, ``product_groups_create``, ``product_groups_edit``;
 - ``costs``, ``cost_create``, ``cost``, ``cost_edit``, ``cost_delete``, ``costs_delete``,
   ``costs_upload``.
 
@@ -235,7 +236,6 @@ def test_vendor_client_couriers(client):
     "call",
     [
         lambda c: c.orders_combine({"id": 1}, {"id": 2}),
-        lambda c: c.offers(),
         lambda c: c.tasks_comments(1),
         lambda c: c.mg_channels(),
         lambda c: c.loyalty_bonus_operations(),
@@ -349,6 +349,19 @@ def test_vendor_client_custom_fields(client):
     assert [
         f["code"] for f in ok(client.custom_fields({"entity": "customer"}))["customFields"]
     ] == ["vf"]
+
+
+def test_vendor_client_catalogue(client):
+    group = ok(client.product_groups_create({"name": "Vendor group", "externalId": "vg"}))["id"]
+    ok(client.product_groups_edit("vg", {"name": "Vendor group 2"}))
+    names = [g["name"] for g in ok(client.product_groups({"ids": [group]}))["productGroup"]]
+    assert names == ["Vendor group 2"]
+    made = ok(client.products_batch_create([{"name": "V", "catalogId": 1, "externalId": "vp"}]))
+    assert made["processedProductsCount"] == 1
+    edited = ok(client.products_batch_edit([{"externalId": "vp", "name": "V2"}, {"id": 404}]))
+    assert edited["notFoundProducts"] == [{"id": 404}]
+    assert ok(client.products({"externalId": "vp"}))["products"][0]["name"] == "V2"
+    assert [o["externalId"] for o in ok(client.offers({"ids": [10]}))["offers"]] == ["of-1"]
 
 
 def test_vendor_client_costs(client):

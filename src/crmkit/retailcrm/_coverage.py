@@ -118,6 +118,11 @@ _HAND_WRITTEN = {
     ("Store", "inventoriesUpload"): "store.inventories.upload",
     ("Store", "products"): "store.products.list",
     ("Store", "productGroups"): "store.product_groups.list",
+    ("Store", "productGroupsCreate"): "store.product_groups.create",
+    ("Store", "productGroupsEdit"): "store.product_groups.edit",
+    ("Store", "offers"): "store.offers.list",
+    ("Store", "productsBatchCreate"): "store.products.batch_create",
+    ("Store", "productBatchEdit"): "store.products.batch_edit",
 }
 
 

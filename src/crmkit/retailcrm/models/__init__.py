@@ -24,7 +24,7 @@ from ._notes import CustomerNote
 from ._packs import Pack, PackChange
 from ._payments import Payment
 from ._references import ReferenceItem
-from ._store import InventoryOffer, InventoryUpload, Product, ProductGroup
+from ._store import InventoryOffer, InventoryUpload, Offer, Product, ProductGroup
 from ._tasks import Task, TaskChange
 from ._users import User, UserGroup
 
@@ -42,6 +42,7 @@ __all__ = [
     "InventoryOffer",
     "InventoryUpload",
     "LoyaltyAccount",
+    "Offer",
     "Order",
     "OrderItem",
     "Pack",

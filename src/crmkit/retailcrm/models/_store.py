@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["InventoryOffer", "InventoryUpload", "Product", "ProductGroup"]
+__all__ = ["InventoryOffer", "InventoryUpload", "Offer", "Product", "ProductGroup"]
 
 
 def _extra() -> Any:
@@ -22,6 +22,23 @@ class InventoryOffer:
     xml_id: str | None = None
     quantity: float | None = None
     stores: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class Offer:
+    """A sellable variant of a product (``/store/offers``): its prices, stock and product."""
+
+    id: int | None = None
+    external_id: str | None = None
+    xml_id: str | None = None
+    name: str | None = None
+    article: str | None = None
+    price: float | None = None
+    quantity: float | None = None
+    active: bool | None = None
+    product: dict[str, Any] | None = None
+    prices: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = _extra()
 
 

@@ -1,4 +1,4 @@
-"""The sandbox's custom fields and dictionaries, and its store (inventories, products, groups).
+"""The sandbox's custom fields and dictionaries; routing to its store (``_store.py``).
 
 From ``retailcrm/api-client-php`` ``ResourceGroup/CustomFields.php`` and
 ``ResourceGroup/Store.php`` (``Model/Response/Store/InventoriesUploadResponse.php``:
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import BadEntity, Handler, filters_of, json_field, paged
+from ._common import BadEntity, Handler, json_field, paged
 from ._state import Account
+from ._store import store
 
 __all__ = ["catalog_route"]
 
 FIELD_ENTITIES = ("order", "customer", "customer_corporate", "company")
 FIELD_TYPES = ("string", "text", "integer", "numeric", "boolean", "date", "email", "dictionary")
-INVENTORY_LIMIT = 250
 
 
 def custom_fields(account: Account, method: str, rest: list[str]) -> Handler | None:
@@ -98,65 +98,6 @@ def custom_fields(account: Account, method: str, rest: list[str]) -> Handler | N
         return one(fields.get((entity, tail[0])), "customField")
     if method == "POST" and len(tail) == 2 and tail[1] == "edit":
         return edit_field(entity, tail[0])
-    return None
-
-
-def store(account: Account, method: str, rest: list[str]) -> Handler | None:
-    offers = account.records["store/offers"]
-
-    def inventories(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        details = str(filters_of(query).get("details", "0")) == "1"
-        status, answer = paged("store/inventories", list(offers.values()), query, account, "offers")
-        rows = []
-        for offer in answer["offers"]:
-            row = {k: offer[k] for k in ("id", "externalId", "xmlId") if k in offer}
-            row["quantity"] = sum(float(s.get("quantity", 0)) for s in offer["stores"])
-            if details:
-                row["stores"] = offer["stores"]
-            rows.append(row)
-        return status, {**answer, "offers": rows}
-
-    def upload(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        items = json_field(form, "offers", list)
-        if len(items) > INVENTORY_LIMIT:
-            raise BadEntity({"offers": f"at most {INVENTORY_LIMIT} per request"})
-        processed, missing = 0, []
-        for item in items:
-            if not isinstance(item, dict):
-                raise BadEntity({"offers": "each item must be an object"})
-            names = [(k, str(item[k])) for k in ("id", "externalId", "xmlId") if k in item]
-            offer = next(
-                (o for o in offers.values() if any(str(o.get(k)) == v for k, v in names)), None
-            )
-            if offer is None:
-                missing.append({k: item[k] for k in ("id", "externalId", "xmlId") if k in item})
-                continue
-            for stock in item.get("stores") or []:
-                code = stock.get("code")
-                if code not in account.books["stores"]:
-                    raise BadEntity({"stores": f"Store {code!r} not found."})
-                kept = [s for s in offer["stores"] if s["store"] != code]
-                quantity = float(stock.get("available", 0))
-                row = {"store": code, "quantity": quantity}
-                if "purchasePrice" in stock:
-                    row["purchasePrice"] = stock["purchasePrice"]
-                offer["stores"] = [*kept, row]
-            offer["quantity"] = sum(s["quantity"] for s in offer["stores"])
-            processed += 1
-        return 200, {"processedOffersCount": processed, "notFoundOffers": missing}
-
-    lists = {
-        "products": ("store/products", "products"),
-        "product-groups": ("store/product-groups", "productGroup"),
-    }
-    if method == "GET" and rest == ["inventories"]:
-        return inventories
-    if method == "POST" and rest == ["inventories", "upload"]:
-        return upload
-    if method == "GET" and len(rest) == 1 and rest[0] in lists:
-        kind, key = lists[rest[0]]
-        rows = list(account.records[kind].values())
-        return lambda q, f: paged(kind, rows, q, account, key)
     return None
 
 

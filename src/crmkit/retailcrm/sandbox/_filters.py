@@ -213,9 +213,17 @@ FILTERS.update({
             "priceType offerExternalId properties"
         ),
     },
+    "store/offers": {
+        "ids": _in("id", int), "name": _contains("name"), "externalIds": _in("externalId"),
+        "xmlIds": _in("xmlId"), "sites": _in("site"), "active": _flag("active"),
+        **_not_emulated(
+            "properties catalogs sinceId groups priceType minPrice maxPrice minQuantity maxQuantity"
+        ),
+    },
     "store/product-groups": {
         "ids": _in("id", int), "sites": _in("site"), "active": _flag("active"),
-        **_not_emulated("parentGroupId"),
+        "parentGroupId": _equals("parentId", int),
+        **_not_emulated("catalogs minLevel maxLevel"),
     },
 })  # fmt: skip
 
