@@ -278,3 +278,30 @@ async def test_catalogue_writes_offers_and_groups(sandbox):
     assert [(p.id, p.article) for p in widget] == [(added[0], "W1")]
     assert [(o.external_id, o.name) for o in offers] == [("of-2", "Thing 2")]
     assert isinstance(offers[0], crmkit.retailcrm.Offer)
+
+
+@pytest.mark.parametrize(
+    ("technique", "items"), [("ours", ["Item 1"]), ("summ", ["Item 1", "Item 1", "Item 2"]),
+                             ("theirs", ["Item 1", "Item 2"])],
+)  # fmt: skip
+async def test_orders_combine_by_technique(sandbox, technique, items):
+    """``Orders.php`` combine: ``order`` into ``resultOrder`` (``OrdersCombineRequest.php``)."""
+    async with client_for(sandbox) as client:
+        await client.orders.combine(2, into=1, technique=technique)
+        kept = await client.orders.get(1, by="id")
+        with pytest.raises(crmkit.NotFoundError):
+            await client.orders.get(2, by="id")
+    assert [i.offer["name"] for i in kept.items or []] == items
+
+
+async def test_loyalty_programmes(sandbox):
+    """``Loyalty.php`` loyalties and get; an account joins the programme."""
+    async with client_for(sandbox, site="main-shop") as client:
+        programmes = await client.loyalties.list(filter={"active": 1}).to_list()
+        one = await client.loyalties.get(programmes[0].id)
+        joined = await client.loyalty_accounts.create({"customer": {"id": 7}})
+        member = await client.loyalty_accounts.get(joined)
+        rich = await client.loyalty_accounts.list(filter={"minAmount": 1}).to_list()
+    assert [p.name for p in programmes] == ["Bonus club"] and one.levels
+    assert isinstance(one, crmkit.retailcrm.Loyalty)
+    assert member.loyalty == {"id": one.id} and rich == []

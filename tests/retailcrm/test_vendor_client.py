@@ -31,7 +31,8 @@ The vendor client's methods that the sandbox serves, each run here:
 - ``packs``, ``pack_create``, ``pack``, ``pack_edit``, ``pack_delete``, ``packs_history``;
 - ``loyalty_account_create``, ``loyalty_account``, ``loyalty_account_activate``,
   ``loyalty_account_edit``, ``loyalty_account_bonus_credit``, ``loyalty_account_bonus_charge``,
-  ``loyalty_account_bonus_operations``, ``loyalty_accounts``;
+  ``loyalty_account_bonus_operations``, ``loyalty_accounts``, ``loyalty_loyalties``,
+  ``loyalty_loyalty``; ``orders_combine``;
 - ``custom_fields``, ``custom_field``, ``custom_field_create``, ``custom_field_edit``,
   ``custom_dictionaries``, ``custom_dictionary``, ``custom_dictionary_create``,
   ``custom_dictionary_edit``;
@@ -235,7 +236,6 @@ def test_vendor_client_couriers(client):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c: c.orders_combine({"id": 1}, {"id": 2}),
         lambda c: c.tasks_comments(1),
         lambda c: c.mg_channels(),
         lambda c: c.loyalty_bonus_operations(),
@@ -333,6 +333,13 @@ def test_vendor_client_loyalty(client):
     assert [
         a["id"] for a in ok(client.loyalty_accounts({"cardNumber": "777"}))["loyaltyAccounts"]
     ] == [uid]
+
+
+def test_vendor_client_loyalties_and_order_combine(client):
+    programmes = ok(client.loyalty_loyalties({"active": 1}))["loyalties"]
+    assert ok(client.loyalty_loyalty(programmes[0]["id"]))["loyalty"]["name"] == "Bonus club"
+    ok(client.orders_combine({"id": 6}, {"id": 7}, technique="summ"))
+    assert client.order(6, uid_type="id").get_status_code() == 404
 
 
 def test_vendor_client_custom_fields(client):

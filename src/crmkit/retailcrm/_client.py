@@ -26,6 +26,7 @@ from .models import (
     Credentials,
     Customer,
     CustomerNote,
+    Loyalty,
     Order,
     Pack,
     SystemInfo,
@@ -39,6 +40,7 @@ from .resources import (
     CustomFields,
     IntegrationModules,
     Listing,
+    Loyalties,
     LoyaltyAccounts,
     Orders,
     Payments,
@@ -127,6 +129,7 @@ class RetailCRM(ClientBase):
         self.user_groups = Listing(self, "user-groups", "groups", UserGroup)
         self.packs: RecordResource[Pack] = RecordResource(self, RECORD_KINDS["packs"])
         self.costs = Costs(self, RECORD_KINDS["costs"])
+        self.loyalties = Loyalties(self, "loyalty/loyalties", "loyalties", Loyalty)
         self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])
         self.custom_fields = CustomFields(self)
         self.store = Store(self)

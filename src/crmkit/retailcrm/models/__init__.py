@@ -19,7 +19,7 @@ from ._entities import (
     Phone,
     Saved,
 )
-from ._loyalty import BonusOperation, LoyaltyAccount
+from ._loyalty import BonusOperation, Loyalty, LoyaltyAccount
 from ._notes import CustomerNote
 from ._packs import Pack, PackChange
 from ._payments import Payment
@@ -41,6 +41,7 @@ __all__ = [
     "IntegrationModule",
     "InventoryOffer",
     "InventoryUpload",
+    "Loyalty",
     "LoyaltyAccount",
     "Offer",
     "Order",

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["BonusOperation", "LoyaltyAccount"]
+__all__ = ["BonusOperation", "Loyalty", "LoyaltyAccount"]
 
 
 def _extra() -> Any:
@@ -41,4 +41,18 @@ class BonusOperation:
     bonus: dict[str, Any] | None = None
     event: dict[str, Any] | None = None
     loyalty: dict[str, Any] | None = None
+    extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class Loyalty:
+    """A loyalty programme (``Model/Entity/Loyalty/Loyalty.php``), with its levels."""
+
+    id: int | None = None
+    name: str | None = None
+    active: bool | None = None
+    blocked: bool | None = None
+    currency: str | None = None
+    levels: list[dict[str, Any]] | None = None
+    created_at: str | None = None
     extra: dict[str, Any] = _extra()

@@ -4,7 +4,16 @@ from ._base import Listing
 from ._custom_fields import CustomDictionaries, CustomFields
 from ._entities import By, Customers, EntityResource, Orders
 from ._modules import IntegrationModules
-from ._records import RECORD_KINDS, Costs, Kind, LoyaltyAccounts, Payments, RecordResource, Users
+from ._records import (
+    RECORD_KINDS,
+    Costs,
+    Kind,
+    Loyalties,
+    LoyaltyAccounts,
+    Payments,
+    RecordResource,
+    Users,
+)
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
 from ._store import Store
 
@@ -20,6 +29,7 @@ __all__ = [
     "IntegrationModules",
     "Kind",
     "Listing",
+    "Loyalties",
     "LoyaltyAccounts",
     "Orders",
     "Payments",

@@ -207,7 +207,25 @@ class Customers(EntityResource[M]):
 
 
 class Orders(EntityResource[Order]):
-    """``/api/v5/orders``: the entity methods, and ``statuses``."""
+    """``/api/v5/orders``: the entity methods, ``statuses`` and ``combine``."""
+
+    async def combine(
+        self, order_id: int, into: int, *, technique: Literal["ours", "summ", "theirs"] = "ours"
+    ) -> None:
+        """Merge order ``order_id`` into order ``into`` (``orders/combine``), then it is gone.
+
+        ``technique``: ``ours`` keeps ``into``'s items, ``summ`` adds both orders'
+        items, ``theirs`` takes ``order_id``'s (``OrdersCombineRequest.php``).
+        """
+        if technique not in ("ours", "summ", "theirs"):
+            raise ValueError(f"technique must be ours, summ or theirs, not {technique!r}")
+        if order_id == into:
+            raise ValueError("an order cannot be combined into itself")
+        await self._client.request(
+            "POST",
+            "orders/combine",
+            form={"technique": technique, "order": {"id": order_id}, "resultOrder": {"id": into}},
+        )
 
     async def statuses(
         self, ids: Sequence[int] = (), external_ids: Sequence[str] = ()

@@ -21,6 +21,7 @@ from ..models import (
     BonusOperation,
     Cost,
     CustomerNote,
+    Loyalty,
     LoyaltyAccount,
     Pack,
     PackChange,
@@ -35,6 +36,7 @@ __all__ = [
     "RECORD_KINDS",
     "Costs",
     "Kind",
+    "Loyalties",
     "LoyaltyAccounts",
     "Payments",
     "RecordResource",
@@ -263,3 +265,11 @@ class LoyaltyAccounts(RecordResource[LoyaltyAccount]):
             limit=limit,
             resume_from=None,
         )
+
+
+class Loyalties(Listing[Loyalty]):
+    """``/api/v5/loyalty/loyalties``: the account's loyalty programmes (list, get)."""
+
+    async def get(self, id: int) -> Loyalty:
+        body = await self._client.request("GET", f"loyalty/loyalties/{_wire.segment(id)}")
+        return from_wire(body.get("loyalty"), Loyalty, what="loyalty")

@@ -180,9 +180,18 @@ FILTERS.update({
         "taskId": _nested("task", "id"),
     },
     "loyalty/accounts": {
-        "ids": _in("id", int), "phoneNumber": _equals("phoneNumber"),
-        "cardNumber": _equals("cardNumber"), "customerId": _customer_of("id"),
-        **_not_emulated("status customerExternalId minAmount maxAmount sites loyalties level"),
+        "ids": _in("id", int), "id": _equals("id", int), "status": _equals("status"),
+        "phoneNumber": _equals("phoneNumber"), "cardNumber": _equals("cardNumber"),
+        "customerId": _customer_of("id"), "minAmount": _number("amount", most=False),
+        "maxAmount": _number("amount", most=True), **_CREATED,
+        **_not_emulated(
+            "minOrdersSum maxOrdersSum customer burnDateFrom burnDateTo customerExternalId "
+            "loyalties sites level customFields"
+        ),
+    },
+    "loyalty/loyalties": {
+        "ids": _in("id", int), "active": _flag("active"), "blocked": _flag("blocked"),
+        **_not_emulated("sites"),
     },
     "loyalty/bonus/operations": {**_CREATED},
     "custom-fields": {

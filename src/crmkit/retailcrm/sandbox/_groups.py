@@ -217,6 +217,29 @@ def combine(account: Account, area: str) -> Handler:
     return handler
 
 
+def order_combine(account: Account) -> Handler:
+    """``orders/combine``: ``order`` merged into ``resultOrder`` by ``technique``, then deleted."""
+
+    def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        technique = form.get("technique", "ours")
+        if technique not in ("ours", "summ", "theirs"):
+            raise BadEntity({"technique": "The value you selected is not a valid choice."})
+        order = entity_ref(account, "orders", json_field(form, "order"), "order")
+        result = entity_ref(account, "orders", json_field(form, "resultOrder"), "resultOrder")
+        if order["id"] == result["id"]:
+            raise BadEntity({"order": "An order cannot be combined with itself."})
+        if technique == "summ":
+            result["items"] = [*(result.get("items") or []), *(order.get("items") or [])]
+        elif technique == "theirs":
+            result["items"] = list(order.get("items") or [])
+        store = account.stores["orders"]
+        del store.records[order["id"]]
+        store.by_external.pop(str(order.get("externalId")), None)
+        return 200, {}
+
+    return handler
+
+
 def packs(account: Account, method: str, rest: list[str]) -> Handler | None:
     table = account.records.setdefault("orders/packs", {})
 
@@ -288,6 +311,8 @@ def group_route(account: Account, method: str, parts: list[str]) -> Handler | No
     sub, tail = (rest[0], rest[1:]) if rest else ("", [])
     if area == "orders" and sub == "payments":
         return payments(account, method, tail)
+    if area == "orders" and sub == "combine":
+        return order_combine(account) if not tail and method == "POST" else None
     if area == "orders" and sub == "packs":
         return packs(account, method, tail)
     if area in ("customers", "customers-corporate") and sub == "notes":

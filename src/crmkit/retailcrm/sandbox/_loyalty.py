@@ -23,6 +23,13 @@ def _one(account: Account, uid: str) -> dict[str, Any] | None:
         return None
 
 
+def _programme(account: Account, uid: str) -> dict[str, Any] | None:
+    try:
+        return account.records["loyalty/loyalties"].get(int(uid))
+    except ValueError:
+        return None
+
+
 def _not_found() -> tuple[int, dict[str, Any]]:
     return 404, {"errorMsg": "Not found"}
 
@@ -43,7 +50,8 @@ def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
             raise BadEntity({"customer": "The customer already takes part in the loyalty program."})
         made = account.add("loyalty/account", {
             **data, "customer": {"id": customer["id"]}, "active": False, "amount": 0,
-            "status": "not_confirmed", "operations": [],
+            "status": "not_confirmed",
+            "loyalty": {"id": next(iter(account.records["loyalty/loyalties"]))}, "operations": [],
         })  # fmt: skip
         return 201, {"id": made["id"], "loyaltyAccount": made}
 
@@ -102,6 +110,16 @@ def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
         rows = [{**op, "loyaltyAccount": {"id": found["id"]}} for op in found["operations"]]
         return paged("loyalty/bonus/operations", rows, query, account, "bonusOperations")
 
+    programmes = account.records["loyalty/loyalties"]
+    if rest == ["loyalties"] and method == "GET":
+        return lambda q, f: paged(
+            "loyalty/loyalties", list(programmes.values()), q, account, "loyalties"
+        )
+    if rest[:1] == ["loyalties"] and len(rest) == 2 and method == "GET":
+        found = _programme(account, rest[1])
+        return lambda q, f: (
+            (200, {"loyalty": found, "requiredFields": []}) if found else _not_found()
+        )
     if rest == ["accounts"] and method == "GET":
         return lambda q, f: paged(
             "loyalty/accounts", list(table.values()), q, account, "loyaltyAccounts"

@@ -95,6 +95,16 @@ def seed_records() -> dict[str, dict[int, dict[str, Any]]]:
         "store/product-groups": groups,
         "store/products": products,
         "store/offers": offers,
+        "loyalty/loyalties": {
+            1: {
+                "id": 1,
+                "name": "Bonus club",
+                "active": True,
+                "blocked": False,
+                "currency": "RUB",
+                "levels": [{"id": 1, "name": "Basic", "type": "bonus_percent", "privilegeSize": 5}],
+            },
+        },
     }
 
 
