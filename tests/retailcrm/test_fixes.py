@@ -154,13 +154,18 @@ async def test_503_past_the_retries_is_both_a_rate_limit_and_a_server_error():
     assert len(seen) == 4
 
 
-async def test_telephony_has_its_own_session_and_40_per_second(sandbox):
+async def test_telephony_has_its_own_session_and_40_per_second():
+    """60 telephony calls at the client's defaults meet no 503 from a sandbox holding
+    the vendor's windows (10/s, and 40/s for /telephony); the 10/s Session sends none."""
+    sandbox = RetailCRMSandbox(customers=3, rate_limit=10)
     async with client_for(sandbox, rate_limit=10) as client:
-        with pytest.raises(crmkit.NotFoundError, match="Method not found"):
-            await client.request("GET", "telephony/manager", params={"phone": "123"})
-        assert client.telephony_session.stats.requests == 1
+        for _ in range(60):
+            await client.telephony.manager("+7 900 000-00-00")
+        await client.request("GET", "telephony/manager", params={"phone": "123"})
+        assert client.telephony_session.stats.requests == 61
         assert client.session.stats.requests == 0
         assert client.telephony_session.throttle.rate == 40
+    assert sandbox.rate_limited == 0
 
 
 # -- 2. uploads -------------------------------------------------------------------

@@ -305,3 +305,25 @@ async def test_loyalty_programmes(sandbox):
     assert [p.name for p in programmes] == ["Bonus club"] and one.levels
     assert isinstance(one, crmkit.retailcrm.Loyalty)
     assert member.loyalty == {"id": one.id} and rich == []
+
+
+async def test_telephony_manager_event_and_calls(sandbox):
+    """``Telephony.php``: manager, callEvent, callsUpload (``Model/Response/Telephony/*``)."""
+    customer = sandbox.account().stores["customers"].records[4]
+    phone = customer["phones"][0]["number"]
+    async with client_for(sandbox) as client:
+        found = await client.telephony.manager(phone)
+        unknown = await client.telephony.manager("+1 555 0100")
+        missing = await client.telephony.call_event(
+            {"phone": phone, "type": "hangup", "codes": ["7"]}
+        )
+        calls = [{"date": "2026-01-01 09:00:00", "type": "out", "phone": phone, "externalId": "c1"}]
+        first = await client.telephony.calls_upload(calls)
+        again = await client.telephony.calls_upload(calls)
+        with pytest.raises(crmkit.ValidationError, match="entity format"):
+            await client.telephony.call_event({"phone": phone, "type": "ringing"})
+    assert isinstance(found, crmkit.retailcrm.CallManager)
+    assert found.customer["id"] == 4 and found.manager["code"] == "102"
+    assert unknown.customer is None and unknown.manager is not None
+    assert missing == {"notExistCodes": ["7"], "notExistUsers": []}
+    assert (first["processedCallsCount"], again["duplicateCalls"]) == (1, ["c1"])

@@ -36,7 +36,7 @@ async def raw(sandbox: RetailCRMSandbox, method: str, path: str, **kwargs) -> ht
         ("GET", "/api/v5/customers/notes/x/y"),
         ("GET", "/api/v4/orders"),
         ("GET", "/api/system-info/more"),
-        ("GET", "/api/v5/telephony/manager"),
+        ("GET", "/api/v5/telephony/settings"),
     ],
 )
 async def test_unknown_methods_answer_method_not_found(sandbox, method, path):

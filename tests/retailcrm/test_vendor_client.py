@@ -39,7 +39,8 @@ The vendor client's methods that the sandbox serves, each run here:
 - ``inventories``, ``inventories_upload``, ``offers``, ``products``, ``products_batch_create``,
   ``products_batch_edit``, ``product_groups``, ``product_groups_create``, ``product_groups_edit``;
 - ``costs``, ``cost_create``, ``cost``, ``cost_edit``, ``cost_delete``, ``costs_delete``,
-  ``costs_upload``.
+  ``costs_upload``;
+- ``telephony_manager``, ``telephony_call_event``, ``telephony_calls_upload``.
 
 Its known faults, each answered the way the service answers them:
 ``orders_history``/``customers_history`` always send ``page`` (default 1),
@@ -239,7 +240,7 @@ def test_vendor_client_couriers(client):
         lambda c: c.tasks_comments(1),
         lambda c: c.mg_channels(),
         lambda c: c.loyalty_bonus_operations(),
-        lambda c: c.telephony_manager("+7900"),
+        lambda c: c.segments(),
     ],
 )
 def test_vendor_client_methods_the_sandbox_does_not_serve_are_method_not_found(client, call):
@@ -369,6 +370,19 @@ def test_vendor_client_catalogue(client):
     assert edited["notFoundProducts"] == [{"id": 404}]
     assert ok(client.products({"externalId": "vp"}))["products"][0]["name"] == "V2"
     assert [o["externalId"] for o in ok(client.offers({"ids": [10]}))["offers"]] == ["of-1"]
+
+
+def test_vendor_client_telephony(served, client):
+    sandbox, _ = served
+    phone = sandbox.account().stores["customers"].records[30]["phones"][0]["number"]
+    found = ok(client.telephony_manager(phone))
+    assert found["customer"]["id"] == 30 and found["manager"]["firstName"] == "Max"
+    event = {"phone": phone, "type": "in", "codes": ["102", "999"], "userIds": [1, 77]}
+    missing = ok(client.telephony_call_event(event))
+    assert (missing["notExistCodes"], missing["notExistUsers"]) == (["999"], [77])
+    call = {"date": "2026-03-01 10:00:00", "type": "in", "phone": phone, "externalId": "vc"}
+    assert ok(client.telephony_calls_upload([call]))["processedCallsCount"] == 1
+    assert ok(client.telephony_calls_upload([call]))["duplicateCalls"] == ["vc"]
 
 
 def test_vendor_client_costs(client):

@@ -8,6 +8,7 @@ from ._client import RetailCRM
 from ._wire import ServiceUnavailableError, format_datetime, parse_datetime
 from .models import (
     BonusOperation,
+    CallManager,
     CorporateCustomer,
     Cost,
     Credentials,
@@ -44,6 +45,7 @@ __all__ = [
     "RECORD_KINDS",
     "REFERENCE_BOOKS",
     "BonusOperation",
+    "CallManager",
     "CorporateCustomer",
     "Cost",
     "Credentials",

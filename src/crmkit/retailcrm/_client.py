@@ -47,6 +47,7 @@ from .resources import (
     RecordResource,
     References,
     Store,
+    Telephony,
     Users,
 )
 
@@ -133,6 +134,7 @@ class RetailCRM(ClientBase):
         self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])
         self.custom_fields = CustomFields(self)
         self.store = Store(self)
+        self.telephony = Telephony(self)
 
     @property
     def telephony_session(self) -> Session:

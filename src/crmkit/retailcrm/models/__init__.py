@@ -26,10 +26,12 @@ from ._payments import Payment
 from ._references import ReferenceItem
 from ._store import InventoryOffer, InventoryUpload, Offer, Product, ProductGroup
 from ._tasks import Task, TaskChange
+from ._telephony import CallManager
 from ._users import User, UserGroup
 
 __all__ = [
     "BonusOperation",
+    "CallManager",
     "CorporateCustomer",
     "Cost",
     "Credentials",

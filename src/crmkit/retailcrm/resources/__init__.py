@@ -16,6 +16,7 @@ from ._records import (
 )
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
 from ._store import Store
+from ._telephony import Telephony
 
 __all__ = [
     "RECORD_KINDS",
@@ -37,5 +38,6 @@ __all__ = [
     "ReferenceBook",
     "References",
     "Store",
+    "Telephony",
     "Users",
 ]

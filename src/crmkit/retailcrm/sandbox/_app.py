@@ -23,6 +23,7 @@ __all__ = ["DEFAULT_API_KEY", "RetailCRMSandbox"]
 
 DEFAULT_API_KEY = "sandbox-retailcrm-key"
 MAX_FORM_BYTES = 2 * 1024 * 1024
+TELEPHONY_FACTOR = 4
 _HTML_MISSING = (
     b"<!DOCTYPE html><html><head><title>Account does not exist</title></head>"
     b"<body><h1>Account does not exist</h1></body></html>"
@@ -47,6 +48,10 @@ class RetailCRMSandbox(Sandbox):
         self.fake = FakeData(seed)
         self.accounts: dict[str, Account] = {}
         self.limiter = SlidingWindowLimiter(rate_limit) if rate_limit else None
+        # /telephony* has its own window, four times the rest (rate.go: 40/s beside 10/s).
+        self.telephony_limiter = (
+            SlidingWindowLimiter(rate_limit * TELEPHONY_FACTOR) if rate_limit else None
+        )
         self.rate_limited = 0
         default = self.add_account("", api_key=api_key)
         default.seed("customers", customers, self.fake)
@@ -126,7 +131,8 @@ class RetailCRMSandbox(Sandbox):
                 return fail(403, '"apiKey" is missing.')
             if key not in account.keys:
                 return fail(403, 'Wrong "apiKey" value.')
-            if self.limiter is not None and self.limiter.hit(key) is not Verdict.ALLOWED:
+            limiter = self.telephony_limiter if parts[0] == "telephony" else self.limiter
+            if limiter is not None and limiter.hit(key) is not Verdict.ALLOWED:
                 self.rate_limited += 1
                 return fail(503, "Rate limit exceeded")
             if not version:

@@ -10,6 +10,7 @@ from ._groups import group_route
 from ._misc import settings
 from ._references import reference_route
 from ._state import KEYS, Account
+from ._telephony import telephony
 
 __all__ = ["route"]
 
@@ -20,6 +21,8 @@ def route(account: Account, method: str, parts: list[str]) -> Handler | None:
     found = group_route(account, method, parts) or catalog_route(account, method, parts)
     if found is not None:
         return found
+    if area == "telephony":
+        return telephony(account, method, parts[1:])
     if area == "costs":
         return costs(account, method, parts[1:])
     if area in KEYS:

@@ -30,6 +30,7 @@ SCOPES = {
     "store": ("store_read", "store_write"),
     "loyalty": ("loyalty_read", "loyalty_write"),
     "costs": ("cost_read", "cost_write"),
+    "telephony": ("telephony_read", "telephony_write"),
 }
 
 # The one-entity key, list key and upload-answer key of each entity area.
@@ -69,9 +70,11 @@ def seed_records() -> dict[str, dict[int, dict[str, Any]]]:
     """A fresh account's users and catalogue: two managers, two products with offers."""
     users = {
         1: {"id": 1, "firstName": "Anna", "lastName": "Admin", "email": "anna@shop.test",
-            "active": True, "isAdmin": True, "isManager": False, "status": "free", "online": True},
+            "active": True, "isAdmin": True, "isManager": False, "status": "free", "online": True,
+            "code": "101"},
         2: {"id": 2, "firstName": "Max", "lastName": "Manager", "email": "max@shop.test",
-            "active": True, "isAdmin": False, "isManager": True, "status": "free", "online": False},
+            "active": True, "isAdmin": False, "isManager": True, "status": "free", "online": False,
+            "code": "102"},
     }  # fmt: skip
     groups = {1: {"id": 1, "externalId": "g-1", "name": "Things", "site": "main-shop",
                   "active": True, "parentId": None}}  # fmt: skip
