@@ -327,3 +327,30 @@ async def test_telephony_manager_event_and_calls(sandbox):
     assert unknown.customer is None and unknown.manager is not None
     assert missing == {"notExistCodes": ["7"], "notExistUsers": []}
     assert (first["processedCallsCount"], again["duplicateCalls"]) == (1, ["c1"])
+
+
+async def test_every_bonus_operation_by_cursor(sandbox):
+    """``Loyalty.php`` bonusOperations: cursor-paged (``AbstractCursorPaginatedResponse.php``)."""
+    async with client_for(sandbox, site="main-shop") as client:
+        accounts = [await client.loyalty_accounts.create({"customer": {"id": n}}) for n in (1, 2)]
+        for uid in accounts:
+            await client.loyalty_accounts.activate(uid)
+            for n in range(1, 23):
+                await client.loyalty_accounts.credit(uid, n)
+        paginator = client.loyalties.bonus_operations(page_size=20)
+        seen = []
+        async for operation in paginator:
+            seen.append(operation)
+            if len(seen) == 25:
+                break
+        rest = await client.loyalties.bonus_operations(resume_from=paginator.state).to_list()
+        none = await client.loyalties.bonus_operations(filter={"loyalties": [99]}).to_list()
+    # A cursor names a page, not an item: the run resumes at the page it stopped in
+    # (items 21-25 come again), and nothing is missed.
+    assert len(seen) == 25 and len(rest) == 24 and rest[:5] == seen[20:]
+    everything = seen[:20] + rest
+    assert [o.amount for o in everything] == [*range(1, 23), *range(1, 23)]
+    assert [o.loyalty_account["id"] for o in everything].count(accounts[1]) == 22
+    assert none == []
+    cursors = [r.query for r in sandbox.recent_requests if r.path.endswith("bonus/operations")]
+    assert all("page=" not in q for q in cursors) and any("cursor=c" in q for q in cursors)

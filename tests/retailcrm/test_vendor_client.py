@@ -32,7 +32,7 @@ The vendor client's methods that the sandbox serves, each run here:
 - ``loyalty_account_create``, ``loyalty_account``, ``loyalty_account_activate``,
   ``loyalty_account_edit``, ``loyalty_account_bonus_credit``, ``loyalty_account_bonus_charge``,
   ``loyalty_account_bonus_operations``, ``loyalty_accounts``, ``loyalty_loyalties``,
-  ``loyalty_loyalty``; ``orders_combine``;
+  ``loyalty_loyalty``, ``loyalty_bonus_operations``; ``orders_combine``;
 - ``custom_fields``, ``custom_field``, ``custom_field_create``, ``custom_field_edit``,
   ``custom_dictionaries``, ``custom_dictionary``, ``custom_dictionary_create``,
   ``custom_dictionary_edit``;
@@ -239,7 +239,6 @@ def test_vendor_client_couriers(client):
     [
         lambda c: c.tasks_comments(1),
         lambda c: c.mg_channels(),
-        lambda c: c.loyalty_bonus_operations(),
         lambda c: c.segments(),
     ],
 )
@@ -334,6 +333,8 @@ def test_vendor_client_loyalty(client):
     assert [
         a["id"] for a in ok(client.loyalty_accounts({"cardNumber": "777"}))["loyaltyAccounts"]
     ] == [uid]
+    every = ok(client.loyalty_bonus_operations(limit=20))
+    assert [o["amount"] for o in every["bonusOperations"]][-2:] == [30, 5]
 
 
 def test_vendor_client_loyalties_and_order_combine(client):

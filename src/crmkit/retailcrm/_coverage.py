@@ -104,6 +104,7 @@ _HAND_WRITTEN = {
     ("Loyalty", "accounts"): "loyalty_accounts.list",
     ("Loyalty", "loyalties"): "loyalties.list",
     ("Loyalty", "get"): "loyalties.get",
+    ("Loyalty", "bonusOperations"): "loyalties.bonus_operations",
     ("Orders", "combine"): "orders.combine",
     ("Telephony", "manager"): "telephony.manager",
     ("Telephony", "callEvent"): "telephony.call_event",

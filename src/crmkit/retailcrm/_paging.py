@@ -5,7 +5,8 @@
   multi-store keys filter by ``filter[sites][]`` (lists ignore a top-level
   ``site``);
 - history feeds: ``filter[sinceId]`` advances to the last id seen and ``page``
-  is never sent (the service refuses the two together).
+  is never sent (the service refuses the two together);
+- cursor lists (``loyalty/bonus/operations``): ``cursor`` from the last answer.
 
 Datetimes in filters are left as datetimes here: the client writes them in the
 account's time zone (``_wire.localize``) when it sends the page.
@@ -26,7 +27,7 @@ from .._pagination import Page, PageRequest
 from ..errors import ProtocolError
 from ._wire import PAGE_SIZES, encode_params, page_size_for, read_body
 
-__all__ = ["HistoryStrategy", "ListStrategy", "list_filter"]
+__all__ = ["CursorStrategy", "HistoryStrategy", "ListStrategy", "list_filter"]
 
 M = TypeVar("M")
 
@@ -136,3 +137,32 @@ class HistoryStrategy(Generic[M]):
             total=None,
             item_cursors=ids,
         )
+
+
+@attrs.frozen
+class CursorStrategy(Generic[M]):
+    """Cursor-paged lists (``loyalty/bonus/operations``): ``cursor`` is the answer's
+    ``pagination.nextCursor`` (``AbstractCursorPaginatedResponse.php``); no ``page``."""
+
+    path: str
+    key: str
+    model: type[M]
+    filter: Mapping[str, Any] | None = None
+    max_page_size: int = PAGE_SIZES[-1]
+    default_page_size: int = PAGE_SIZES[-1]
+
+    def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
+        if modified_since is not None:
+            raise ValueError(f"{self.path} has no 'changed since' filter")
+        params: dict[str, Any] = {"limit": page_size_for(page_size)}
+        if cursor:
+            params["cursor"] = cursor
+        if self.filter:
+            params["filter"] = dict(self.filter)
+        return PageRequest(self.path, params=encode_params(params))
+
+    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
+        body = read_body(response)
+        items = _items(body, self.key, self.model, response)
+        following = (body.get("pagination") or {}).get("nextCursor")
+        return Page(items=items, next_cursor=following if items and following else None)

@@ -41,6 +41,7 @@ class BonusOperation:
     bonus: dict[str, Any] | None = None
     event: dict[str, Any] | None = None
     loyalty: dict[str, Any] | None = None
+    loyalty_account: dict[str, Any] | None = None
     extra: dict[str, Any] = _extra()
 
 

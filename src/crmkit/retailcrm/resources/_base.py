@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..._pagination import AsyncPaginator, PaginatorState
 from .. import _wire
-from .._paging import HistoryStrategy, ListStrategy, list_filter
+from .._paging import CursorStrategy, HistoryStrategy, ListStrategy, list_filter
 
 if TYPE_CHECKING:
     from .._client import RetailCRM
@@ -59,7 +59,7 @@ class Resource:
 
     def _paginate(
         self,
-        strategy: ListStrategy[M] | HistoryStrategy[M],
+        strategy: ListStrategy[M] | HistoryStrategy[M] | CursorStrategy[M],
         page_size: int | None,
         limit: int | None,
         resume_from: PaginatorState | Mapping[str, Any] | None,

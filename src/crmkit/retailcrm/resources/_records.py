@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 from ..._models import from_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from .. import _wire
+from .._paging import CursorStrategy
 from ..models import (
     BonusOperation,
     Cost,
@@ -268,7 +269,21 @@ class LoyaltyAccounts(RecordResource[LoyaltyAccount]):
 
 
 class Loyalties(Listing[Loyalty]):
-    """``/api/v5/loyalty/loyalties``: the account's loyalty programmes (list, get)."""
+    """``/api/v5/loyalty/loyalties``: the account's loyalty programmes; every bonus operation."""
+
+    def bonus_operations(
+        self,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+        resume_from: PaginatorState | Mapping[str, Any] | None = None,
+    ) -> AsyncPaginator[BonusOperation]:
+        """Every bonus operation of the account (``{"loyalties": [id]}`` narrows it), by cursor."""
+        strategy = CursorStrategy(
+            "loyalty/bonus/operations", "bonusOperations", BonusOperation, filter=filter
+        )
+        return self._paginate(strategy, page_size, limit, resume_from)
 
     async def get(self, id: int) -> Loyalty:
         body = await self._client.request("GET", f"loyalty/loyalties/{_wire.segment(id)}")

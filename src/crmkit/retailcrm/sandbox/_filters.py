@@ -189,6 +189,7 @@ FILTERS.update({
             "loyalties sites level customFields"
         ),
     },
+    "loyalty/bonus/operations/all": {"loyalties": _nested("loyalty", "id")},
     "loyalty/loyalties": {
         "ids": _in("id", int), "active": _flag("active"), "blocked": _flag("blocked"),
         **_not_emulated("sites"),

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import BadEntity, Handler, Missing, entity_ref, json_field, paged
+from ._common import (
+    PAGE_LIMITS,
+    BadEntity,
+    BadParameters,
+    Handler,
+    Missing,
+    as_int,
+    entity_ref,
+    filters_of,
+    json_field,
+    paged,
+)
+from ._filters import matcher
 from ._state import Account
 
 __all__ = ["loyalty"]
@@ -34,6 +46,34 @@ def _not_found() -> tuple[int, dict[str, Any]]:
     return 404, {"errorMsg": "Not found"}
 
 
+def all_operations(account: Account) -> Handler:
+    """``loyalty/bonus/operations``: every operation, paged by an opaque ``cursor``."""
+
+    def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if "page" in query:
+            raise BadParameters("page: this list is paged by cursor")
+        limit = as_int(query.get("limit", 20), "limit")
+        if limit not in PAGE_LIMITS:
+            raise BadParameters(f"limit must be one of {', '.join(map(str, PAGE_LIMITS))}")
+        cursor = str(query.get("cursor") or "c0")
+        if not cursor.startswith("c") or not cursor[1:].isdigit():
+            raise BadParameters("cursor is not valid")
+        check = matcher("loyalty/bonus/operations/all", filters_of(query))
+        after = int(cursor[1:])
+        rows = [
+            op for op in account.records.get("loyalty/operations", {}).values()
+            if op["id"] > after and check(op, account)
+        ]  # fmt: skip
+        chunk = rows[:limit]
+        more = len(rows) > limit
+        return 200, {
+            "pagination": {"nextCursor": f"c{chunk[-1]['id']}"} if more else {},
+            "bonusOperations": chunk,
+        }
+
+    return handler
+
+
 def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
     table = account.records.setdefault("loyalty/account", {})
     uid = rest[1] if len(rest) > 1 else ""  # loyalty/account/{id}/...
@@ -51,7 +91,7 @@ def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
         made = account.add("loyalty/account", {
             **data, "customer": {"id": customer["id"]}, "active": False, "amount": 0,
             "status": "not_confirmed",
-            "loyalty": {"id": next(iter(account.records["loyalty/loyalties"]))}, "operations": [],
+            "loyalty": {"id": next(iter(account.records["loyalty/loyalties"]))},
         })  # fmt: skip
         return 201, {"id": made["id"], "loyaltyAccount": made}
 
@@ -73,9 +113,10 @@ def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
             if kind == "charge" and amount > found["amount"]:
                 raise BadEntity({"amount": "Not enough bonuses."})
             found["amount"] += amount if kind == "credit_manual" else -amount
-            found["operations"].append(
-                {"type": kind, "amount": amount, "createdAt": account.stamp()}
-            )
+            account.add("loyalty/operations", {
+                "type": kind, "amount": amount,
+                "loyaltyAccount": {"id": found["id"]}, "loyalty": found["loyalty"],
+            })  # fmt: skip
             if kind == "charge":
                 return 200, {}
             bonus: dict[str, Any] = {
@@ -107,7 +148,8 @@ def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
         found = _one(account, uid)
         if found is None:
             return _not_found()
-        rows = [{**op, "loyaltyAccount": {"id": found["id"]}} for op in found["operations"]]
+        every = account.records.get("loyalty/operations", {}).values()
+        rows = [op for op in every if op["loyaltyAccount"]["id"] == found["id"]]
         return paged("loyalty/bonus/operations", rows, query, account, "bonusOperations")
 
     programmes = account.records["loyalty/loyalties"]
@@ -120,6 +162,8 @@ def loyalty(account: Account, method: str, rest: list[str]) -> Handler | None:
         return lambda q, f: (
             (200, {"loyalty": found, "requiredFields": []}) if found else _not_found()
         )
+    if rest == ["bonus", "operations"] and method == "GET":
+        return all_operations(account)
     if rest == ["accounts"] and method == "GET":
         return lambda q, f: paged(
             "loyalty/accounts", list(table.values()), q, account, "loyaltyAccounts"
