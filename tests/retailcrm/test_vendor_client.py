@@ -18,7 +18,9 @@ The vendor client's methods that the sandbox serves, each run here:
   (a partial upload's 460 too), ``orders_history``, ``orders_statuses``,
   ``orders_fix_external_ids``;
 - ``integration_module``, ``integration_module_edit``, ``integration_module_update_scopes``;
-- every reference book: ``countries``, ``couriers``, ``couriers_create``,
+- every reference book: ``cost_groups(_edit)``, ``cost_items(_edit)``, ``currencies``,
+  ``currencies_create``, ``currencies_edit``, ``mg_channels``, ``countries``, ``couriers``,
+  ``couriers_create``,
   ``couriers_edit``, ``delivery_services(_edit)``, ``delivery_types(_edit)``,
   ``legal_entities(_edit)``, ``order_methods(_edit)``, ``order_types(_edit)``,
   ``payment_statuses(_edit)``, ``payment_types(_edit)``, ``price_types(_edit)``,
@@ -184,8 +186,14 @@ def test_vendor_client_integration_modules(client):
     assert key and key != DEFAULT_API_KEY
 
 
-READ_ONLY = {"countries": "countriesIso", "status_groups": "statusGroups"}
+READ_ONLY = {
+    "countries": "countriesIso",
+    "status_groups": "statusGroups",
+    "mg_channels": "mgChannels",
+}
 BOOKS = {
+    "cost_groups": ("costGroups", "marketing"),
+    "cost_items": ("costItems", "ads"),
     "delivery_services": ("deliveryServices", "cdek"),
     "delivery_types": ("deliveryTypes", "courier"),
     "legal_entities": ("legalEntities", "main-entity"),
@@ -227,6 +235,13 @@ def test_vendor_client_read_only_books(client, name):
     assert ok(getattr(client, name)())[READ_ONLY[name]]
 
 
+def test_vendor_client_currencies(client):
+    made = ok(client.currencies_create({"code": "USD", "isBase": False}))
+    ok(client.currencies_edit({"id": made["id"], "manualConvertValue": 90}))
+    usd = [c for c in ok(client.currencies())["currencies"] if c["code"] == "USD"]
+    assert usd == [{"code": "USD", "isBase": False, "manualConvertValue": 90, "id": made["id"]}]
+
+
 def test_vendor_client_couriers(client):
     made = ok(client.couriers_create({"firstName": "Petr", "active": True}))
     ok(client.couriers_edit({"id": made["id"], "lastName": "Petrov"}))
@@ -238,7 +253,7 @@ def test_vendor_client_couriers(client):
     "call",
     [
         lambda c: c.tasks_comments(1),
-        lambda c: c.mg_channels(),
+        lambda c: c.subscriptions(),
         lambda c: c.segments(),
     ],
 )

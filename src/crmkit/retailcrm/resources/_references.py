@@ -28,11 +28,15 @@ class Book(NamedTuple):
 
 #: attribute name -> the book. The README's coverage table is built from it.
 REFERENCE_BOOKS: dict[str, Book] = {
+    "cost_groups": Book("cost-groups", "costGroups", "costGroup"),
+    "cost_items": Book("cost-items", "costItems", "costItem"),
     "countries": Book("countries", "countriesIso", None),
     "couriers": Book("couriers", "couriers", "courier", by_id=True),
+    "currencies": Book("currencies", "currencies", "currency", by_id=True),
     "delivery_services": Book("delivery-services", "deliveryServices", "deliveryService"),
     "delivery_types": Book("delivery-types", "deliveryTypes", "deliveryType"),
     "legal_entities": Book("legal-entities", "legalEntities", "legalEntity"),
+    "mg_channels": Book("mg-channels", "mgChannels", None),
     "order_methods": Book("order-methods", "orderMethods", "orderMethod"),
     "order_types": Book("order-types", "orderTypes", "orderType"),
     "payment_statuses": Book("payment-statuses", "paymentStatuses", "paymentStatus"),
@@ -66,7 +70,7 @@ class ReferenceBook(Resource):
         return [from_wire(item, ReferenceItem, what=self.book.key) for item in raw]
 
     async def edit(self, entry: ReferenceItem | Mapping[str, Any]) -> None:
-        """Create or update the entry named by its ``code`` (``id`` for couriers)."""
+        """Create or update the entry named by its ``code`` (``id`` for couriers, currencies)."""
         one = self._writable()
         wired = _wire.entity_dict(entry)
         name = wired.get("id" if self.book.by_id else "code")
@@ -79,7 +83,7 @@ class ReferenceBook(Resource):
         )
 
     async def create(self, entry: ReferenceItem | Mapping[str, Any]) -> int:
-        """Add an entry to a book named by id (couriers); returns its ``id``."""
+        """Add an entry to a book named by id (couriers, currencies); returns its ``id``."""
         one = self._writable()
         if not self.book.by_id:
             raise TypeError(f"{self.book.path} entries are made with edit(), by code")
@@ -97,11 +101,15 @@ class ReferenceBook(Resource):
 class References(Resource):
     """Every reference book, one attribute each (``client.reference.sites.list()``)."""
 
+    cost_groups: ReferenceBook
+    cost_items: ReferenceBook
     countries: ReferenceBook
     couriers: ReferenceBook
+    currencies: ReferenceBook
     delivery_services: ReferenceBook
     delivery_types: ReferenceBook
     legal_entities: ReferenceBook
+    mg_channels: ReferenceBook
     order_methods: ReferenceBook
     order_types: ReferenceBook
     payment_statuses: ReferenceBook

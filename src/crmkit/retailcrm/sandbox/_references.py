@@ -2,9 +2,10 @@
 
 From ``retailcrm/api-client-php`` ``ResourceGroup/References.php`` and
 ``Model/Response/References/*Response.php``: most books answer a map of
-entries by code and are written with ``{code}/edit``; couriers answer a list
-and are made with ``create`` and changed with ``{id}/edit``; countries
-(``countriesIso``, a list of ISO codes) and status groups are read-only.
+entries by code and are written with ``{code}/edit``; couriers and currencies
+answer a list and are made with ``create`` and changed with ``{id}/edit``;
+countries (``countriesIso``, a list of ISO codes), status groups and MG channels
+are read-only.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ class Book(NamedTuple):
 
 
 BOOKS: dict[str, Book] = {
+    "cost-groups": Book("costGroups", "costGroup"),
+    "cost-items": Book("costItems", "costItem"),
     "countries": Book("countriesIso", None),
     "couriers": Book("couriers", "courier", by_id=True),
+    "currencies": Book("currencies", "currency", by_id=True),
     "delivery-services": Book("deliveryServices", "deliveryService"),
     "delivery-types": Book("deliveryTypes", "deliveryType"),
     "legal-entities": Book("legalEntities", "legalEntity"),
+    "mg-channels": Book("mgChannels", None),
     "order-methods": Book("orderMethods", "orderMethod"),
     "order-types": Book("orderTypes", "orderType"),
     "payment-statuses": Book("paymentStatuses", "paymentStatus"),
@@ -57,7 +62,13 @@ def seed_books() -> dict[str, Any]:
     statuses["complete"]["group"] = "complete"
     statuses["cancel-other"]["group"] = "cancel"
     return {
+        "cost-groups": _entries("marketing", color="#ff0000"),
+        "cost-items": _entries("ads", "delivery", group="marketing", type="var"),
         "countries": ["RU", "BY", "KZ"],
+        "currencies": [{"id": 1, "code": "RUB", "isBase": True, "isAutoConvert": False}],
+        "mg-channels": [
+            {"id": 1, "externalId": 1, "type": "telegram", "name": "Shop bot", "active": True}
+        ],
         "couriers": [{"id": 1, "firstName": "Ivan", "active": True}],
         "delivery-services": _entries("cdek"),
         "delivery-types": _entries("courier", "self-delivery"),
