@@ -354,3 +354,27 @@ async def test_every_bonus_operation_by_cursor(sandbox):
     assert none == []
     cursors = [r.query for r in sandbox.recent_requests if r.path.endswith("bonus/operations")]
     assert all("page=" not in q for q in cursors) and any("cursor=c" in q for q in cursors)
+
+
+async def test_task_comments_and_customer_subscriptions(sandbox):
+    """``Tasks.php`` getComments; ``Customers.php`` subscriptions."""
+    async with client_for(sandbox) as client:
+        task = await client.tasks.create({"text": "Follow up", "performerId": 2})
+        sandbox.account().add(
+            "tasks/comments", {"task": task, "text": "Called twice", "creator": 2}
+        )
+        comments = await client.tasks.comments(task).to_list()
+        with pytest.raises(crmkit.NotFoundError):
+            await client.tasks.comments(999).to_list()
+        await client.customers.subscriptions(
+            "c-3", [{"channel": "email", "subscription": "news", "active": False}]
+        )
+        customer = await client.customers.get("c-3")
+        with pytest.raises(crmkit.ValidationError, match="entity format"):
+            await client.customers.subscriptions(
+                3, [{"channel": "fax", "subscription": "x"}], by="id"
+            )
+    assert [(c.text, c.creator) for c in comments] == [("Called twice", 2)]
+    assert isinstance(comments[0], crmkit.retailcrm.TaskComment)
+    subscribed = customer.extra["customerSubscriptions"]
+    assert [(s["subscription"]["code"], s["subscribed"]) for s in subscribed] == [("news", False)]

@@ -27,7 +27,8 @@ The vendor client's methods that the sandbox serves, each run here:
   ``product_statuses(_edit)``, ``sites(_edit)``, ``status_groups``,
   ``statuses(_edit)``, ``stores(_edit)``, ``units(_edit)``;
 - ``users``, ``user``, ``user_status``, ``user_groups``;
-- ``tasks``, ``task_create``, ``task``, ``task_edit``, ``tasks_history``;
+- ``tasks``, ``task_create``, ``task``, ``task_edit``, ``tasks_history``, ``tasks_comments``;
+- ``customer_subscription``;
 - ``order_payment_create``, ``order_payment_edit``, ``order_payment_delete``;
 - ``customer_notes``, ``customer_note_create``, ``customer_note_delete``, ``customers_combine``;
 - ``packs``, ``pack_create``, ``pack``, ``pack_edit``, ``pack_delete``, ``packs_history``;
@@ -252,7 +253,6 @@ def test_vendor_client_couriers(client):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c: c.tasks_comments(1),
         lambda c: c.subscriptions(),
         lambda c: c.segments(),
     ],
@@ -297,6 +297,14 @@ def test_vendor_client_tasks(client):
     assert made["id"] in [t["id"] for t in ok(client.tasks({"text": "Vendor"}))["tasks"]]
     history = ok(client.tasks_history({"taskId": made["id"]}))["history"]
     assert [h["field"] for h in history] == ["id", "commentary"]
+    assert ok(client.tasks_comments(made["id"]))["comments"] == []
+
+
+def test_vendor_client_customer_subscription(client):
+    subscriptions = [{"channel": "sms", "subscription": "promo", "active": True}]
+    ok(client.customer_subscription("c-8", subscriptions))
+    subscribed = ok(client.customer("c-8"))["customer"]["customerSubscriptions"]
+    assert [s["subscription"] for s in subscribed] == [{"channel": "sms", "code": "promo"}]
 
 
 def test_vendor_client_order_payments(client):

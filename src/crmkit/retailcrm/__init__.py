@@ -36,6 +36,7 @@ from .models import (
     SystemInfo,
     Task,
     TaskChange,
+    TaskComment,
     User,
     UserGroup,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "SystemInfo",
     "Task",
     "TaskChange",
+    "TaskComment",
     "User",
     "UserGroup",
     "format_datetime",

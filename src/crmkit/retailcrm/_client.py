@@ -30,7 +30,6 @@ from .models import (
     Order,
     Pack,
     SystemInfo,
-    Task,
     UserGroup,
 )
 from .resources import (
@@ -47,6 +46,7 @@ from .resources import (
     RecordResource,
     References,
     Store,
+    Tasks,
     Telephony,
     Users,
 )
@@ -119,7 +119,7 @@ class RetailCRM(ClientBase):
         self.integration_modules = IntegrationModules(self)
         self.reference = References(self)
         self.users = Users(self, RECORD_KINDS["users"])
-        self.tasks: RecordResource[Task] = RecordResource(self, RECORD_KINDS["tasks"])
+        self.tasks = Tasks(self, RECORD_KINDS["tasks"])
         self.payments = Payments(self, RECORD_KINDS["payments"])
         self.customer_notes: RecordResource[CustomerNote] = RecordResource(
             self, RECORD_KINDS["customer_notes"]

@@ -99,6 +99,8 @@ _HAND_WRITTEN = {
     ("Users", "status"): "users.status",
     ("Packs", "history"): "packs.history",
     ("Tasks", "history"): "tasks.history",
+    ("Tasks", "getComments"): "tasks.comments",
+    ("Customers", "subscriptions"): "customers.subscriptions",
     ("Costs", "costsDelete"): "costs.delete_many",
     ("Costs", "costsUpload"): "costs.upload",
     ("Loyalty", "accounts"): "loyalty_accounts.list",

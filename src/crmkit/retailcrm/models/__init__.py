@@ -25,7 +25,7 @@ from ._packs import Pack, PackChange
 from ._payments import Payment
 from ._references import ReferenceItem
 from ._store import InventoryOffer, InventoryUpload, Offer, Product, ProductGroup
-from ._tasks import Task, TaskChange
+from ._tasks import Task, TaskChange, TaskComment
 from ._telephony import CallManager
 from ._users import User, UserGroup
 
@@ -59,6 +59,7 @@ __all__ = [
     "SystemInfo",
     "Task",
     "TaskChange",
+    "TaskComment",
     "User",
     "UserGroup",
 ]

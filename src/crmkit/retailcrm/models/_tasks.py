@@ -8,7 +8,7 @@ import attrs
 
 from ._entities import HistoryEntry
 
-__all__ = ["Task", "TaskChange"]
+__all__ = ["Task", "TaskChange", "TaskComment"]
 
 
 def _extra() -> Any:
@@ -37,3 +37,15 @@ class TaskChange(HistoryEntry):
 
     task: dict[str, Any] | None = None
     comment: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class TaskComment:
+    """A comment on a task (``Model/Entity/Tasks/TaskComment.php``)."""
+
+    id: int | None = None
+    text: str | None = None
+    creator: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    extra: dict[str, Any] = _extra()

@@ -12,6 +12,7 @@ from ._records import (
     LoyaltyAccounts,
     Payments,
     RecordResource,
+    Tasks,
     Users,
 )
 from ._references import REFERENCE_BOOKS, ReferenceBook, References
@@ -38,6 +39,7 @@ __all__ = [
     "ReferenceBook",
     "References",
     "Store",
+    "Tasks",
     "Telephony",
     "Users",
 ]

@@ -205,6 +205,26 @@ class Customers(EntityResource[M]):
             form={"customers": [{"id": int(i)} for i in ids], "resultCustomer": {"id": int(into)}},
         )
 
+    async def subscriptions(
+        self,
+        uid: int | str,
+        subscriptions: Sequence[Mapping[str, Any]],
+        *,
+        by: By = "externalId",
+        site: str | None = None,
+    ) -> None:
+        """Set a customer's marketing subscriptions (``{path}/{uid}/subscriptions``).
+
+        Each is ``{"channel": "email"|"sms"|"waba", "subscription": code, "active": bool}``
+        (``CustomersSubscriptionsRequest.php``).
+        """
+        await self._client.request(
+            "POST",
+            f"{self._path}/{_wire.segment(uid)}/subscriptions",
+            form={"subscriptions": [dict(s) for s in subscriptions], **self._by(by, site)},
+            idempotent=True,
+        )
+
 
 class Orders(EntityResource[Order]):
     """``/api/v5/orders``: the entity methods, ``statuses`` and ``combine``."""

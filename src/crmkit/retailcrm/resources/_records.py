@@ -29,6 +29,7 @@ from ..models import (
     Payment,
     Task,
     TaskChange,
+    TaskComment,
     User,
 )
 from ._base import Listing
@@ -41,6 +42,7 @@ __all__ = [
     "LoyaltyAccounts",
     "Payments",
     "RecordResource",
+    "Tasks",
     "Users",
 ]
 
@@ -176,6 +178,25 @@ class Users(RecordResource[User]):
             raise ValueError(f"status must be free, busy, dinner or break, not {status!r}")
         await self._client.request(
             "POST", f"users/{_wire.segment(id)}/status", form={"status": status}, idempotent=True
+        )
+
+
+class Tasks(RecordResource[Task]):
+    """``/api/v5/tasks``: records, their history, and each task's comments."""
+
+    def comments(
+        self, id: int, *, page_size: int | None = None, limit: int | None = None
+    ) -> AsyncPaginator[TaskComment]:
+        """The comments on task ``id``, page by page (``tasks/{id}/comments``)."""
+        return self._list(
+            f"tasks/{_wire.segment(id)}/comments",
+            "comments",
+            TaskComment,
+            filter=None,
+            sites=False,
+            page_size=page_size,
+            limit=limit,
+            resume_from=None,
         )
 
 

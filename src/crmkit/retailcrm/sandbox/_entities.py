@@ -27,6 +27,8 @@ __all__ = ["entity_route", "module_route"]
 UPLOAD_LIMIT = 50
 #: The status of a partial upload.
 PARTIAL = 460
+#: Subscription channels (``Model/Entity/Customers/Subscription.php`` examples: waba).
+CHANNELS = ("email", "sms", "waba")
 #: Names under each area that are methods of their own, not entity ids
 #: (``ResourceGroup/Orders.php``, ``Customers.php``, ``Packs.php``, ``Payments``).
 RESERVED: dict[str, set[str]] = {
@@ -142,6 +144,33 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
 
         return handler
 
+    def subscribe(uid: str) -> Handler:
+        """``customers/{uid}/subscriptions`` (``CustomersSubscriptionsRequest.php``)."""
+
+        def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            wanted = json_field(form, "subscriptions", list)
+            record = store.find(uid, by({**query, **form}))
+            if record is None:
+                return 404, {"errorMsg": "Not found"}
+            current = {
+                (s["subscription"]["channel"], s["subscription"]["code"]): s
+                for s in record.get("customerSubscriptions") or []
+            }
+            for item in wanted:
+                if not isinstance(item, dict) or item.get("channel") not in CHANNELS:
+                    raise BadEntity({"channel": "The value you selected is not a valid choice."})
+                if not item.get("subscription"):
+                    raise BadEntity({"subscription": "This value should not be blank."})
+                current[(item["channel"], item["subscription"])] = {
+                    "subscription": {"channel": item["channel"], "code": item["subscription"]},
+                    "subscribed": bool(item.get("active")),
+                    "changedAt": account.stamp(),
+                }
+            record["customerSubscriptions"] = list(current.values())
+            return 200, {}
+
+        return handler
+
     def fix_external_ids(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         rows = json_field(form, plural, list)
         for row in rows:
@@ -186,6 +215,8 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
         return get_one(rest[0])
     if method == "POST" and len(rest) == 2 and rest[1] == "edit":
         return edit_one(rest[0])
+    if method == "POST" and len(rest) == 2 and rest[1] == "subscriptions" and area == "customers":
+        return subscribe(rest[0])
     return None
 
 

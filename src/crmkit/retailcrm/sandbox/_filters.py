@@ -162,6 +162,7 @@ FILTERS.update({
         ),
     },
     "user-groups": {},  # the API takes no filter here
+    "tasks/comments": {},  # nor here (TaskGetCommentsRequest: page and limit)
     "customers-corporate/notes": _NOTES,
     "customers/notes": _NOTES,
     "orders/packs": {

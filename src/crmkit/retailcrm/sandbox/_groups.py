@@ -104,6 +104,8 @@ def tasks(account: Account, method: str, rest: list[str]) -> Handler | None:
         return create
     if method == "GET" and rest == ["history"]:
         return history_feed(account, "tasks/history", "tasks/history")
+    if method == "GET" and len(rest) == 2 and rest[1] == "comments":
+        return task_comments(account, rest[0])
     if method == "GET" and len(rest) == 1:
         return lambda q, f: (
             (200, {"task": t}) if (t := _one(account, "tasks", rest[0])) else _not_found()
@@ -111,6 +113,21 @@ def tasks(account: Account, method: str, rest: list[str]) -> Handler | None:
     if method == "POST" and len(rest) == 2 and rest[1] == "edit":
         return edit
     return None
+
+
+def task_comments(account: Account, uid: str) -> Handler:
+    """``tasks/{id}/comments``: the comments users wrote on the task (made in the CRM's
+    interface, which the API has no method for: a test adds them to
+    ``account.records["tasks/comments"]`` with a ``task`` id)."""
+
+    def handler(query: dict[str, Any], form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if _one(account, "tasks", uid) is None:
+            return _not_found()
+        every = account.records.get("tasks/comments", {}).values()
+        rows = [c for c in every if str(c.get("task")) == uid]
+        return paged("tasks/comments", rows, query, account, "comments")
+
+    return handler
 
 
 def payments(account: Account, method: str, rest: list[str]) -> Handler | None:
