@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit", type=float, help="the sandbox's limit (default: the platform's; 0: none)"
     )
     serve.add_argument("--faults", help="e.g. server_error=0.05,drop_after=0.02,seed=1")
+    from ._jobs import add_job_commands
+
+    add_job_commands(commands)
     return parser
 
 
@@ -181,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._commands import export_command
 
             return export_command(args, parser)
+        if args.command in ("worker", "enqueue", "jobs"):
+            from ._jobs import jobs_command
+
+            return jobs_command(args)
         if args.command == "demo":
             from ._demo import demo_command
 
