@@ -2,27 +2,52 @@
 
 A throttle is anything with ``async acquire()``; if it also has ``release()``,
 the Session calls it once per acquire, when that request's answer (or failure)
-is in. The default, :class:`RateLimiter`, combines two rules:
+is in, and if it has ``record(seconds)``, it is told each request's response
+time. The default, :class:`RateLimiter`, is designed from the server's side.
 
-- spacing: ``aiolimiter.AsyncLimiter`` as a bucket of capacity one that drains
-  at the allowed rate, so requests leave about ``1/rate`` seconds apart, with
-  no start-up burst. (aiolimiter's usual set-up, capacity ``rate``, lets a full
-  bucket burst at once and then ``rate`` more within the same second: exactly
-  what a sliding-window server answers with 429 and, on amoCRM, a block.)
-- slots: at most ``rate`` requests hold a slot, each from its acquire until
-  one window (1 s) after its answer arrived. The server counts a request at
-  some instant between its sending and its answer, so however the network or
-  a busy server delays requests, no window the server sees holds more than
-  ``rate`` of them. Spacing alone cannot promise that: a request delayed on
-  the way lands in the same window as later ones.
+The server counts a request at some instant between its sending and its
+answer, and refuses one when the window (1 s) before that instant already
+holds ``rate`` counted requests. Two rules keep every such window within the
+rate; a RateLimiter runs one of them at a time:
 
-``pause(seconds)`` holds every waiter of the throttle, and so every task of
-the Session that owns it, until the pause is over: a 429 slows the account,
-not just the request that got it. ``slow_down()`` (also called on every 429)
-halves the rate the slots allow, and each answer without one wins a tenth of
-the way back: a server that is stricter than configured (another process on
-the same account, a lower plan) is met within a few answers instead of being
-hit again and again, which is how amoCRM accounts get blocked.
+- **strict** (``mode="strict"``, proven safe whatever the network does): at
+  most ``rate`` requests hold a slot, each from its acquire until one window
+  after its answer. Whenever the server counted a request, its slot covered
+  the window that follows, so no window holds more than ``rate``. The price:
+  a slot is busy for the response time plus a window, so a Session cannot do
+  better than ``rate / (1 + response time)``.
+- **paced** (the default): requests leave ``(1 + spread) / rate`` seconds
+  apart, where ``spread`` is how much the delay between sending a request and
+  the server counting it varies. Write ``c = s + d`` for the instant the server
+  counts a request sent at ``s`` after a delay ``d``: two requests ``rate``
+  apart in the queue leave at least ``1 + spread`` seconds apart, and their
+  delays differ by at most ``spread``, so they are counted at least one window
+  apart and no window holds ``rate + 1`` of them, however long the responses
+  take. The delay to the counting instant cannot be seen from the client; the
+  response time it is part of can: ``spread`` is the range of the recent
+  response times (the fastest and slowest 2 % left out), which bounds the
+  spread of the delay when the server's own time varies too (it only adds to
+  the range). Until a few answers are measured, and when the spread is as
+  long as the responses themselves (the strict rule is then as fast), the
+  paced mode keeps the strict rule.
+
+Any rate-limit answer means the estimate was wrong (a jittery network, another
+client on the account): :meth:`RateLimiter.slow_down`, which the Session calls
+on every 429, switches the limiter to the strict rule for the rest of its life
+and halves the rate its slots allow; each answer without one wins a tenth of
+the way back to the full rate, never back to pacing. A server stricter than
+configured is met within a few answers instead of being hit again and again,
+which is how amoCRM accounts get blocked.
+
+Both rules also space requests at least ``1/rate`` apart: no start-up burst.
+``pause(seconds)`` holds every waiter, and so every task of the Session that
+owns the limiter, until it is over: a 429 slows the account, not just the
+request that got it.
+
+A caller cancelled while it waits (for its turn, a slot or a pause) takes
+nothing: all waiting happens before the limiter changes any state, and the
+turn, the slot and the next send time are taken together, with no await
+between them.
 
 This module does not retry or send anything.
 """
@@ -30,14 +55,21 @@ This module does not retry or send anything.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
-from typing import Protocol, runtime_checkable
-
-from aiolimiter import AsyncLimiter
+from collections import deque
+from typing import Literal, Protocol, runtime_checkable
 
 from ._clock import Clock, SystemClock
 
 __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
+
+#: Response times measured before the paced mode trusts its spread estimate.
+MIN_SAMPLES = 8
+#: Response times the spread is computed over (the most recent ones).
+SAMPLES = 100
+#: The share of samples left out at each end of the range.
+TRIM = 0.02
 
 
 @runtime_checkable
@@ -56,9 +88,20 @@ class PausableThrottle(Throttle, Protocol):
     def release(self) -> None: ...
 
 
-class RateLimiter:
-    """At most ``rate`` requests in any one-second window, never a burst.
+def spread_of(samples: deque[float] | list[float]) -> float:
+    """The range of response times, the fastest and slowest :data:`TRIM` left out."""
+    ordered = sorted(samples)
+    cut = int(len(ordered) * TRIM)
+    return ordered[len(ordered) - 1 - cut] - ordered[cut]
 
+
+class RateLimiter:
+    """At most ``rate`` requests in any one-second window the server sees, never a burst.
+
+    ``mode`` is ``"paced"`` (the default: the whole rate, paced by send time
+    with a margin learned from the response times) or ``"strict"`` (each
+    request's slot held until a window after its answer: slower, safe whatever
+    the network does); the module docstring gives the reasoning.
     ``rate=None`` limits nothing but still honours :meth:`pause`. ``margin`` is
     the share of the rate the spacing gives up (0.01 spaces at 99 % of ``rate``).
     Rates below one per second hold their one slot for ``1/rate`` seconds.
@@ -67,43 +110,124 @@ class RateLimiter:
     """
 
     def __init__(
-        self, rate: float | None, *, margin: float = 0.01, clock: Clock | None = None
+        self,
+        rate: float | None,
+        *,
+        margin: float = 0.01,
+        mode: Literal["paced", "strict"] = "paced",
+        clock: Clock | None = None,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
         if not 0 <= margin < 0.5:
             raise ValueError(f"margin must be in [0, 0.5), not {margin!r}")
+        if mode not in ("paced", "strict"):
+            raise ValueError(f"mode must be 'paced' or 'strict', not {mode!r}")
         self.rate = rate
         self.margin = margin
+        self.mode = mode
         self._clock = clock or SystemClock()
         self._paused_until = 0.0
-        self._limiter: AsyncLimiter | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._hold = 0.0
-        if rate is not None:
-            self._limiter = AsyncLimiter(1, 1.0 / (rate * (1.0 - margin)))
-            capacity = max(1, math.floor(rate))
-            self._slots = asyncio.Semaphore(capacity)
-            self._hold = max(1.0, capacity / rate)
-        self._base_hold = self._hold
+        self._capacity = max(1, math.floor(rate)) if rate is not None else 0
+        self._base_hold = max(1.0, self._capacity / rate) if rate is not None else 0.0
+        self._hold = self._base_hold
+        self._interval = 1.0 / (rate * (1.0 - margin)) if rate is not None else 0.0
+        self._next_at = 0.0
+        self._in_flight = 0
+        self._tails: list[float] = []  # when each answered request's slot ends, in order
+        self._turn = asyncio.Lock()
+        self._wake: asyncio.Future[None] | None = None
+        self._samples: deque[float] = deque(maxlen=SAMPLES)
+        self._spread: float | None = None
+        self._median = 0.0
+        #: Set by the first rate-limit answer: the strict rule from then on.
+        self.tightened = False
         #: How many times the configured hold a slot is held now (1 = full rate).
         self.slowdown = 1.0
 
+    # -- the two rules ---------------------------------------------------------
+
+    @property
+    def pacing(self) -> bool:
+        """Whether requests are paced by send time now (else each holds a slot)."""
+        return (
+            self.mode == "paced"
+            and not self.tightened
+            and self._spread is not None
+            and self._spread < self._median
+        )
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between two sends now (0 without a rate)."""
+        if self.pacing:
+            assert self._spread is not None
+            return self._interval * (1.0 + self._spread)
+        return self._interval
+
+    @property
+    def in_use(self) -> int:
+        """Slots held now: requests in flight plus answered ones still within their window."""
+        return self._busy(self._clock.monotonic())
+
+    def record(self, seconds: float) -> None:
+        """One request's response time (the Session reports each), for the paced mode."""
+        self._samples.append(seconds)
+        if len(self._samples) >= MIN_SAMPLES:
+            self._spread = spread_of(self._samples)
+            self._median = sorted(self._samples)[len(self._samples) // 2]
+
+    # -- acquire and release ----------------------------------------------------
+
     async def acquire(self) -> None:
-        await self._wait_out_pause()
-        if self._slots is not None and self._limiter is not None:
-            await self._slots.acquire()
-            await self._limiter.acquire()
-            # A pause may have begun while this task waited for its turn.
+        if self.rate is None:
             await self._wait_out_pause()
+            return
+        async with self._turn:  # callers pick their send instants one at a time, in order
+            while True:
+                now = self._clock.monotonic()
+                wait = max(self._paused_until, self._next_at) - now
+                if wait > 0:
+                    await self._clock.sleep(wait)
+                elif not self.pacing and self._busy(now) >= self._capacity:
+                    await self._slot_freed(now)
+                else:
+                    break
+            # Taken together, after the last await: a cancelled waiter took nothing.
+            self._in_flight += 1
+            self._next_at = now + self.spacing
 
     def release(self) -> None:
         """The answer to an acquired request is in: its slot frees one window from now."""
-        if self._slots is not None:
-            asyncio.get_running_loop().call_later(self._hold, self._slots.release)
+        if self.rate is None or self._in_flight == 0:
+            return
+        self._in_flight -= 1
+        now = self._clock.monotonic()
+        bisect.insort(self._tails, now + self._hold)
+        self._busy(now)
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    def _busy(self, now: float) -> int:
+        tails = self._tails
+        ended = bisect.bisect_right(tails, now)
+        if ended:
+            del tails[:ended]
+        return self._in_flight + len(tails)
+
+    async def _slot_freed(self, now: float) -> None:
+        if self._tails:  # the earliest answered slot ends then; an answer frees nothing sooner
+            await self._clock.sleep(self._tails[0] - now)
+            return
+        self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await self._wake
+        finally:
+            self._wake = None
 
     def slow_down(self) -> None:
-        """A rate-limit answer came: halve the rate the slots allow (down to 1/64)."""
+        """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64)."""
+        self.tightened = True
         self.slowdown = min(self.slowdown * 2.0, 64.0)
         self._hold = self._base_hold * self.slowdown
 
@@ -138,7 +262,7 @@ class RateLimiter:
             await self._clock.sleep(remaining)
 
     def __repr__(self) -> str:
-        return f"RateLimiter(rate={self.rate!r}, margin={self.margin!r})"
+        return f"RateLimiter(rate={self.rate!r}, mode={self.mode!r}, margin={self.margin!r})"
 
 
 class _PauseGate:
