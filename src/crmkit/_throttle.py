@@ -25,7 +25,8 @@ rate; a RateLimiter runs one of them at a time:
   apart and no window holds ``rate + 1`` of them, however long the responses
   take. The delay to the counting instant cannot be seen from the client; the
   response time it is part of can: ``spread`` is the range of the recent
-  response times (the fastest and slowest 2 % left out), which bounds the
+  response times (all answers of the last three seconds: a new connection's
+  handshake is a delay before counting too, and is not left out), which bounds the
   spread of the delay when the server's own time varies too (it only adds to
   the range). Until a few answers are measured, and when the spread is as
   long as the responses themselves (the strict rule is then as fast), the
@@ -64,12 +65,11 @@ from ._clock import Clock, SystemClock
 
 __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 
-#: Response times measured before the paced mode trusts its spread estimate.
-MIN_SAMPLES = 8
-#: Response times the spread is computed over (the most recent ones).
-SAMPLES = 100
-#: The share of samples left out at each end of the range.
-TRIM = 0.02
+#: Response times measured within the horizon before the paced mode trusts its spread.
+MIN_SAMPLES = 5
+#: Seconds of answers the spread is computed over (at most :data:`SAMPLES` of them).
+HORIZON = 3.0
+SAMPLES = 200
 
 
 @runtime_checkable
@@ -88,11 +88,49 @@ class PausableThrottle(Throttle, Protocol):
     def release(self) -> None: ...
 
 
-def spread_of(samples: deque[float] | list[float]) -> float:
-    """The range of response times, the fastest and slowest :data:`TRIM` left out."""
-    ordered = sorted(samples)
-    cut = int(len(ordered) * TRIM)
-    return ordered[len(ordered) - 1 - cut] - ordered[cut]
+Mode = Literal["paced", "strict"]
+
+
+class Pacing:
+    """Which rule runs now, from the mode, the measured response times and any 429.
+
+    Shared by :class:`RateLimiter` and :class:`crmkit.redis_throttle.RedisThrottle`.
+    """
+
+    def __init__(self, mode: Mode) -> None:
+        if mode not in ("paced", "strict"):
+            raise ValueError(f"mode must be 'paced' or 'strict', not {mode!r}")
+        self.mode = mode
+        self.tightened = False
+        self.spread: float | None = None
+        self._median = 0.0
+        self._samples: deque[tuple[float, float]] = deque(maxlen=SAMPLES)
+
+    def record(self, seconds: float, now: float) -> None:
+        samples = self._samples
+        samples.append((now, seconds))
+        while now - samples[0][0] > HORIZON:
+            samples.popleft()
+        if len(samples) < MIN_SAMPLES:
+            self.spread = None
+            return
+        ordered = sorted(r for _, r in samples)
+        self.spread = ordered[-1] - ordered[0]
+        self._median = ordered[len(ordered) // 2]
+
+    @property
+    def pacing(self) -> bool:
+        return (
+            self.mode == "paced"
+            and not self.tightened
+            and self.spread is not None
+            and self.spread < self._median
+        )
+
+    @property
+    def widening(self) -> float:
+        """What the window and the spacing are multiplied by now (``1 + spread`` when pacing)."""
+        return 1.0 + self.spread if self.pacing and self.spread is not None else 1.0
 
 
 class RateLimiter:
@@ -114,15 +152,14 @@ class RateLimiter:
         rate: float | None,
         *,
         margin: float = 0.01,
-        mode: Literal["paced", "strict"] = "paced",
+        mode: Mode = "paced",
         clock: Clock | None = None,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
         if not 0 <= margin < 0.5:
             raise ValueError(f"margin must be in [0, 0.5), not {margin!r}")
-        if mode not in ("paced", "strict"):
-            raise ValueError(f"mode must be 'paced' or 'strict', not {mode!r}")
+        self._pace = Pacing(mode)
         self.rate = rate
         self.margin = margin
         self.mode = mode
@@ -137,11 +174,6 @@ class RateLimiter:
         self._tails: list[float] = []  # when each answered request's slot ends, in order
         self._turn = asyncio.Lock()
         self._wake: asyncio.Future[None] | None = None
-        self._samples: deque[float] = deque(maxlen=SAMPLES)
-        self._spread: float | None = None
-        self._median = 0.0
-        #: Set by the first rate-limit answer: the strict rule from then on.
-        self.tightened = False
         #: How many times the configured hold a slot is held now (1 = full rate).
         self.slowdown = 1.0
 
@@ -150,20 +182,17 @@ class RateLimiter:
     @property
     def pacing(self) -> bool:
         """Whether requests are paced by send time now (else each holds a slot)."""
-        return (
-            self.mode == "paced"
-            and not self.tightened
-            and self._spread is not None
-            and self._spread < self._median
-        )
+        return self._pace.pacing
+
+    @property
+    def tightened(self) -> bool:
+        """Whether a rate-limit answer came: the strict rule from then on."""
+        return self._pace.tightened
 
     @property
     def spacing(self) -> float:
         """Seconds between two sends now (0 without a rate)."""
-        if self.pacing:
-            assert self._spread is not None
-            return self._interval * (1.0 + self._spread)
-        return self._interval
+        return self._interval * self._pace.widening
 
     @property
     def in_use(self) -> int:
@@ -172,10 +201,7 @@ class RateLimiter:
 
     def record(self, seconds: float) -> None:
         """One request's response time (the Session reports each), for the paced mode."""
-        self._samples.append(seconds)
-        if len(self._samples) >= MIN_SAMPLES:
-            self._spread = spread_of(self._samples)
-            self._median = sorted(self._samples)[len(self._samples) // 2]
+        self._pace.record(seconds, self._clock.monotonic())
 
     # -- acquire and release ----------------------------------------------------
 
@@ -227,7 +253,7 @@ class RateLimiter:
 
     def slow_down(self) -> None:
         """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64)."""
-        self.tightened = True
+        self._pace.tightened = True
         self.slowdown = min(self.slowdown * 2.0, 64.0)
         self._hold = self._base_hold * self.slowdown
 
