@@ -89,7 +89,9 @@ async def test_cancelled_requests_leave_no_slot_behind(clock):
         clock.now += 10  # every answered slot's window is long over
         assert limiter.in_use == 0
         hang.clear()
-        assert await _ten_requests(session, clock) <= baseline + 1e-6
+        # not slowed (before the fix: 4.5 s against 1.9 s); the paced mode may widen
+        # the spacing by the measured spread of these in-process answers (microseconds)
+        assert await _ten_requests(session, clock) <= baseline * 1.01
 
 
 async def test_a_cancel_during_a_429_pause_keeps_no_slot():

@@ -17,6 +17,8 @@ Memory stays flat: one page is held at a time, nothing is accumulated.
 from __future__ import annotations
 
 import asyncio
+import math
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -53,6 +55,9 @@ WATERMARK_OVERLAP = timedelta(seconds=1)
 #: parsed: enough for the Session to pass the throttle and write it out, so the
 #: server works on it while the models are built.
 _SEND_STEPS = 8
+
+#: The most page requests one paginator keeps on their way.
+MAX_CONCURRENCY = 16
 
 
 @attrs.frozen
@@ -154,6 +159,13 @@ class PageStrategy(Protocol[T]):
     # the next page's cursor read cheaply, before the page's models are built,
     # so that the next request is on its way while they are (``parse`` must
     # then give the same ``next_cursor``).
+    #
+    # And ``cursor_after(cursor, page_size) -> Cursor``: the next page's cursor
+    # if the page at ``cursor`` is full, known without its answer (page numbers,
+    # offsets). The paginator then keeps several page requests on their way and
+    # still hands pages over in order; a page whose ``next_cursor`` differs
+    # (short, last) cancels the requests sent beyond it. Cursor feeds (a next
+    # link, a history id) leave it out and are paged one request at a time.
 
     def request(
         self, cursor: Cursor, page_size: int, modified_since: datetime | None
@@ -176,6 +188,32 @@ def server_date(response: httpx.Response) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+async def _stop(ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]]) -> None:
+    """Cancel page requests nobody will read, and wait until they have ended.
+
+    Their throttle slots go back as they end: a run that stops leaves nothing
+    running behind it.
+    """
+    running = []
+    while ahead:
+        future = ahead.popleft()[1]
+        if future.done():
+            if not future.cancelled():
+                future.exception()  # a failure nobody will see: no "never retrieved" warning
+        else:
+            future.cancel()
+            running.append(future)
+    if running:
+        await asyncio.wait(running)
+
+
+def _rate_of(fetch: Fetch) -> float | None:
+    """The request rate the fetch's Session allows, when ``fetch`` is a client's method."""
+    session = getattr(getattr(fetch, "__self__", None), "session", None)
+    rate = getattr(getattr(session, "throttle", None), "rate", None)
+    return float(rate) if isinstance(rate, (int, float)) else None
 
 
 def _require_aware(value: datetime | None, name: str) -> datetime | None:
@@ -202,7 +240,15 @@ class AsyncPaginator(Generic[T]):
     current one is read into models and handed over (as soon as its cursor is
     known, where the strategy can peek at it), so the client's work overlaps
     the server's; a caller that stops early may leave that one request
-    answered unread.
+    answered unread. Where the strategy can name later pages without the
+    earlier answers (``cursor_after``: offsets, page numbers), several page
+    requests are kept on their way: ``concurrency`` of them, or by default
+    the throttle's rate times the median response time plus one (at most
+    16), enough to keep the rate limit busy and no more (one without a rate
+    limit). A listing without a ``total`` may see up to that many requests
+    sent past its end (the sandbox answers them, the run ignores them). Pages, items and
+    :attr:`state` still follow the listing's order; ``limit`` and a ``total``
+    the server gives bound the pages asked for.
     """
 
     def __init__(
@@ -216,6 +262,7 @@ class AsyncPaginator(Generic[T]):
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
         watermark_of: Callable[[httpx.Response], datetime | None] = server_date,
         prefetch: bool = True,
+        concurrency: int | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size!r}")
@@ -233,6 +280,10 @@ class AsyncPaginator(Generic[T]):
         self.modified_since = _require_aware(modified_since, "modified_since")
         self._watermark_of = watermark_of
         self.prefetch = prefetch
+        if concurrency is not None and concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
+        self.concurrency = concurrency
+        self._times: deque[float] = deque(maxlen=20)  # recent response times
         self._state = resume_from or PaginatorState(modified_since=self.modified_since)
         self._streaming = bool(getattr(strategy, "streaming", False))
         self.pages_fetched = 0
@@ -282,18 +333,23 @@ class AsyncPaginator(Generic[T]):
         seen = start.items if self._resume is not None else 0
         counted_from = seen
         watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
-        pending: asyncio.Future[httpx.Response] | None = None
+        # Requests on their way, in page order: (the cursor asked for, its answer to come).
+        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] = deque()
+        guess = self._guess
+        peek = getattr(self.strategy, "peek_next", None)
+        total: int | None = None
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
                 # (most of them) address pages by size, so `limit` truncates instead.
                 size = self.page_size
-                if pending is None:
+                if ahead:
+                    response = await ahead.popleft()[1]
+                else:
                     response = await self._fetch(
                         self.strategy.request(cursor, size, self.modified_since)
                     )
-                else:
-                    response, pending = await pending, None
+                self._measure(response)
                 self.pages_fetched += 1
                 if self.pages_fetched == 1 and start.watermark is None:
                     observed = self._watermark_of(response)
@@ -306,21 +362,28 @@ class AsyncPaginator(Generic[T]):
                     )
                     return
                 early: Cursor = None
-                peek = getattr(self.strategy, "peek_next", None)
-                if peek is not None and self.prefetch and self.limit is None:
+                if guess is not None and ahead:
+                    # Keep the pipeline full while this page is read (as if it were full).
+                    self._send_ahead(
+                        ahead, cursor, size, seen - counted_from + size, total, seen + size
+                    )
+                elif peek is not None and self.prefetch and self.limit is None and not ahead:
                     try:
                         early = peek(response, cursor, size)
                     except Exception:
                         early = None  # parse reports what is wrong with the page
                     if early is not None:
-                        request = self.strategy.request(early, size, self.modified_since)
-                        pending = asyncio.ensure_future(self._fetch(request))
-                        for _ in range(_SEND_STEPS):
-                            await asyncio.sleep(0)  # let it reach the socket before parsing
+                        self._send(ahead, early, size)
+                if ahead:
+                    for _ in range(_SEND_STEPS):
+                        await asyncio.sleep(0)  # let them reach the socket before parsing
                 page = self._parse(response, cursor, size)
-                if pending is not None and page.next_cursor != early:
-                    pending.cancel()  # the strategy changed its mind: ask for the right page
-                    pending = None
+                if page.total is not None:
+                    total = page.total
+                if ahead and page.next_cursor != ahead[0][0]:
+                    # A short page, the end, or a strategy that changed its mind: the
+                    # pages asked for ahead are not the next ones.
+                    await _stop(ahead)
                 items = page.items
                 item_cursors = page.item_cursors
                 if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -345,18 +408,83 @@ class AsyncPaginator(Generic[T]):
                 more = next_cursor is not None and (
                     self.limit is None or seen - counted_from < self.limit
                 )
-                if more and self.prefetch and pending is None:
-                    request = self.strategy.request(next_cursor, size, self.modified_since)
-                    pending = asyncio.ensure_future(self._fetch(request))
+                if more and self.prefetch and not ahead:
+                    self._send(ahead, next_cursor, size)
+                    if guess is not None:
+                        self._send_ahead(ahead, next_cursor, size, seen - counted_from, total, seen)
                 yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
                 if next_cursor is None:
                     return
                 cursor = next_cursor
         finally:
-            if pending is not None:
-                if pending.done() and not pending.cancelled():
-                    pending.exception()  # a prefetched page nobody will read: no warning
-                pending.cancel()
+            await _stop(ahead)
+
+    @property
+    def _guess(self) -> Callable[[Cursor, int], Cursor] | None:
+        """The strategy's ``cursor_after`` when pages may be asked for ahead, else None."""
+        if not self.prefetch or self._streaming or self.concurrency == 1:
+            return None
+        guess: Callable[[Cursor, int], Cursor] | None = getattr(self.strategy, "cursor_after", None)
+        return guess
+
+    def _send(
+        self, ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]], at: Cursor, size: int
+    ) -> None:
+        request = self.strategy.request(at, size, self.modified_since)
+        ahead.append((at, asyncio.ensure_future(self._fetch(request))))
+
+    def _send_ahead(
+        self,
+        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+        base: Cursor,
+        size: int,
+        taken: int,
+        total: int | None,
+        position: int,
+    ) -> None:
+        """Ask for the pages after ``ahead``'s last (or ``base``), up to the in-flight target.
+
+        ``taken`` is the items this run will have handed over once the pages
+        before ``ahead`` are, ``position`` the same counted from the listing's
+        start: no page is asked for past ``limit``, nor past a ``total`` the
+        server gave.
+        """
+        assert self._guess is not None
+        budget = self.in_flight_target() - len(ahead)
+        if self.limit is not None:
+            budget = min(budget, -(-(self.limit - taken) // size) - len(ahead))
+        if total is not None:
+            budget = min(budget, -(-(total - position) // size) - len(ahead))
+        last = ahead[-1][0] if ahead else base
+        while budget > 0:
+            last = self._guess(last, size)
+            if last is None:
+                return
+            self._send(ahead, last, size)
+            budget -= 1
+
+    def in_flight_target(self) -> int:
+        """How many page requests to keep on their way (``concurrency``, or chosen).
+
+        Enough to keep the throttle busy, no more: the rate the Session's throttle
+        allows times the median response time, plus one for the page being read.
+        Without a known rate, one (the next page is still asked for ahead).
+        """
+        if self.concurrency is not None:
+            return self.concurrency
+        if not self._times:
+            return 1
+        rate = _rate_of(self._fetch)
+        if rate is None:  # no rate to fill (or none known): today's one page ahead
+            return 1
+        median = sorted(self._times)[len(self._times) // 2]
+        return max(1, min(MAX_CONCURRENCY, math.ceil(rate * median) + 1))
+
+    def _measure(self, response: httpx.Response) -> None:
+        try:
+            self._times.append(response.elapsed.total_seconds())
+        except RuntimeError:  # an answer not read to its end has no elapsed time
+            pass
 
     def _parse(self, response: httpx.Response, cursor: Cursor, size: int) -> Page[T]:
         try:

@@ -244,6 +244,11 @@ class QueryStrategy:
             text += f" LIMIT {int(cursor or 0)}, {page_size}"
         return PageRequest(ENDPOINT, params={"operation": "query", "query": text + ";"})
 
+    def cursor_after(self, cursor: Any, page_size: int) -> Any:
+        """The offset after a full page (the paginator asks for pages ahead), unless
+        the query has its own LIMIT (one page only)."""
+        return None if self.has_limit else int(cursor or 0) + page_size
+
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[Record]:
         rows = result_of(response)
         if not isinstance(rows, list):
