@@ -205,3 +205,21 @@ def test_in_flight_target_follows_the_rate_and_the_response_time():
     )
     with pytest.raises(ValueError, match="concurrency"):
         crmkit.AsyncPaginator(Client(7).fetch, PagedAhead(), concurrency=0)
+
+
+class PeekingAhead(PagedAhead):
+    """Also reads the next cursor before the page's models (as amoCRM's and RetailCRM's do)."""
+
+    def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
+        return response.json()["next"]
+
+
+async def test_a_strategy_that_also_peeks_still_keeps_the_pipeline_full():
+    sandbox = jittery(1000)
+    async with session_for(sandbox) as session:
+        rec = Recorder(session)
+        paginator = crmkit.AsyncPaginator(rec.fetch, PeekingAhead(), page_size=100, concurrency=4)
+        ids = [item["id"] async for item in paginator]
+    assert ids == list(range(1, 1001))
+    assert rec.most == 4
+    assert sorted(rec.sent) == list(range(1, 11))

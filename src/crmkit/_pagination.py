@@ -408,8 +408,9 @@ class AsyncPaginator(Generic[T]):
                 more = next_cursor is not None and (
                     self.limit is None or seen - counted_from < self.limit
                 )
-                if more and self.prefetch and not ahead:
-                    self._send(ahead, next_cursor, size)
+                if more and self.prefetch:
+                    if not ahead:
+                        self._send(ahead, next_cursor, size)
                     if guess is not None:
                         self._send_ahead(ahead, next_cursor, size, seen - counted_from, total, seen)
                 yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
