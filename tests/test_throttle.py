@@ -127,10 +127,13 @@ async def test_a_rate_limit_answer_halves_the_rate_and_good_answers_win_it_back(
 def test_paced_mode_spaces_by_the_measured_spread_and_a_429_makes_it_strict(clock):
     limiter = crmkit.RateLimiter(10, margin=0.0, clock=clock)
     assert not limiter.pacing  # nothing measured yet: the strict rule
-    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55]:
+    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53]:
         limiter.record(seconds)
+    assert not limiter.pacing  # nine answers are not enough to judge the spread
+    limiter.record(0.57)
     assert limiter.pacing
-    assert limiter.spacing == pytest.approx(0.1 * (1 + 0.10))  # 1/rate, widened by 100 ms
+    # 1/rate, widened by the range (100 ms) and the share ten draws miss (11/9)
+    assert limiter.spacing == pytest.approx(0.1 * (1 + 0.10 * 11 / 9))
     limiter.slow_down()
     assert limiter.tightened and not limiter.pacing
     for _ in range(200):
@@ -143,7 +146,7 @@ def test_paced_mode_spaces_by_the_measured_spread_and_a_429_makes_it_strict(cloc
 
 def test_paced_mode_keeps_the_strict_rule_when_the_spread_is_as_long_as_the_answers(clock):
     limiter = crmkit.RateLimiter(10, clock=clock)
-    for seconds in [0.05, 0.9, 0.1, 0.8, 0.05, 0.95, 0.1, 0.9]:
+    for seconds in [0.05, 0.9, 0.1, 0.8, 0.05, 0.95, 0.1, 0.9, 0.2, 0.3]:
         limiter.record(seconds)
     assert not limiter.pacing
 

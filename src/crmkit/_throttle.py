@@ -25,8 +25,10 @@ rate; a RateLimiter runs one of them at a time:
   apart and no window holds ``rate + 1`` of them, however long the responses
   take. The delay to the counting instant cannot be seen from the client; the
   response time it is part of can: ``spread`` is the range of the recent
-  response times (all answers of the last three seconds: a new connection's
-  handshake is a delay before counting too, and is not left out), which bounds the
+  response times (all answers of the last three seconds, at least ten, the
+  range widened by ``(n + 1) / (n - 1)`` for the share ``n`` draws miss; a new
+  connection's handshake is a delay before counting too, and is not left
+  out), which bounds the
   spread of the delay when the server's own time varies too (it only adds to
   the range). Until a few answers are measured, and when the spread is as
   long as the responses themselves (the strict rule is then as fast), the
@@ -66,8 +68,9 @@ from ._clock import Clock, SystemClock
 __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 
 #: Response times measured within the horizon before the paced mode trusts its spread.
-MIN_SAMPLES = 5
-#: Seconds of answers the spread is computed over (at most :data:`SAMPLES` of them).
+MIN_SAMPLES = 10
+#: Seconds of answers the spread is computed over (at least :data:`MIN_SAMPLES`,
+#: at most :data:`SAMPLES` of them).
 HORIZON = 3.0
 SAMPLES = 200
 
@@ -109,13 +112,16 @@ class Pacing:
     def record(self, seconds: float, now: float) -> None:
         samples = self._samples
         samples.append((now, seconds))
-        while now - samples[0][0] > HORIZON:
+        while len(samples) > MIN_SAMPLES and now - samples[0][0] > HORIZON:
             samples.popleft()
         if len(samples) < MIN_SAMPLES:
             self.spread = None
             return
         ordered = sorted(r for _, r in samples)
-        self.spread = ordered[-1] - ordered[0]
+        # The range of n draws falls short of the range they come from by a share
+        # of about 2/(n+1) (exactly so for uniform jitter): widen it by as much.
+        n = len(ordered)
+        self.spread = (ordered[-1] - ordered[0]) * (n + 1) / (n - 1)
         self._median = ordered[len(ordered) // 2]
 
     @property
