@@ -25,7 +25,7 @@ rate; a RateLimiter runs one of them at a time:
   apart and no window holds ``rate + 1`` of them, however long the responses
   take. The delay to the counting instant cannot be seen from the client; the
   response time it is part of can: ``spread`` is the range of the recent
-  response times (all answers of the last three seconds, at least ten, the
+  response times (all answers of the last two seconds, at least ten, the
   range widened by ``(n + 1) / (n - 1)`` for the share ``n`` draws miss; a new
   connection's handshake is a delay before counting too, and is not left
   out), which bounds the
@@ -71,7 +71,7 @@ __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 MIN_SAMPLES = 10
 #: Seconds of answers the spread is computed over (at least :data:`MIN_SAMPLES`,
 #: at most :data:`SAMPLES` of them).
-HORIZON = 3.0
+HORIZON = 2.0
 SAMPLES = 200
 
 
