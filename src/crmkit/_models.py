@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -103,6 +104,25 @@ for _kind, _hook in (
         _converter.register_structure_hook(_kind | None, _optional(_hook))
 for _converter in (converter, _fast):
     _converter.register_structure_hook(Any, lambda value, _: value)
+
+
+def _is_optional(kind: Any) -> bool:
+    args = get_args(kind)
+    return len(args) == 2 and type(None) in args and get_origin(kind) in (Union, UnionType)
+
+
+def _fast_optional(kind: Any) -> Callable[[Any, Any], Any]:
+    """``X | None`` with X's hook looked up once, not on every value (cattrs' generic way)."""
+    inner_kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    inner = _fast.get_structure_hook(inner_kind)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, inner_kind)
+
+    return structure
+
+
+_fast.register_structure_hook_factory(_is_optional, _fast_optional)
 
 
 def wire_name(field: attrs.Attribute[Any], snake: bool = False) -> str:
