@@ -21,6 +21,7 @@ TEST_DEPS = [
     "vtigerpy>=0.0.1",
     "amocrm-api>=2.6",  # Krukov's client, run unchanged against the amoCRM sandbox
     "trustme>=1.1",  # a test CA, so that clients with a fixed https host reach a sandbox
+    "psycopg2-binary>=2.9",  # dlt's postgres destination, for tests/dlt
 ]
 
 
@@ -49,7 +50,10 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: print figures side by side with what they are compared to."""
-    session.install("-e", ".[all]", "retailcrm>=5.3", "amocrm-api>=2.6", "vtigerpy>=0.0.1")
+    # matplotlib draws BENCHMARKS.md's plot; it is installed here only.
+    session.install(
+        "-e", ".[all]", "retailcrm>=5.3", "amocrm-api>=2.6", "vtigerpy>=0.0.1", "matplotlib>=3.8"
+    )
     import pathlib
 
     scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))
@@ -57,4 +61,6 @@ def bench(session: nox.Session) -> None:
     for script in scripts:
         if only and script.stem.removeprefix("bench_") not in only:
             continue
-        session.run("python", str(script))
+        # bench_throughput rewrites BENCHMARKS.md and its plot from this run.
+        extra = ["--write"] if script.stem == "bench_throughput" else []
+        session.run("python", str(script), *extra)

@@ -30,6 +30,7 @@ from .errors import (
     ProtocolError,
     RateLimitError,
     ServerError,
+    SessionClosedError,
     TransportError,
     ValidationError,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Session",
+    "SessionClosedError",
     "SessionStats",
     "SystemClock",
     "Throttle",

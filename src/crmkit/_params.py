@@ -30,9 +30,15 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Nested brackets: ``{"filter": {"ids": [1, 2]}}`` -> ``filter[ids][]=1&filter[ids][]=2``."""
-    out: list[tuple[str, str]] = []
+def encode_query(
+    params: Mapping[str, Any], *, keep: tuple[type, ...] = ()
+) -> list[tuple[str, Any]]:
+    """Nested brackets: ``{"filter": {"ids": [1, 2]}}`` -> ``filter[ids][]=1&filter[ids][]=2``.
+
+    Values of the types in ``keep`` are left as they are, for the caller to
+    write later (RetailCRM writes datetimes once it knows the account's zone).
+    """
+    out: list[tuple[str, Any]] = []
 
     def walk(prefix: str, value: Any) -> None:
         if value is None:
@@ -46,7 +52,7 @@ def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
                     raise ValueError(f"{prefix}: nested lists of objects cannot go in a query")
                 walk(f"{prefix}[]", inner)
         else:
-            out.append((prefix, _scalar(value)))
+            out.append((prefix, value if isinstance(value, keep) else _scalar(value)))
 
     for key, value in params.items():
         walk(key, value)

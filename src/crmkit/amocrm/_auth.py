@@ -20,7 +20,8 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -204,6 +205,20 @@ class OAuth(SingleFlightLogin):
             "redirect_uri": credentials.redirect_uri,
         }
         return urlencode(body).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+
+    @asynccontextmanager
+    async def login_guard(self) -> AsyncIterator[None]:
+        # A store shared by processes (crmkit.redis_stores.RedisTokenStore) has a
+        # lease: hold it around the refresh and start from the pair saved last.
+        refreshing = getattr(self.store, "refreshing", None)
+        if refreshing is None:
+            yield
+            return
+        async with refreshing():
+            loaded = await self.store.load()
+            if loaded is not None:
+                self._credentials = loaded
+            yield
 
     def login_step(self, answer: httpx.Response | None) -> httpx.Request | None:
         if answer is not None:

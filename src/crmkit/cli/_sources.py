@@ -32,7 +32,7 @@ from .._models import Wire
 from .._tls import LOOPBACK_HOSTS
 from ..amocrm._wire import V2ListStrategy, V4ListStrategy
 from ..corezoid import Op, OpResult
-from ..retailcrm._wire import ListStrategy as RetailListStrategy
+from ..retailcrm._paging import ListStrategy as RetailListStrategy
 from ._export import ExportJob, Source
 
 __all__ = ["ENTITIES", "ENV", "ExportSpec", "SpecError", "make_job"]
@@ -108,8 +108,11 @@ class ExportSpec:
         return value
 
 
-def make_job(spec: ExportSpec) -> ExportJob:
-    """The engine's job for ``spec``; :class:`SpecError` for what is missing or unknown."""
+def make_job(spec: ExportSpec, *, client_options: Mapping[str, Any] | None = None) -> ExportJob:
+    """The engine's job for ``spec``; :class:`SpecError` for what is missing or unknown.
+
+    ``client_options`` go to the client as they are (``throttle=`` from the workers).
+    """
     if spec.platform not in ENTITIES:
         raise SpecError(f"unknown platform {spec.platform!r}: one of {', '.join(sorted(ENTITIES))}")
     known = ENTITIES[spec.platform]
@@ -120,7 +123,7 @@ def make_job(spec: ExportSpec) -> ExportJob:
     changes = spec.platform == "vtiger" and bool(spec.option("changes"))
     entity = spec.entity + (" changes" if changes else "")
     # Read the options now, so a mistake is reported before anything runs.
-    options = _client_options(spec)
+    options = {**_client_options(spec), **(client_options or {})}
 
     def open_source(
         position: dict[str, Any] | None, finished: bool
@@ -173,7 +176,7 @@ def _client_options(spec: ExportSpec) -> dict[str, Any]:
                 login=spec.need("login", "the user's e-mail (API v2)"),
                 api_key=spec.need("api_key", "the user's API key (API v2)"),
             )
-        else:
+        elif not spec.option("oauth"):  # with oauth, the caller passes token_store=
             options["access_token"] = spec.need("token", "the access token")
         options["base_url"] = url
     elif spec.platform == "retailcrm":
@@ -236,16 +239,22 @@ class PaginatorSource:
         elif saved is not None and finished and by_time:
             since = saved.watermark
         self.incremental = finished and (resume is not None or since is not None)
+        # Stopped after its last page's checkpoint, before it was marked finished: the
+        # listing is read to its end; starting it over would repeat every record.
+        self._read_to_end = saved if saved is not None and saved.done and not finished else None
         self.paginator = _as_wire(make(resume, since))
         self.rate_limit = _rate(client)
         self._stats: SessionStats = client.session.stats
 
     async def pages(self) -> AsyncIterator[tuple[list[Any], int | None]]:
+        if self._read_to_end is not None:
+            return
         async for page in self.paginator.pages():
             yield list(page.items), page.total
 
     def position(self) -> dict[str, Any]:
-        return {"paginator": self.paginator.state.to_dict()}
+        state = self._read_to_end or self.paginator.state
+        return {"paginator": state.to_dict()}
 
     def session_stats(self) -> SessionStats:
         return self._stats

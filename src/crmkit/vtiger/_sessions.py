@@ -18,12 +18,11 @@ names (secrets, kept out of logs and reprs).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-import uuid
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
+
+from .._redis_lease import redis_lease
 
 __all__ = ["MemorySessionStore", "RedisSessionStore", "SessionStore"]
 
@@ -65,18 +64,14 @@ class MemorySessionStore:
         return f"MemorySessionStore(keys={len(self._values)})"
 
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 class RedisSessionStore:
     """A store in Redis, for workers in many processes (extra ``redis``).
 
     ``redis`` is a URL or a ``redis.asyncio.Redis`` client. The lock is a key
-    set with ``NX`` and a time to live (``lock_timeout``), released only by its
-    holder, so a worker that dies while logging in holds no one up for longer.
+    set with ``NX`` and a time to live (``lock_timeout``, renewed while its holder
+    lives: :func:`crmkit._redis_lease.redis_lease`, shared with the OAuth token
+    store), released only by its holder, so a worker that dies while logging in
+    holds no one up for longer.
     Call :meth:`aclose` (or use ``async with``) to close a client made from a URL.
     """
 
@@ -99,7 +94,6 @@ class RedisSessionStore:
         self.prefix = prefix
         self.lock_timeout = lock_timeout
         self.poll = poll
-        self._release = self._redis.register_script(_RELEASE)
 
     async def load(self, key: str) -> str | None:
         value = await self._redis.get(f"{self.prefix}:{key}")
@@ -110,17 +104,10 @@ class RedisSessionStore:
     async def save(self, key: str, value: str, ttl: float) -> None:
         await self._redis.set(f"{self.prefix}:{key}", value, px=max(1, int(ttl * 1000)))
 
-    @contextlib.asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:
-        name, token = f"{self.prefix}:{key}:lock", uuid.uuid4().hex
-        millis = int(self.lock_timeout * 1000)
-        # Another process holds it: nothing to wait on but Redis itself, so poll.
-        while not await self._redis.set(name, token, nx=True, px=millis):  # noqa: ASYNC110
-            await asyncio.sleep(self.poll)
-        try:
-            yield
-        finally:
-            await self._release(keys=[name], args=[token])
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        return redis_lease(
+            self._redis, f"{self.prefix}:{key}:lock", lease=self.lock_timeout, poll=self.poll
+        )
 
     async def aclose(self) -> None:
         """Close the Redis client if this store made it."""

@@ -122,9 +122,12 @@ class AmoCRMSandbox(Sandbox):
             c.access_token: _Token(float("inf"), 1),
             c.user_access_token: _Token(float("inf"), 2),
         }
+        # Single use, no grace: amoCRM documents no period in which a rotated refresh token
+        # still works, so a pair whose answer never reached its client is lost.
         self.refresh_tokens = {c.refresh_token}
         self.authorization_codes = {c.authorization_code}
         self.refreshes = 0
+        self.refresh_attempts = 0  # every call of the token endpoint, refused ones too
         self.logins = 0
         self.account = {
             "id": 1,

@@ -52,6 +52,7 @@ def login(sb: AmoCRMSandbox, call: Call) -> Reply:
 
 def token(sb: AmoCRMSandbox, call: Call) -> Reply:
     """``/oauth2/access_token``: ``authorization_code`` or ``refresh_token``, form or JSON."""
+    sb.refresh_attempts += 1
     data = form_or_json(call)
     c = sb.credentials
     grant = data.get("grant_type")
