@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ._log import redact_url
+from ._log import redact_log_text, redact_text, redact_url, secret_values
 from ._retry import parse_retry_after
 from .errors import (
     APIError,
@@ -25,10 +25,17 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    TransportError,
     ValidationError,
 )
 
-__all__ = ["ErrorMapper", "default_error_mapper", "error_for_status"]
+__all__ = [
+    "ErrorMapper",
+    "default_error_mapper",
+    "error_for_status",
+    "is_local_failure",
+    "transport_error",
+]
 
 ErrorMapper = Callable[[httpx.Response], "CRMError | None"]
 
@@ -81,3 +88,30 @@ def default_error_mapper(response: httpx.Response) -> CRMError | None:
     if response.status_code < 400:
         return None
     return error_for_status(response)
+
+
+def is_local_failure(exc: httpx.TransportError) -> bool:
+    """Whether the request could not even be written (h11 refused a header): never worth a retry."""
+    return isinstance(exc, httpx.LocalProtocolError)
+
+
+def transport_error(
+    exc: httpx.TransportError, request: httpx.Request
+) -> tuple[TransportError, BaseException | None]:
+    """The :class:`TransportError` for ``exc``, and what it may be chained to.
+
+    httpx's messages can quote what was being sent: h11 refuses a header by
+    printing its value (an API key with a trailing newline). Every header value
+    of a secret-named header and anything that looks secret are removed from the text;
+    when that changed the text, the original exception is not chained either
+    (``--debug`` tracebacks print chained exceptions), so the cause is None.
+    """
+    raw = str(exc)
+    text = redact_log_text(redact_text(raw, secret_values(request.headers.multi_items())))
+    name = type(exc).__name__
+    if is_local_failure(exc):
+        message = f"the request could not be sent: {name}: {text}"
+    else:
+        message = f"{name}: {text or 'no answer'}"
+    error = TransportError(message, method=request.method, url=redact_url(request.url))
+    return error, (exc if text == raw else None)

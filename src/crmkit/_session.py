@@ -23,13 +23,13 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._log import logger, redact_url
+from ._log import clean_headers, logger, redact_url
 from ._login import is_login_step
-from ._mapping import ErrorMapper, default_error_mapper
+from ._mapping import ErrorMapper, default_error_mapper, is_local_failure, transport_error
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
 from ._tls import shared_ssl_context
-from .errors import AccountBlockedError, RateLimitError, ServerError, TransportError
+from .errors import AccountBlockedError, RateLimitError, ServerError
 
 __all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
 
@@ -166,6 +166,7 @@ class Session:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency!r}")
         self.allow_insecure_http = allow_insecure_http
+        headers = clean_headers(headers)  # a credential's trailing newline, never printed
         self.base_url: httpx.URL | None = None
         if base_url is not None:
             url = httpx.URL(str(base_url))
@@ -305,17 +306,17 @@ class Session:
                 response = await self._send(request, auth)
             except httpx.TransportError as exc:
                 self.throttle.release()
-                failure = TransportError(
-                    f"{type(exc).__name__}: {exc or 'no answer'}",
-                    method=method,
-                    url=redact_url(request.url),
-                )
+                failure, cause = transport_error(exc, request)
                 self._log_attempt(request, None, started, retry, type(exc).__name__)
-                if retry < self.retry.max_retries and (can_repeat or isinstance(exc, _NOT_SENT)):
+                if (
+                    retry < self.retry.max_retries
+                    and (can_repeat or isinstance(exc, _NOT_SENT))
+                    and not is_local_failure(exc)
+                ):
                     await self._backoff(retry, request, str(failure))
                     retry += 1
                     continue
-                raise failure from exc
+                raise failure from cause
             except BaseException:
                 self.throttle.release()
                 raise

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, SessionStats, Vtiger
+from .._log import redact_url
 from .._tls import LOOPBACK_HOSTS
 from ..corezoid import Op, OpResult
 from ._export import ExportJob, Source
@@ -130,7 +131,7 @@ def make_job(spec: ExportSpec) -> ExportJob:
     return ExportJob(
         name=f"{spec.platform} {entity}",
         account=account,
-        key=f"{spec.platform}:{entity}:{where}",
+        key=f"{spec.platform}:{entity}:{redact_url(where)}",  # no credential in the state file
         open_source=open_source,
         out=spec.out,
         state=spec.state,
