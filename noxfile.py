@@ -13,7 +13,13 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PYTHON = "3.11"
-TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "retailcrm>=5.3"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "retailcrm>=5.3",
+    "trustme>=1.1",
+    "hypothesis>=6.100",
+]
 
 
 @nox.session(python=PYTHON)

@@ -9,6 +9,7 @@ build an error of the right class with the platform's own code and message.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,7 +34,7 @@ __all__ = [
     "ErrorMapper",
     "default_error_mapper",
     "error_for_status",
-    "is_local_failure",
+    "is_permanent_failure",
     "transport_error",
 ]
 
@@ -90,9 +91,44 @@ def default_error_mapper(response: httpx.Response) -> CRMError | None:
     return error_for_status(response)
 
 
-def is_local_failure(exc: httpx.TransportError) -> bool:
-    """Whether the request could not even be written (h11 refused a header): never worth a retry."""
-    return isinstance(exc, httpx.LocalProtocolError)
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    return next((e for e in _causes(exc) if isinstance(e, ssl.SSLError)), None)
+
+
+#: OpenSSL's reasons for a refusal that the next handshake would meet again.
+_TLS_REFUSALS = frozenset(
+    {
+        "UNSUPPORTED_PROTOCOL",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "WRONG_VERSION_NUMBER",
+        "NO_PROTOCOLS_AVAILABLE",
+        "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+    }
+)
+
+
+def is_permanent_failure(exc: httpx.TransportError) -> bool:
+    """Whether trying again cannot help: h11 refused to write a header, or TLS was refused.
+
+    A certificate that does not verify, a wrong host name or a protocol version
+    the server refuses answers the same way the next time: never worth a retry.
+    A handshake cut short (an EOF) may be the network's doing and is retried.
+    """
+    if isinstance(exc, httpx.LocalProtocolError):
+        return True
+    tls = _tls_failure(exc)
+    if tls is None:
+        return False
+    return isinstance(tls, ssl.SSLCertVerificationError) or tls.reason in _TLS_REFUSALS
 
 
 def transport_error(
@@ -107,9 +143,12 @@ def transport_error(
     (``--debug`` tracebacks print chained exceptions), so the cause is None.
     """
     raw = str(exc)
+    tls = _tls_failure(exc)
+    if not raw and tls is not None:  # httpx's ConnectError is often empty; say what TLS said
+        raw = f"TLS handshake failed: {tls}"
     text = redact_log_text(redact_text(raw, secret_values(request.headers.multi_items())))
     name = type(exc).__name__
-    if is_local_failure(exc):
+    if isinstance(exc, httpx.LocalProtocolError):
         message = f"the request could not be sent: {name}: {text}"
     else:
         message = f"{name}: {text or 'no answer'}"

@@ -25,7 +25,7 @@ import httpx
 from ._clock import Clock, SystemClock
 from ._log import clean_headers, logger, redact_url
 from ._login import is_login_step
-from ._mapping import ErrorMapper, default_error_mapper, is_local_failure, transport_error
+from ._mapping import ErrorMapper, default_error_mapper, is_permanent_failure, transport_error
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
 from ._tls import shared_ssl_context
@@ -311,7 +311,7 @@ class Session:
                 if (
                     retry < self.retry.max_retries
                     and (can_repeat or isinstance(exc, _NOT_SENT))
-                    and not is_local_failure(exc)
+                    and not is_permanent_failure(exc)
                 ):
                     await self._backoff(retry, request, str(failure))
                     retry += 1
