@@ -7,15 +7,17 @@ well-kept wheel for every platform we support, so it is a core dependency.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 
-from ._log import redact_url
-from .errors import ProtocolError
+from ._log import redact_log_text, redact_url
+from .errors import CRMError, ProtocolError
 
-__all__ = ["dumps", "dumps_text", "loads", "response_json"]
+__all__ = ["dumps", "dumps_text", "loads", "reading", "response_json"]
 
 _MISSING = object()
 
@@ -60,3 +62,31 @@ def response_json(response: httpx.Response, *, what: str = "JSON") -> Any:
         ) from None
     response._crmkit_json = value  # type: ignore[attr-defined]
     return value
+
+
+#: What reading an answer of the wrong shape raises: never shown to callers as such.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError)
+
+
+@contextlib.contextmanager
+def reading(what: str, response: httpx.Response | None = None) -> Iterator[None]:
+    """Read a decoded answer inside this block: a wrong shape becomes :class:`ProtocolError`.
+
+    ``with reading("the create answer", response): return int(body["id"])``: a
+    missing key, a null or text where a number is due, a list where an object
+    is due, all become ``ProtocolError("malformed the create answer: ...")``
+    instead of a bare KeyError or TypeError. Put only answer-reading code in it
+    (a ValueError about the caller's arguments must stay a ValueError).
+    """
+    try:
+        yield
+    except CRMError:
+        raise
+    except SHAPE_ERRORS as exc:
+        request = response.request if response is not None else None
+        detail = redact_log_text(f"{type(exc).__name__}: {exc}")[:200]
+        raise ProtocolError(
+            f"malformed {what}: {detail}",
+            method=request.method if request is not None else None,
+            url=redact_url(request.url) if request is not None else None,
+        ) from None

@@ -24,6 +24,7 @@ from .errors import (
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
+    ProtocolError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -32,10 +33,12 @@ from .errors import (
 
 __all__ = [
     "ErrorMapper",
+    "decoding_error",
     "default_error_mapper",
     "error_for_status",
     "is_permanent_failure",
     "transport_error",
+    "unexpected_redirect",
 ]
 
 ErrorMapper = Callable[[httpx.Response], "CRMError | None"]
@@ -154,3 +157,31 @@ def transport_error(
         message = f"{name}: {text or 'no answer'}"
     error = TransportError(message, method=request.method, url=redact_url(request.url))
     return error, (exc if text == raw else None)
+
+
+def unexpected_redirect(response: httpx.Response) -> APIError | None:
+    """A 3xx other than 304 is an error: crmkit follows no redirect, and none is a success.
+
+    A platform that moved, a gateway sending the caller to a login page, an
+    ``http://`` account address answered with a redirect to ``https://``: each
+    would otherwise be read as an empty success.
+    """
+    status = response.status_code
+    if not 300 <= status < 400 or status == 304:
+        return None
+    location = response.headers.get("location")
+    where = f" to {redact_url(location)}" if location else ""
+    return error_for_status(
+        response,
+        f"HTTP {status} redirect{where}: crmkit does not follow redirects "
+        "(is the account's address right?)",
+    )
+
+
+def decoding_error(exc: httpx.DecodingError, request: httpx.Request) -> ProtocolError:
+    """A body that cannot be decoded as its ``Content-Encoding`` says (gzip that is not gzip)."""
+    return ProtocolError(
+        f"the answer's body cannot be decoded: {type(exc).__name__}: {redact_log_text(str(exc))}",
+        method=request.method,
+        url=redact_url(request.url),
+    )

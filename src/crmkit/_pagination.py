@@ -166,6 +166,31 @@ class PageStrategy(Protocol[T]):
         ...
 
 
+def _check_progress(
+    response: httpx.Response,
+    cursor: Cursor,
+    next_cursor: Cursor,
+    items: Sequence[Any],
+    previous: Sequence[Any] | None,
+) -> None:
+    """Refuse a listing that would never end: a cursor that did not move, a page sent twice.
+
+    A server whose ``next`` link points at the page just read, whose
+    ``currentPage`` or ``sinceId`` does not advance, or that answers every page
+    with the same items would otherwise be followed for ever.
+    """
+    stuck = next_cursor is not None and next_cursor == cursor
+    repeated = bool(items) and previous is not None and next_cursor is not None
+    if stuck or (repeated and list(items) == list(previous or ())):
+        request = response.request
+        raise ProtocolError(
+            "the listing does not advance (the next page is the one just read); "
+            "stopping instead of asking for it for ever",
+            method=request.method,
+            url=redact_url(request.url),
+        )
+
+
 def server_date(response: httpx.Response) -> datetime | None:
     """The server's clock from the ``Date`` header, as an aware UTC datetime, or None."""
     value = response.headers.get("date")
@@ -283,6 +308,7 @@ class AsyncPaginator(Generic[T]):
         counted_from = seen
         watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
         pending: asyncio.Future[httpx.Response] | None = None
+        previous_items: Sequence[T] | None = None
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
@@ -329,6 +355,8 @@ class AsyncPaginator(Generic[T]):
                     item_cursors = item_cursors[:keep] if item_cursors is not None else None
                 seen += len(items)
                 next_cursor = page.next_cursor
+                _check_progress(response, cursor, next_cursor, page.items, previous_items)
+                previous_items = page.items
                 if item_cursors and len(item_cursors) < len(page.items):
                     next_cursor = item_cursors[-1]  # stopped mid-page: resume right after
                 resume_at = next_cursor

@@ -25,7 +25,14 @@ import httpx
 from ._clock import Clock, SystemClock
 from ._log import clean_headers, logger, redact_url
 from ._login import is_login_step
-from ._mapping import ErrorMapper, default_error_mapper, is_permanent_failure, transport_error
+from ._mapping import (
+    ErrorMapper,
+    decoding_error,
+    default_error_mapper,
+    is_permanent_failure,
+    transport_error,
+    unexpected_redirect,
+)
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
 from ._tls import shared_ssl_context
@@ -191,6 +198,8 @@ class Session:
         self._semaphore = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._rng = random.Random()
         self._blocked: AccountBlockedError | None = None
+        #: A Retry-After above the cap: nothing is sent before this instant (clock time).
+        self._limited_until: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._owns_client = http_client is None
@@ -291,6 +300,8 @@ class Session:
             self.stats.throttle_wait += time.perf_counter() - waited
             if self._blocked is not None:
                 raise self._blocked
+            if self._limited_until is not None:
+                self._refuse_while_limited(method, target)
             request = self._client.build_request(
                 method,
                 target,
@@ -317,12 +328,15 @@ class Session:
                     retry += 1
                     continue
                 raise failure from cause
+            except httpx.DecodingError as exc:
+                self.throttle.release()
+                raise decoding_error(exc, request) from None
             except BaseException:
                 self.throttle.release()
                 raise
             self.throttle.release()
             self._log_attempt(request, response, started, retry, None)
-            mapped = self.error_mapper(response)
+            mapped = self.error_mapper(response) or unexpected_redirect(response)
             if mapped is None:
                 recovered = getattr(self.throttle, "recovered", None)
                 if recovered is not None:
@@ -336,6 +350,8 @@ class Session:
                 self.stats.rate_limited += 1
                 delay = error.retry_after
                 if delay is not None and delay > self.retry.retry_after_cap:
+                    # Too long to wait out here, and no other task may send meanwhile.
+                    self._limited_until = self.clock.monotonic() + delay
                     raise error
                 if retry >= self.retry.max_retries:
                     raise error
@@ -377,6 +393,22 @@ class Session:
         await self.clock.sleep(delay)
 
     # -- checks and logging --------------------------------------------------
+
+    def _refuse_while_limited(self, method: str, url: httpx.URL) -> None:
+        """Inside a long Retry-After pause: release the slot and raise, sending nothing."""
+        left = (self._limited_until or 0.0) - self.clock.monotonic()
+        if left <= 0:
+            self._limited_until = None
+            return
+        self.throttle.release()
+        raise RateLimitError(
+            f"the platform asked for a {left:.0f} s pause (Retry-After above the "
+            f"{self.retry.retry_after_cap:.0f} s cap); nothing is sent until it passes",
+            status=429,
+            retry_after=left,
+            method=method,
+            url=redact_url(url),
+        )
 
     def _check_open(self) -> None:
         if self._closed:

@@ -11,7 +11,7 @@ import attrs
 import httpx
 
 from .._client_base import ClientBase
-from .._json import response_json
+from .._json import reading, response_json
 from .._models import from_wire, to_wire
 from .._pagination import AsyncPaginator, PaginatorState
 from .._params import encode_query
@@ -178,11 +178,12 @@ class EntityResource(Generic[M]):
             idempotent=update,
         )
         body = response_json(response)
-        embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
-        write.take_ids(embedded.get("items") or [], indices)
-        failures = (embedded.get("errors") or {}).get(write.action) or {}
-        for position, message in dict(failures).items():
-            write.errors[indices[int(position)]] = message
+        with reading("the write answer", response):
+            embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
+            write.take_ids(embedded.get("items") or [], indices)
+            failures = (embedded.get("errors") or {}).get(write.action) or {}
+            for position, message in dict(failures).items():
+                write.errors[indices[int(position)]] = message
 
 
 @attrs.define
@@ -201,10 +202,11 @@ class _Write:
     def take_ids(self, rows: Sequence[Any], indices: Sequence[int]) -> None:
         """Record the ids of an answer's rows, matched to items by ``request_id``."""
         wanted = set(indices)
-        for row in rows:
-            index = int(row.get("request_id", -1))
-            if index in wanted:
-                self.ids[index] = int(row["id"])
+        with reading("the write answer's rows"):
+            for row in rows:
+                index = int(row.get("request_id", -1))
+                if index in wanted:
+                    self.ids[index] = int(row["id"])
 
 
 class NotesResource:

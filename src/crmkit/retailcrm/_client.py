@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 from .._client_base import ClientBase
+from .._json import reading
 from .._models import from_wire
 from .._pagination import AsyncPaginator, PaginatorState
 from .._session import Session
@@ -69,7 +70,8 @@ class EntityResource(_Base, Generic[M]):
     async def create(self, entity: Entity) -> int:
         """Create one entity; returns its new ``id``."""
         body = await self._client.request("POST", f"{self._path}/create", form={self._one: entity})
-        return int(body["id"])
+        with reading("the create answer"):
+            return int(body["id"])
 
     async def edit(self, entity: Entity, *, by: By = "externalId") -> int | None:
         """Edit the entity named by its ``externalId`` (or ``id`` with ``by="id"``)."""
@@ -82,7 +84,8 @@ class EntityResource(_Base, Generic[M]):
         body = await self._client.request(
             "POST", f"{self._path}/{uid}/edit", form={self._one: entity, **self._by(by)}
         )
-        return int(body["id"]) if "id" in body else None
+        with reading("the edit answer"):
+            return int(body["id"]) if "id" in body else None
 
     async def upload(self, entities: Sequence[Entity]) -> builtins.list[int]:
         """Create many at once, in requests of 50 (the API's limit); returns ids in input order."""
@@ -91,8 +94,8 @@ class EntityResource(_Base, Generic[M]):
         for chunk in _wire.chunks(list(entities), _wire.UPLOAD_CHUNK):
             body = await self._client.request("POST", f"{self._path}/upload", form={plural: chunk})
             uploaded = body.get("uploadedOrders" if plural == "orders" else "uploadedCustomers")
-            uploaded = uploaded or []
-            ids.extend(int(item["id"]) for item in uploaded)
+            with reading("the upload answer"):
+                ids.extend(int(item["id"]) for item in uploaded or [])
         return ids
 
     def history(

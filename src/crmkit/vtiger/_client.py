@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .._client_base import ClientBase
-from .._json import dumps_text
+from .._json import dumps_text, reading
 from .._pagination import AsyncPaginator, PaginatorState
 from .._session import Session
 from . import _wire, vtql
@@ -98,16 +98,17 @@ class Vtiger(ClientBase):
         if where:
             query += f" WHERE {vtql.where(where)}"
         rows = await self.call("query", query=query + ";")
-        return int(rows[0]["count"]) if rows else 0
+        with reading("the count answer"):
+            return int(rows[0]["count"]) if rows else 0
 
     # -- records -------------------------------------------------------------
 
     async def retrieve(self, id: str | VtigerId) -> Record:
-        return Record(await self.call("retrieve", id=str(VtigerId.parse(id))))
+        return _record(await self.call("retrieve", id=str(VtigerId.parse(id))))
 
     async def create(self, module: str, fields: Mapping[str, Any]) -> Record:
         element = dict(fields)
-        return Record(
+        return _record(
             await self.call("create", elementType=vtql.identifier(module), element=element)
         )
 
@@ -117,12 +118,12 @@ class Vtiger(ClientBase):
             raise ValueError("update needs the whole record, with its id")
         element = dict(record)
         element["id"] = str(VtigerId.parse(element["id"]))
-        return Record(await self.call("update", element=element))
+        return _record(await self.call("update", element=element))
 
     async def revise(self, id: str | VtigerId, fields: Mapping[str, Any]) -> Record:
         """Change only ``fields`` of record ``id``."""
         element = {**fields, "id": str(VtigerId.parse(id))}
-        return Record(await self.call("revise", element=element))
+        return _record(await self.call("revise", element=element))
 
     async def delete(self, id: str | VtigerId) -> None:
         await self.call("delete", id=str(VtigerId.parse(id)))
@@ -131,12 +132,14 @@ class Vtiger(ClientBase):
         """The module's fields and rules (cached for the life of this client)."""
         if module not in self._described:
             result = await self.call("describe", elementType=vtql.identifier(module))
-            self._described[module] = dict(result)
+            with reading("the describe answer"):
+                self._described[module] = dict(result)
         return self._described[module]
 
     async def list_types(self) -> list[str]:
         result = await self.call("listtypes")
-        return list(result.get("types") or [])
+        with reading("the listtypes answer"):
+            return list(result.get("types") or [])
 
     def sync(
         self,
@@ -154,3 +157,9 @@ class Vtiger(ClientBase):
         return AsyncPaginator(
             self._fetch, strategy, modified_since=modified_since, resume_from=resume_from
         )
+
+
+def _record(answer: Any) -> Record:
+    """A record from an answer (a malformed one is a ProtocolError)."""
+    with reading("the record in the answer"):
+        return Record(answer)
