@@ -22,10 +22,15 @@ class BadParameters(ValueError):
     """A parameter name that is not well-formed brackets, or mixes a list and a map."""
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: Any, name: str = "a parameter") -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"{name}: a naive datetime is ambiguous (which time zone?); pass an aware one, "
+                "e.g. datetime(2024, 1, 1, tzinfo=timezone.utc)"
+            )
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
@@ -46,7 +51,7 @@ def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
                     raise ValueError(f"{prefix}: nested lists of objects cannot go in a query")
                 walk(f"{prefix}[]", inner)
         else:
-            out.append((prefix, _scalar(value)))
+            out.append((prefix, _scalar(value, prefix)))
 
     for key, value in params.items():
         walk(key, value)

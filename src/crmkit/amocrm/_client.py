@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
@@ -27,6 +28,7 @@ __all__ = ["AmoCRM", "WriteResult"]
 M = TypeVar("M")
 #: The vendor's current figure per account (the older brief says 1/s: pass rate_limit=1).
 DEFAULT_RATE_LIMIT = 7.0
+_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def _wire_item(item: Any) -> dict[str, Any]:
@@ -98,6 +100,8 @@ class EntityResource(Generic[M]):
 
     async def get(self, id: int) -> M:
         """One entity by id; ``NotFoundError`` when there is none."""
+        if isinstance(id, bool) or not isinstance(id, int) or id < 1:
+            raise ValueError(f"id must be a positive integer, not {id!r}")
         if self._client.api_version == 2:
             found = await self.list(page_size=1, id=id).first()
         else:
@@ -292,6 +296,10 @@ class AmoCRM(ClientBase):
         if base_url is None:
             if not subdomain:
                 raise ValueError("AmoCRM needs a subdomain or a base_url")
+            if not _SUBDOMAIN.fullmatch(subdomain):  # "evil.test/x?" would send the token away
+                raise ValueError(
+                    f"subdomain must be the account's name (like 'acme'), not {subdomain!r}"
+                )
             base_url = f"https://{subdomain}.amocrm.ru"
         if api_version not in (2, 4):
             raise ValueError(f"api_version must be 2 or 4, not {api_version!r}")
