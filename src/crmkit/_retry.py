@@ -44,6 +44,11 @@ class RetryPolicy:
     jitter: float = 0.25
     #: A longer ``Retry-After`` is not waited out: ``RateLimitError`` is raised.
     retry_after_cap: float = 120.0
+    #: The least a rate-limit answer without ``Retry-After`` pauses the Session: one
+    #: window of the platforms' sliding-window limits. A shorter pause probes a
+    #: window still full (another client shares it), and every probe is a
+    #: violation counted towards amoCRM's block.
+    rate_limit_pause: float = 1.0
     retry_statuses: frozenset[int] = RETRY_STATUSES
     idempotent_methods: frozenset[str] = IDEMPOTENT_METHODS
 

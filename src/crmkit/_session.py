@@ -356,7 +356,7 @@ class Session:
                 if retry >= self.retry.max_retries:
                     raise error
                 if delay is None:
-                    delay = self.retry.backoff(retry, self._rng)
+                    delay = max(self.retry.backoff(retry, self._rng), self.retry.rate_limit_pause)
                 slow_down = getattr(self.throttle, "slow_down", None)
                 if slow_down is not None:
                     slow_down()
