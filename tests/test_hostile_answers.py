@@ -280,3 +280,20 @@ async def test_a_next_link_pointing_at_its_own_page_ends_with_a_protocol_error()
         with pytest.raises(crmkit.ProtocolError, match="does not advance"):
             await amo.leads.list().to_list()
         assert amo.session.stats.requests <= 3
+
+
+@pytest.mark.anyio
+async def test_a_json_answer_cut_short_is_fetched_again_for_a_get_not_for_a_post():
+    cut = (200, {"content-type": "application/json"}, b'{"items": [1, 2')
+    whole = (200, {"content-type": "application/json"}, b'{"items": [1, 2, 3]}')
+    session, sent = await _session_answering(cut, whole)
+    async with session:
+        answer = await session.request("GET", "api/items")
+        assert answer.json() == {"items": [1, 2, 3]} and len(sent) == 2
+        sent.clear()
+        posted = await session.request("POST", "api/items")  # never repeated: may have acted
+        assert len(sent) == 1
+    with pytest.raises(crmkit.ProtocolError):
+        from crmkit._json import response_json
+
+        response_json(posted)

@@ -17,7 +17,7 @@ import orjson
 from ._log import redact_log_text, redact_url
 from .errors import CRMError, ProtocolError
 
-__all__ = ["dumps", "dumps_text", "loads", "reading", "response_json"]
+__all__ = ["dumps", "dumps_text", "json_is_whole", "loads", "reading", "response_json"]
 
 _MISSING = object()
 
@@ -35,6 +35,25 @@ def dumps_text(value: Any) -> str:
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``orjson.JSONDecodeError`` (a ``ValueError``)."""
     return orjson.loads(data)
+
+
+def json_is_whole(response: httpx.Response) -> bool:
+    """Whether a JSON answer parses (decoded once: :func:`response_json` reuses the value).
+
+    The Session asks it of answers to requests it may repeat: a body cut short
+    on the way (a proxy, a dropped connection that still closed cleanly) is
+    then fetched again instead of failing the caller. Non-JSON answers pass.
+    """
+    if "json" not in response.headers.get("content-type", "") or not response.content:
+        return True
+    if getattr(response, "_crmkit_json", _MISSING) is not _MISSING:
+        return True
+    try:
+        value = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return False
+    response._crmkit_json = value  # type: ignore[attr-defined]
+    return True
 
 
 def response_json(response: httpx.Response, *, what: str = "JSON") -> Any:

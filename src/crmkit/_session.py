@@ -23,6 +23,7 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
+from ._json import json_is_whole
 from ._log import clean_headers, logger, redact_url
 from ._login import is_login_step
 from ._mapping import (
@@ -337,6 +338,15 @@ class Session:
             self.throttle.release()
             self._log_attempt(request, response, started, retry, None)
             mapped = self.error_mapper(response) or unexpected_redirect(response)
+            if (
+                mapped is None
+                and can_repeat
+                and retry < self.retry.max_retries
+                and not json_is_whole(response)
+            ):  # cut short on the way: ask again rather than fail the caller
+                await self._backoff(retry, request, "a JSON answer cut short")
+                retry += 1
+                continue
             if mapped is None:
                 recovered = getattr(self.throttle, "recovered", None)
                 if recovered is not None:
