@@ -297,3 +297,16 @@ async def test_a_json_answer_cut_short_is_fetched_again_for_a_get_not_for_a_post
         from crmkit._json import response_json
 
         response_json(posted)
+
+
+@pytest.mark.anyio
+async def test_a_gateways_html_502_is_a_server_error_retried_not_a_missing_account():
+    pages = [
+        httpx.Response(502, headers={"content-type": "text/html"}, content=b"<html>502</html>"),
+        httpx.Response(200, json={"success": True, "sites": {}}),
+    ]
+    transport = httpx.MockTransport(lambda request: pages.pop(0))
+    async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
+        crm.session.retry = crmkit.RetryPolicy(max_retries=2, backoff_base=0.0)
+        assert await crm.reference.sites() == {}
+    assert pages == []

@@ -124,6 +124,8 @@ def error_mapper(response: httpx.Response) -> CRMError | None:
     if status < 400 and not _looks_html(response) and b'"success":false' not in content[:40]:
         return None
     if _looks_html(response):
+        if status == 429 or status >= 500:  # a gateway's page (nginx 502): transient, retried
+            return default_error_mapper(response)
         host = response.request.url.host
         return error_for_status(
             response,
