@@ -17,8 +17,10 @@ TEST_DEPS = [
     "pytest>=8",
     "pytest-timeout>=2.3",
     "retailcrm>=5.3",
-    "trustme>=1.1",
     "hypothesis>=6.100",
+    "vtigerpy>=0.0.1",
+    "amocrm-api>=2.6",  # Krukov's client, run unchanged against the amoCRM sandbox
+    "trustme>=1.1",  # a test CA, so that clients with a fixed https host reach a sandbox
 ]
 
 
@@ -55,7 +57,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: print figures side by side with what they are compared to."""
-    session.install("-e", ".[all]", "retailcrm>=5.3", "amocrm-api>=2.6")
+    session.install("-e", ".[all]", "retailcrm>=5.3", "amocrm-api>=2.6", "vtigerpy>=0.0.1")
     import pathlib
 
     scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))

@@ -5,6 +5,11 @@ requests/s. Batched: one ``OpsBatcher`` (100 ops per request) fed by 10,000
 concurrent callers. Unbatched: one ``ops([op])`` call per create; at 20/s that
 would take 500 s, so it is measured on a sample and extrapolated (said below).
 
+Then the same batched creates against a sandbox that answers 503 (Retry-After: 1)
+to 10% of requests: the requests, 503s and wall time it costs, and a count of the
+tasks made (each exactly once). Last, the tasks are read back from their node
+with ``list_tasks`` (limit/offset pages of 1000).
+
     python benchmarks/bench_corezoid.py [--creates N] [--sample N]
 """
 
@@ -23,7 +28,7 @@ from crmkit.corezoid import Corezoid, Op
 SERVER = """
 import time
 from crmkit.corezoid.sandbox import CorezoidSandbox
-sandbox = CorezoidSandbox(rate_limit=20)
+sandbox = CorezoidSandbox(rate_limit=20, overloaded=OVERLOADED, seed=7)
 served = sandbox.serve()
 print(served.url, flush=True)
 while True:
@@ -63,10 +68,24 @@ async def one_by_one(url: str, creates: int) -> tuple[int, float, int]:
         )
 
 
+async def listed(url: str) -> tuple[int, int, float]:
+    async with client(url) as cz:
+        final = (await cz.list_nodes(CONV).to_list())[-1].obj_id
+        before = cz.session.stats.requests
+        started = time.perf_counter()
+        count = 0
+        async for _ in cz.list_tasks(CONV, final, page_size=1000):
+            count += 1
+        return count, cz.session.stats.requests - before, time.perf_counter() - started
+
+
 def main(creates: int, sample: int) -> None:
-    with served_in_subprocess(SERVER) as url:
+    with served_in_subprocess(SERVER.replace("OVERLOADED", "0.0")) as url:
         b_requests, b_wall, b_429 = asyncio.run(batched(url, creates))
         s_requests, s_wall, s_429 = asyncio.run(one_by_one(url, sample))
+    with served_in_subprocess(SERVER.replace("OVERLOADED", "0.1")) as url:
+        o_requests, o_wall, o_busy = asyncio.run(batched(url, creates))
+        o_tasks, l_requests, l_wall = asyncio.run(listed(url))
     scale = creates / sample
     rows = [
         ("mode", "creates", "requests", "wall s", "429s"),
@@ -85,6 +104,12 @@ def main(creates: int, sample: int) -> None:
     print(
         f"\nbatched: {b_requests} requests (target <= 100), {s_wall * scale / b_wall:.0f}x faster"
     )
+    print(
+        f"with 10% of requests answered 503 (Retry-After: 1): {o_requests} requests, "
+        f"{o_busy} 429/503 waits, {o_wall:.1f} s; tasks in the process: {o_tasks} "
+        f"(expected {creates})"
+    )
+    print(f"read back with list_tasks (pages of 1000): {l_requests} requests, {l_wall:.2f} s")
 
 
 if __name__ == "__main__":

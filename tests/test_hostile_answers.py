@@ -89,9 +89,12 @@ AMO_OPS: dict[str, Operation] = {
     "leads.get": lambda amo: amo.leads.get(3),
     "leads.add": lambda amo: amo.leads.add([{"name": f"d{n}", "price": n} for n in range(3)]),
     "account": lambda amo: amo.account(),
-    "pipelines": lambda amo: amo.pipelines(),
+    "pipelines": lambda amo: amo.pipelines.list().to_list(),
     "notes.list": lambda amo: amo.notes.list(entity_type="leads").to_list(),
 }
+
+#: amoCRM serves pipelines (and other groups) in API v4 only.
+AMO_V2_OPS = {name: op for name, op in AMO_OPS.items() if name != "pipelines"}
 
 RETAIL_OPS: dict[str, Operation] = {
     "customers.list": lambda crm: crm.customers.list(page_size=20).to_list(),
@@ -137,7 +140,7 @@ COREZOID_OPS: dict[str, Operation] = {
 
 PLATFORMS: dict[str, Platform] = {
     "amocrm v2": Platform(
-        lambda: AmoCRMSandbox(leads=50, notes=5, rate_limit=None), _amocrm(2), AMO_OPS, 6
+        lambda: AmoCRMSandbox(leads=50, notes=5, rate_limit=None), _amocrm(2), AMO_V2_OPS, 6
     ),
     "amocrm v4": Platform(
         lambda: AmoCRMSandbox(leads=50, notes=5, rate_limit=None), _amocrm(4), AMO_OPS, 6

@@ -7,7 +7,10 @@ are the same flow with different steps:
   per client (the others wait, then use what it got);
 - if the call is refused for its credential (a 401, vtiger's session errors),
   log in again once and repeat it, unless another task has already replaced
-  that credential: then repeat it with the new one, with no login of its own.
+  that credential: then repeat it with the new one, with no login of its own;
+  if that repeat is refused too (a busy account, whose sessions another
+  process keeps replacing), log in itself once more and repeat. A call makes
+  at most one login of its own after a refusal, and at most three sends.
 
 A subclass gives the steps (:meth:`SingleFlightLogin.login_step`), reads their
 answer (:meth:`SingleFlightLogin.logged_in`), says what the current credential
@@ -19,7 +22,9 @@ without ever repeating a caller's request behind its back. No I/O of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -66,6 +71,14 @@ class SingleFlightLogin(httpx.Auth):
         """Whether the answer refuses the call's credential (expired, replaced ...)."""
         return response.status_code == 401
 
+    def login_guard(self) -> AbstractAsyncContextManager[Any]:
+        """Held around a login, inside the client's own lock (a lock other processes share,
+        say); :meth:`current` is asked again once it is held."""
+        return contextlib.nullcontext()
+
+    async def before_login_step(self, step: httpx.Request) -> None:
+        """Awaited before each login request is sent (a platform may pause first)."""
+
     # -- the flow ----------------------------------------------------------------
 
     def sync_auth_flow(self, request: httpx.Request) -> Any:
@@ -75,25 +88,31 @@ class SingleFlightLogin(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         refused: str | None = None
-        for attempt in (1, 2):
+        relogged = False  # a call logs in again at most once after a refusal
+        for attempt in (1, 2, 3):
             credential = await self.current()
             if credential is None or credential == refused:
                 async with self._lock:
                     credential = await self.current()
                     if credential is None or credential == refused:
-                        answer: httpx.Response | None = None
-                        while (step := self.login_step(answer)) is not None:
-                            step.extensions = {**step.extensions, _LOGIN_STEP: True}
-                            answer = yield step
-                            await answer.aread()
-                        assert answer is not None, "a login has at least one step"
-                        await self.logged_in(answer)
-                        credential = await self.current()
+                        async with self.login_guard():
+                            credential = await self.current()
+                            if credential is None or credential == refused:
+                                relogged = relogged or refused is not None
+                                answer: httpx.Response | None = None
+                                while (step := self.login_step(answer)) is not None:
+                                    step.extensions = {**step.extensions, _LOGIN_STEP: True}
+                                    await self.before_login_step(step)
+                                    answer = yield step
+                                    await answer.aread()
+                                assert answer is not None, "a login has at least one step"
+                                await self.logged_in(answer)
+                                credential = await self.current()
             assert credential is not None, "a login that succeeds leaves a credential"
             response = yield self.authorize(request, credential)
-            if attempt == 2:
+            if attempt == 3:
                 return
             await response.aread()
-            if not self.refused(response):
+            if relogged or not self.refused(response):
                 return
             refused = credential

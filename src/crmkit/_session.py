@@ -279,12 +279,14 @@ class Session:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         auth: httpx.Auth | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> httpx.Response:
         """Send one request through throttle, retries and error mapping; return a success.
 
         Failures raise :mod:`crmkit.errors` types. ``idempotent`` overrides
         whether the method is safe to repeat after a dropped connection or a
         502/503/504. ``auth`` replaces the Session's auth for this call.
+        ``timeout`` replaces the Session's timeout for this call (None: the Session's).
         """
         self._check_open()
         self._check_loop()
@@ -311,6 +313,7 @@ class Session:
                 json=json,
                 content=content,
                 headers=merged_headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
             started = time.perf_counter()
             self.stats.requests += 1
@@ -381,7 +384,9 @@ class Session:
                 and can_repeat
                 and retry < self.retry.max_retries
             ):
-                await self._backoff(retry, request, f"HTTP {response.status_code}")
+                # A server that says when to come back (a 503's Retry-After) is believed.
+                asked = getattr(error, "retry_after", None)
+                await self._backoff(retry, request, f"HTTP {response.status_code}", asked)
                 retry += 1
                 continue
             raise error
@@ -396,8 +401,12 @@ class Session:
         async with self._semaphore:
             return await self._client.send(request, auth=sent)
 
-    async def _backoff(self, retry: int, request: httpx.Request, why: str) -> None:
+    async def _backoff(
+        self, retry: int, request: httpx.Request, why: str, asked: float | None = None
+    ) -> None:
         delay = self.retry.backoff(retry, self._rng)
+        if asked is not None and 0 <= asked <= self.retry.retry_after_cap:
+            delay = asked
         self._log_retry(request, f"{why}, retrying in {delay:.2f}s", retry)
         self.stats.retries += 1
         await self.clock.sleep(delay)

@@ -58,11 +58,6 @@ async def test_batched_creates_under_faults_land_at_most_once_with_one_typed_out
     assert sum(sandbox.injected_faults.values()) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19: a create package that meets a 5xx or several drops is not resent and "
-    "resolved by ref yet (the Corezoid engineer's duplicate-ref work); remove when it lands",
-)
 async def test_batched_creates_under_faults_all_succeed() -> None:
     sandbox, outcomes = await _run_batched_creates()
     failures = [o for o in outcomes if isinstance(o, BaseException)]

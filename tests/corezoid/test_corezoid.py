@@ -15,19 +15,9 @@ from crmkit.corezoid import Corezoid, Op, OpError, RequestError, SyncTimeoutErro
 from crmkit.corezoid.sandbox import DEFAULT_CONV, DEFAULT_LOGIN, DEFAULT_SECRET, CorezoidSandbox
 from crmkit.sandbox import FaultPlan
 
+from ._helpers import client_for
+
 pytestmark = pytest.mark.anyio
-
-
-def client_for(sandbox: CorezoidSandbox, **kwargs) -> Corezoid:
-    return Corezoid(
-        DEFAULT_LOGIN,
-        DEFAULT_SECRET,
-        base_url="http://corezoid.sandbox",
-        sync_url="http://corezoid.sandbox",
-        transport=sandbox.transport(),
-        allow_insecure_http=True,
-        **kwargs,
-    )
 
 
 # -- signatures ------------------------------------------------------------------
@@ -172,13 +162,14 @@ async def test_modify_and_delete_tasks():
 
 
 async def test_generic_op_for_other_objects():
-    op = Op("list", "conv", obj_id=5, filter=None)
-    assert (op.type, op.obj, dict(op.fields)) == ("list", "conv", {"obj_id": 5})
-    assert op == Op("list", "conv", obj_id=5)
+    op = Op("list", "conv", obj_id=DEFAULT_CONV, filter=None)
+    assert (op.type, op.obj, dict(op.fields)) == ("list", "conv", {"obj_id": DEFAULT_CONV})
+    assert op == Op("list", "conv", obj_id=DEFAULT_CONV)
     sandbox = CorezoidSandbox()
     async with client_for(sandbox) as cz:
-        (result,) = await cz.ops([op])
-    assert not result.ok and "unsupported" in (result.description or "")
+        listed, unknown = await cz.ops([op, Op("create", "dashboard", title="x")])
+    assert listed.ok and [n["title"] for n in listed.raw["list"]] == ["Start", "Final"]
+    assert not unknown.ok and "unsupported" in (unknown.description or "")
 
 
 async def test_package_failure_raises_request_error():
@@ -289,7 +280,7 @@ async def test_sync_call_timeout_is_typed():
     sandbox = CorezoidSandbox(sync_delay=60)
     async with client_for(sandbox) as cz:
         with pytest.raises(SyncTimeoutError):
-            await cz.sync_call(DEFAULT_CONV, {"a": 1}, timeout=1)
+            await cz.sync_call(DEFAULT_CONV, {"a": 1}, timeout=0.2)
 
 
 async def test_direct_url_needs_no_signature():

@@ -130,7 +130,7 @@ async def test_quote_keeps_injection_a_value():
         found = await crm.query(vtql.select("Leads", where={"lastname": "O'Brien"})).to_list()
         assert [r["email"] for r in found] == ["ob@example.test"]
         assert await crm.count("Leads", where={"lastname": evil}) == 0
-    assert vtql.quote(evil) == "'x\\' OR 1=1;'"
+    assert vtql.quote(evil) == "'x'' OR 1=1;'"
     with pytest.raises(ValueError):
         vtql.select("Leads; DROP", where={"a": 1})
     with pytest.raises(ValueError):
@@ -194,13 +194,15 @@ async def test_errors_are_typed_with_vtiger_codes():
             await crm.create("Leads", {"firstname": "no last name"})
         with pytest.raises(crmkit.ValidationError) as syntax:
             await crm.query("SELECT * Leads").to_list()
+        # vtiger reads a GET-type operation's inputs from the query string whatever
+        # the method (OperationManager.php): a query in a POST body is not read.
         with pytest.raises(VtigerError) as method:
             await crm.call("query", "POST", query="SELECT * FROM Leads;")
         with pytest.raises(crmkit.PermissionDeniedError):
             await crm.create("Invoices", {"subject": "x"})
     assert missing.value.code == "MANDATORY_FIELDS_MISSING"
     assert syntax.value.code == "QUERY_SYNTAX_ERROR" and "expected FROM" in str(syntax.value)
-    assert method.value.code == "UNKNOWN_OPERATION"
+    assert method.value.code == "QUERY_SYNTAX_ERROR"
 
 
 async def test_bad_access_key_says_so_without_the_key():

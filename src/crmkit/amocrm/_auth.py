@@ -20,7 +20,8 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -112,7 +113,8 @@ class OAuthCredentials:
     client_id: str
     client_secret: str = attrs.field(repr=False)
     redirect_uri: str
-    refresh_token: str = attrs.field(repr=False)
+    #: Empty until :meth:`crmkit.AmoCRM.exchange_code` gets the first pair.
+    refresh_token: str = attrs.field(default="", repr=False)
     access_token: str | None = attrs.field(default=None, repr=False)
     #: Unix seconds when ``access_token`` stops working.
     expires_at: float | None = None
@@ -178,7 +180,7 @@ class OAuth(SingleFlightLogin):
         now: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        self._url = base_url.rstrip("/") + "/oauth2/access_token"
+        self.token_url = base_url.rstrip("/") + "/oauth2/access_token"
         self.store = store
         self._credentials = credentials
         self._now = now
@@ -191,22 +193,49 @@ class OAuth(SingleFlightLogin):
         credentials = await self._credentials_now()
         return None if self._expiring(credentials) else credentials.access_token
 
+    def token_form(self, grant_type: str, **fields: str) -> tuple[bytes, dict[str, str]]:
+        """A token request's body, form-encoded as league/oauth2-client (the PHP SDK) sends it."""
+        credentials = self._credentials
+        assert credentials is not None, "credentials are loaded before a token request"
+        body = {
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "grant_type": grant_type,
+            **fields,
+            "redirect_uri": credentials.redirect_uri,
+        }
+        return urlencode(body).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+
+    @asynccontextmanager
+    async def login_guard(self) -> AsyncIterator[None]:
+        # A store shared by processes (crmkit.redis_stores.RedisTokenStore) has a
+        # lease: hold it around the refresh and start from the pair saved last.
+        refreshing = getattr(self.store, "refreshing", None)
+        if refreshing is None:
+            yield
+            return
+        async with refreshing():
+            loaded = await self.store.load()
+            if loaded is not None:
+                self._credentials = loaded
+            yield
+
     def login_step(self, answer: httpx.Response | None) -> httpx.Request | None:
         if answer is not None:
             return None
         credentials = self._credentials
         assert credentials is not None, "current() has loaded them"
-        return httpx.Request(
-            "POST",
-            self._url,
-            json={
-                "client_id": credentials.client_id,
-                "client_secret": credentials.client_secret,
-                "grant_type": "refresh_token",
-                "refresh_token": credentials.refresh_token,
-                "redirect_uri": credentials.redirect_uri,
-            },
-        )
+        if not credentials.refresh_token:
+            raise AuthenticationError(
+                "no amoCRM refresh token yet: call exchange_code(code) with the code from "
+                "the integration's redirect first"
+            )
+        content, headers = self.token_form("refresh_token", refresh_token=credentials.refresh_token)
+        return httpx.Request("POST", self.token_url, content=content, headers=headers)
+
+    async def credentials(self) -> OAuthCredentials:
+        """The current credentials (loaded from the store if need be)."""
+        return await self._credentials_now()
 
     async def _credentials_now(self) -> OAuthCredentials:
         if self._credentials is None:
@@ -232,8 +261,8 @@ class OAuth(SingleFlightLogin):
         old = await self._credentials_now()
         if answer.status_code >= 400:
             raise AuthenticationError(
-                "amoCRM refused the OAuth refresh token (it may have been used already): "
-                "authorize the integration again",
+                "amoCRM refused the OAuth code or refresh token (it may have been used "
+                "already): authorize the integration again",
                 status=answer.status_code,
             )
         body = response_json(answer, what="amoCRM's token answer")

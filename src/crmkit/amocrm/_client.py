@@ -2,268 +2,65 @@
 
 from __future__ import annotations
 
-import builtins
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import attrs
 import httpx
 
 from .._client_base import ClientBase
-from .._json import reading, response_json
-from .._models import from_wire, to_wire
-from .._pagination import AsyncPaginator, PaginatorState
-from .._params import encode_query
+from .._json import response_json
+from .._models import from_wire
 from .._results import WriteResult
 from .._session import Session
-from ..errors import NotFoundError, ServerError, ValidationError
 from . import _wire
 from ._auth import CookieLogin, MemoryTokenStore, OAuth, OAuthCredentials, TokenStore
-from .models import Account, Company, Contact, Customer, Lead, Note, Pipeline, Task
+from .models import (
+    Account,
+    Catalog,
+    CatalogElement,
+    Company,
+    ComplexResult,
+    Contact,
+    Customer,
+    CustomerStatus,
+    CustomField,
+    CustomFieldGroup,
+    Event,
+    Lead,
+    LossReason,
+    Pipeline,
+    Role,
+    Status,
+    Tag,
+    Task,
+    User,
+)
+from .resources import (
+    EntityResource,
+    GroupResource,
+    LinksResource,
+    NotesResource,
+    UnsortedResource,
+    WebhooksResource,
+    add_complex,
+    group,
+)
 
 __all__ = ["AmoCRM", "WriteResult"]
 
-M = TypeVar("M")
 #: The vendor's current figure per account (the older brief says 1/s: pass rate_limit=1).
 DEFAULT_RATE_LIMIT = 7.0
+#: A DNS label: what an account's subdomain can be (``acme`` in ``acme.amocrm.ru``).
 _SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+#: The entity types that have custom fields, tags and links of their own.
+_OWNERS = ("leads", "contacts", "companies", "customers")
 
 
-def _wire_item(item: Any) -> dict[str, Any]:
-    data = to_wire(item) if attrs.has(type(item)) else dict(item)
-    return {
-        k: int(v.timestamp()) if isinstance(v, datetime) else v
-        for k, v in data.items()
-        if v is not None
-    }
-
-
-class EntityResource(Generic[M]):
-    """``leads``, ``contacts``, ``companies``, ``customers`` or ``tasks``.
-
-    (Notes hang under one of these: :class:`NotesResource`.)
-    """
-
-    def __init__(
-        self,
-        client: AmoCRM,
-        entity: str,
-        model: type[M],
-        *,
-        v4_path: str | None = None,
-        v2_params: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._client = client
-        self.entity = entity
-        self.model = model
-        self._v4_path = v4_path or entity
-        self._v2_params = dict(v2_params or {})
-
-    def list(
-        self,
-        *,
-        modified_since: datetime | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-        filter: Mapping[str, Any] | None = None,
-        query: str | None = None,
-        resume_from: PaginatorState | Mapping[str, Any] | None = None,
-        **params: Any,
-    ) -> AsyncPaginator[M]:
-        """Every entity (matching ``filter``/``query``), page by page.
-
-        ``modified_since`` sends ``If-Modified-Since`` (and, in v4,
-        ``filter[updated_at][from]``); ``paginator.watermark`` is the value for
-        the next incremental run. Page sizes are capped at 500 (v2) / 250 (v4).
-        """
-        extra: dict[str, Any] = dict(params)
-        for key, value in encode_query({"filter": filter or {}}):
-            # filter[id][]=1&filter[id][]=2: a repeated name keeps every value
-            extra.setdefault(key, []).append(value)
-        if query:
-            extra["query"] = query
-        strategy: _wire.V2ListStrategy[M] | _wire.V4ListStrategy[M]
-        if self._client.api_version == 2:
-            strategy = _wire.V2ListStrategy(self.entity, self.model, {**self._v2_params, **extra})
-        else:
-            strategy = _wire.V4ListStrategy(self.entity, self.model, extra, path=self._v4_path)
-        return AsyncPaginator(
-            self._client._fetch,
-            strategy,
-            page_size=page_size,
-            limit=limit,
-            modified_since=modified_since,
-            resume_from=resume_from,
-        )
-
-    async def get(self, id: int) -> M:
-        """One entity by id; ``NotFoundError`` when there is none."""
-        if isinstance(id, bool) or not isinstance(id, int) or id < 1:
-            raise ValueError(f"id must be a positive integer, not {id!r}")
-        if self._client.api_version == 2:
-            found = await self.list(page_size=1, id=id).first()
-        else:
-            response = await self._client.session.request("GET", f"api/v4/{self._v4_path}/{id}")
-            found = (
-                None
-                if response.status_code == 204
-                else from_wire(response_json(response), self.model)
-            )
-        if found is None:
-            raise NotFoundError(f"amoCRM has no {self.entity} with id {id}", status=204)
-        return found
-
-    async def add(self, items: Sequence[Any]) -> WriteResult:
-        """Create entities, 250 per request; new ids in input order, failures kept per item."""
-        return await self._write(_Write("add", [_wire_item(item) for item in items]))
-
-    async def update(self, items: Sequence[Any]) -> WriteResult:
-        """Update entities (each with its ``id``), 250 per request."""
-        write = _Write("update", [_wire_item(item) for item in items])
-        for n, item in enumerate(write.wired):
-            if not item.get("id"):
-                raise ValueError(f"update: item {n} has no id")
-        return await self._write(write)
-
-    async def _write(self, write: _Write) -> WriteResult:
-        total = len(write.wired)
-        for start in range(0, total, _wire.WRITE_CHUNK):
-            await self._write_chunk(
-                write, builtins.list(range(start, min(start + _wire.WRITE_CHUNK, total)))
-            )
-        return WriteResult(write.ids, write.errors)
-
-    async def _write_chunk(self, write: _Write, indices: builtins.list[int]) -> None:
-        try:
-            if self._client.api_version == 2:
-                await self._write_v2(write, indices)
-            else:
-                await self._write_v4(write, indices)
-        except ServerError as exc:
-            if exc.status != 504 or len(indices) == 1:
-                raise
-            half = len(indices) // 2  # "504 means send fewer": halve and go on
-            await self._write_chunk(write, indices[:half])
-            await self._write_chunk(write, indices[half:])
-
-    async def _write_v4(self, write: _Write, indices: builtins.list[int]) -> None:
-        body = [{**write.wired[i], "request_id": str(i)} for i in indices]
-        method = "POST" if write.action == "add" else "PATCH"
-        try:
-            response = await self._client.session.request(
-                method, f"api/v4/{self._v4_path}", json=body, idempotent=write.action == "update"
-            )
-        except ValidationError as exc:
-            failed = _v4_failures(exc.details)
-            if not failed:
-                raise
-            write.errors.update({i: failed[i] for i in indices if i in failed})
-            rest = [i for i in indices if i not in failed]
-            if rest:  # the chunk was refused as a whole: send the others again
-                await self._write_v4(write, rest)
-            return
-        write.take_ids(_wire._embedded(response, self.entity), indices)
-
-    async def _write_v2(self, write: _Write, indices: builtins.list[int]) -> None:
-        now = int(datetime.now(timezone.utc).timestamp())
-        update = write.action == "update"
-        rows = [
-            {**_wire.v4_to_v2(write.wired[i]), "request_id": str(i)}
-            | ({"updated_at": write.wired[i].get("updated_at", now)} if update else {})
-            for i in indices
-        ]
-        response = await self._client.session.request(
-            "POST",
-            f"api/v2/{self.entity}",
-            params=self._v2_params or None,
-            json={write.action: rows},
-            idempotent=update,
-        )
-        body = response_json(response)
-        with reading("the write answer", response):
-            embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
-            write.take_ids(embedded.get("items") or [], indices)
-            failures = (embedded.get("errors") or {}).get(write.action) or {}
-            for position, message in dict(failures).items():
-                write.errors[indices[int(position)]] = message
-
-
-@attrs.define
-class _Write:
-    """One add/update in progress: the items as sent, and what came back for each."""
-
-    action: str
-    wired: list[dict[str, Any]]
-    ids: list[int | None] = attrs.field()
-    errors: dict[int, Any] = attrs.field(factory=dict)
-
-    @ids.default
-    def _no_ids(self) -> list[int | None]:
-        return [None] * len(self.wired)
-
-    def take_ids(self, rows: Sequence[Any], indices: Sequence[int]) -> None:
-        """Record the ids of an answer's rows, matched to items by ``request_id``."""
-        wanted = set(indices)
-        with reading("the write answer's rows"):
-            for row in rows:
-                index = int(row.get("request_id", -1))
-                if index in wanted:
-                    self.ids[index] = int(row["id"])
-
-
-class NotesResource:
-    """Notes, which amoCRM keeps under their parent's type.
-
-    ``amo.notes.list(entity_type="contacts")`` reads ``/api/v4/contacts/notes``
-    (v2: ``/api/v2/notes?type=contact``); ``entity_type`` is one of ``leads``
-    (the default), ``contacts``, ``companies``, ``customers``, ``tasks``
-    (v2 only). ``amo.notes.of("contacts")`` is the resource for one type, with
-    the same methods as ``amo.leads``.
-    """
-
-    def __init__(self, client: AmoCRM) -> None:
-        self._client = client
-
-    def of(self, entity_type: str) -> EntityResource[Note]:
-        """The notes of one parent type (``"leads"``, ``"contacts"`` ...)."""
-        if entity_type not in _wire.NOTE_PARENTS:
-            raise ValueError(
-                f"notes: entity_type must be one of {', '.join(_wire.NOTE_PARENTS)}, "
-                f"not {entity_type!r}"
-            )
-        return EntityResource(
-            self._client,
-            "notes",
-            Note,
-            v4_path=f"{entity_type}/notes",
-            v2_params={"type": _wire.NOTE_PARENTS[entity_type]},
-        )
-
-    def list(self, *, entity_type: str = "leads", **options: Any) -> AsyncPaginator[Note]:
-        """Notes of one parent type; the other keywords are ``leads.list``'s."""
-        return self.of(entity_type).list(**options)
-
-    async def get(self, id: int, *, entity_type: str = "leads") -> Note:
-        """One note by id."""
-        return await self.of(entity_type).get(id)
-
-    async def add(self, items: Sequence[Any], *, entity_type: str = "leads") -> WriteResult:
-        """Add notes (each with ``entity_id``, ``note_type``, ``params``)."""
-        return await self.of(entity_type).add(items)
-
-    async def update(self, items: Sequence[Any], *, entity_type: str = "leads") -> WriteResult:
-        """Update notes (each with its ``id``)."""
-        return await self.of(entity_type).update(items)
-
-
-def _v4_failures(details: Any) -> dict[int, Any]:
-    failed: dict[int, Any] = {}
-    for entry in details or []:
-        if isinstance(entry, Mapping) and str(entry.get("request_id", "")).isdigit():
-            failed[int(entry["request_id"])] = entry.get("errors")
-    return failed
+def _owner(entity: str) -> str:
+    if entity not in _OWNERS:
+        raise ValueError(f"entity must be one of {', '.join(_OWNERS)}, not {entity!r}")
+    return entity
 
 
 class AmoCRM(ClientBase):
@@ -296,9 +93,9 @@ class AmoCRM(ClientBase):
         if base_url is None:
             if not subdomain:
                 raise ValueError("AmoCRM needs a subdomain or a base_url")
-            if not _SUBDOMAIN.fullmatch(subdomain):  # "evil.test/x?" would send the token away
+            if not _SUBDOMAIN.fullmatch(subdomain):
                 raise ValueError(
-                    f"subdomain must be the account's name (like 'acme'), not {subdomain!r}"
+                    f"subdomain must be one DNS label (acme in acme.amocrm.ru), not {subdomain!r}"
                 )
             base_url = f"https://{subdomain}.amocrm.ru"
         if api_version not in (2, 4):
@@ -328,16 +125,134 @@ class AmoCRM(ClientBase):
         self.tasks = EntityResource(self, "tasks", Task)
         self.notes = NotesResource(self)
 
+    # -- the groups around the entities (API v4) -----------------------------------
+
+    @property
+    def users(self) -> GroupResource[User]:
+        """``/api/v4/users`` (needs an admin's token: others get ``PermissionDeniedError``)."""
+        return GroupResource(self, group("Users"))
+
+    @property
+    def pipelines(self) -> GroupResource[Pipeline]:
+        """``/api/v4/leads/pipelines``, each with its statuses."""
+        return GroupResource(self, group("Pipelines"))
+
+    def statuses(self, pipeline_id: int) -> GroupResource[Status]:
+        """The statuses of one pipeline."""
+        return GroupResource(self, group("Statuses"), pipeline_id=int(pipeline_id))
+
+    @property
+    def loss_reasons(self) -> GroupResource[LossReason]:
+        """Why leads are lost (``/api/v4/leads/loss_reasons``)."""
+        return GroupResource(self, group("Loss reasons"))
+
+    @property
+    def customer_statuses(self) -> GroupResource[CustomerStatus]:
+        """The customers' segments (``/api/v4/customers/statuses``)."""
+        return GroupResource(self, group("Customer statuses"))
+
+    @property
+    def roles(self) -> GroupResource[Role]:
+        """The users' roles (``/api/v4/roles``; an admin's token)."""
+        return GroupResource(self, group("Roles"))
+
+    def custom_fields(self, entity: str = "leads") -> GroupResource[CustomField]:
+        """The custom fields of ``leads``, ``contacts``, ``companies`` or ``customers``."""
+        return GroupResource(self, group("Custom fields"), entity=_owner(entity))
+
+    def custom_field_groups(self, entity: str = "leads") -> GroupResource[CustomFieldGroup]:
+        return GroupResource(self, group("Custom field groups"), entity=_owner(entity))
+
+    def tags(self, entity: str = "leads") -> GroupResource[Tag]:
+        """The tags of one entity type."""
+        return GroupResource(self, group("Tags"), entity=_owner(entity))
+
+    def links(self, entity: str = "leads") -> LinksResource:
+        """Links from entities of one type to others (contacts, companies, catalog elements)."""
+        return LinksResource(self, _owner(entity))
+
+    @property
+    def events(self) -> GroupResource[Event]:
+        """``/api/v4/events``, newest first, 100 a page: the account's change feed.
+
+        Filters: ``filter={"type": ["lead_deleted"], "entity": ["lead"],
+        "created_at": {"from": aware_datetime}}``.
+        """
+        return GroupResource(self, group("Events"))
+
+    @property
+    def catalogs(self) -> GroupResource[Catalog]:
+        return GroupResource(self, group("Catalogs"))
+
+    def catalog_elements(self, catalog_id: int) -> GroupResource[CatalogElement]:
+        return GroupResource(self, group("Catalog elements"), catalog_id=int(catalog_id))
+
+    @property
+    def unsorted(self) -> UnsortedResource:
+        """``/api/v4/leads/unsorted``: list, add, accept, decline, link."""
+        return UnsortedResource(self, group("Unsorted"))
+
+    @property
+    def webhooks(self) -> WebhooksResource:
+        return WebhooksResource(self)
+
+    async def add_complex(self, leads: Sequence[Any]) -> list[ComplexResult]:
+        """Leads, each with a new contact and company in its ``_embedded`` (50 a request)."""
+        return await add_complex(self, leads)
+
+    async def exchange_code(self, code: str) -> OAuthCredentials:
+        """The first OAuth token pair, from the ``code`` amoCRM's redirect carries.
+
+        Sent form-encoded (``grant_type=authorization_code``) as the official
+        SDK's league/oauth2-client does, and saved to the token store before
+        it is used. Needs ``oauth=OAuthCredentials(client_id, client_secret,
+        redirect_uri)``.
+        """
+        flow = getattr(self, "oauth", None)
+        if not isinstance(flow, OAuth):
+            raise ValueError("exchange_code needs AmoCRM(..., oauth=OAuthCredentials(...))")
+        if not code or not code.strip():
+            raise ValueError("exchange_code: code is empty")
+        content, headers = flow.token_form("authorization_code", code=code.strip())
+        response = await self.session.request(
+            "POST", flow.token_url, content=content, headers=headers, auth=_NoAuth()
+        )
+        await flow.logged_in(response)
+        return await flow.credentials()
+
     def __repr__(self) -> str:
         return f"<AmoCRM {self.base_url} api v{self.api_version}>"
 
-    async def account(self) -> Account:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Any call crmkit has no method for, through the same Session (auth, throttle, errors).
+
+        ``path`` is relative to the account (``"api/v4/leads/5/links"``); an
+        absolute URL is refused, so the token never leaves for another host.
+        A 204 comes back as it is (no body).
+        """
+        if "://" in path or path.startswith("//"):
+            raise ValueError(f"request: path must be relative to the account, not {path!r}")
+        return await self.session.request(
+            method, path.lstrip("/"), params=params, json=json, data=data, headers=headers
+        )
+
+    async def account(self, *, include: Sequence[str] = ()) -> Account:
+        """The account; ``include`` asks for ``with=`` parts (``users_groups``,
+        ``task_types``, ``amojo_id``, ``datetime_settings`` ...), found in ``extra``."""
         path = "api/v2/account" if self.api_version == 2 else "api/v4/account"
-        response = await self.session.request("GET", path)
+        params = {"with": ",".join(include)} if include else None
+        response = await self.session.request("GET", path, params=params)
         return from_wire(response_json(response), Account)
 
-    async def pipelines(self) -> list[Pipeline]:
-        path = "api/v2/pipelines" if self.api_version == 2 else "api/v4/leads/pipelines"
-        response = await self.session.request("GET", path)
-        key = "items" if self.api_version == 2 else "pipelines"
-        return [from_wire(p, Pipeline) for p in _wire._embedded(response, key)]
+
+class _NoAuth(httpx.Auth):
+    """No credentials: the token exchange carries its own."""

@@ -16,9 +16,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -28,6 +31,7 @@ from .._log import redact_url
 from .._mapping import default_error_mapper, error_for_status
 from .._models import from_wire
 from .._pagination import Page, PageRequest
+from .._params import encode_query
 from ..errors import (
     AccountBlockedError,
     AuthenticationError,
@@ -36,6 +40,7 @@ from ..errors import (
     ProtocolError,
     ValidationError,
 )
+from ._v2_fields import v2_to_v4
 
 __all__ = [
     "V2_PAGE_MAX",
@@ -58,8 +63,59 @@ NOTE_PARENTS = {
     "customers": "customer",
     "tasks": "task",
 }
+#: v4 lists read by ``updated_at``: they page in ``order[updated_at]=asc`` so that pages
+#: stay stable while records change (tasks and events take no such order).
+ORDERED_BY_UPDATE = frozenset({"leads", "contacts", "companies", "customers", "notes"})
+#: v4 has notes under these (no ``tasks/notes``: amoCRM v4 docs, official PHP SDK EntityNotes).
+V4_NOTE_PARENTS = {k: v for k, v in NOTE_PARENTS.items() if k != "tasks"}
 _AUTH_CODES = {"110", "111", "112", "101"}
 _IP_CODE = "113"
+
+
+def unix_seconds(value: Any, name: str) -> Any:
+    """Every datetime in ``value`` (nested) as unix seconds; a naive one is a ValueError.
+
+    amoCRM's date filters take unix seconds (``filter[updated_at][from]=1704067200``).
+    """
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"{name}: naive datetime {value!r}; pass an aware one (tzinfo=timezone.utc)"
+            )
+        return int(value.timestamp())
+    if isinstance(value, Mapping):
+        return {key: unix_seconds(inner, f"{name}[{key}]") for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        if any(isinstance(inner, Mapping) for inner in value):
+            # filter[statuses][0][pipeline_id]=1: a list of objects goes by position
+            return {str(n): unix_seconds(inner, f"{name}[{n}]") for n, inner in enumerate(value)}
+        return [unix_seconds(inner, f"{name}[]") for inner in value]
+    return value
+
+
+def list_params(
+    entity: str,
+    api_version: int,
+    *,
+    filter: Mapping[str, Any] | None,
+    order: Mapping[str, str] | None,
+    query: str | None,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The query of a list: filters (dates as unix seconds), order, search, the rest as given.
+
+    A repeated name keeps every value (``filter[id][]=1&filter[id][]=2``).
+    """
+    out: dict[str, Any] = {}
+    pairs = encode_query(unix_seconds({"filter": filter or {}, "order": order or {}}, "filter"))
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    out.update(unix_seconds(dict(params), "params"))
+    if query:
+        out["query"] = query
+    if api_version == 4 and entity in ORDERED_BY_UPDATE and not order:
+        out["order[updated_at]"] = "asc"
+    return out
 
 
 def if_modified_since(when: datetime) -> str:
@@ -89,22 +145,47 @@ def _v2_error(body: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-class ErrorMapper:
-    """amoCRM's rules, with one piece of memory: whether the account has worked.
+#: A JSON 403 this soon after a 429 is taken for the block (Kommo's "limitations" page:
+#: repeated violations, then every request refused).
+BLOCK_WINDOW = 60.0
+_ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
-    A 403 is the block (every request refused) when it is an HTML page, or when
-    the account answered normally before; a first-call JSON 403 is a plain
-    permission refusal (or v2's code 113, IP not allowed).
+
+class ErrorMapper:
+    """amoCRM's rules, with memory of the calls that worked and of the last 429.
+
+    A 403 is the block (every request refused) when it is an HTML page (nginx's),
+    or when it is JSON on a call (method and path) that answered normally
+    before, arriving after 429s in the last minute. Any other JSON 403 is an
+    ordinary refusal ("insufficient rights for this method", e.g.
+    ``/api/v4/users`` for a non-admin user; the official PHP SDK's
+    ``AmoCRMApiRequest::checkHttpStatus`` and Krukov's ``amocrm.v2.interaction``
+    treat 403 as a refusal): ``PermissionDeniedError``, and the Session goes
+    on. v2's code 113 (IP not allowed) is a refusal too.
     """
 
-    def __init__(self) -> None:
-        self.worked = False
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        #: The calls (method and path, ids folded) that have answered normally.
+        self.worked: set[str] = set()
+        self._now = now
+        self.last_rate_limited: float | None = None
+
+    @staticmethod
+    def _call(response: httpx.Response) -> str:
+        request = response.request
+        return f"{request.method} {_ID_SEGMENT.sub('/{id}', request.url.path)}"
+
+    def _recently_rate_limited(self) -> bool:
+        last = self.last_rate_limited
+        return last is not None and self._now() - last <= BLOCK_WINDOW
 
     def __call__(self, response: httpx.Response) -> CRMError | None:
         status = response.status_code
         if status < 400:
-            self.worked = True
+            self.worked.add(self._call(response))
             return None
+        if status == 429:
+            self.last_rate_limited = self._now()
         body = _json_or_none(response)
         code, message = _v2_error(body)
         if status == 403:
@@ -115,7 +196,8 @@ class ErrorMapper:
                     code=code,
                     cls=PermissionDeniedError,
                 )
-            if _is_html(response) or self.worked:
+            had_worked = self._call(response) in self.worked
+            if _is_html(response) or (had_worked and self._recently_rate_limited()):
                 return error_for_status(
                     response,
                     "amoCRM has blocked API access for this account (403 on every request; "
@@ -156,6 +238,13 @@ def _problem_title(body: Any) -> str | None:
     return None
 
 
+def protocol_error(response: httpx.Response, message: str) -> ProtocolError:
+    """A ``ProtocolError`` naming the request (secrets removed)."""
+    return ProtocolError(
+        message, method=response.request.method, url=redact_url(response.request.url)
+    )
+
+
 def _embedded(response: httpx.Response, key: str) -> list[Any]:
     body = response_json(response)
     embedded = body.get("_embedded") if isinstance(body, Mapping) else None
@@ -192,7 +281,10 @@ class V2ListStrategy(Generic[M]):
         return int(cursor or 0) + count if count >= page_size else None
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
-        items = [from_wire(v2_to_v4(raw), self.model) for raw in _embedded(response, "items")]
+        items = [
+            from_wire(v2_to_v4(raw, self.entity), self.model)
+            for raw in _embedded(response, "items")
+        ]
         return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
 
 
@@ -207,6 +299,8 @@ class V4ListStrategy(Generic[M]):
     default_page_size: int = V4_PAGE_MAX
     #: The path after ``api/v4/`` when it is not the entity's name (``leads/notes``).
     path: str | None = None
+    #: ``_embedded`` parts of each item read as its own fields (a pipeline's ``statuses``).
+    lift: tuple[str, ...] = ()
 
     def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
         params: dict[str, Any] = {**self.params, "page": int(cursor or 1), "limit": page_size}
@@ -224,43 +318,24 @@ class V4ListStrategy(Generic[M]):
         return int(cursor or 1) + 1 if has_next else None
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
-        items = [from_wire(raw, self.model) for raw in _embedded(response, self.entity)]
+        items = [
+            from_wire(lift_embedded(raw, self.lift), self.model)
+            for raw in _embedded(response, self.entity)
+        ]
         return Page(items=items, next_cursor=self.peek_next(response, cursor, page_size))
 
 
-def v4_to_v2(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An entity to write, from v4's field names to v2's (``sale``, ``custom_fields``)."""
-    out = {k: v for k, v in item.items() if k not in ("price", "custom_fields_values")}
-    if "price" in item:
-        out["sale"] = item["price"]
-    if "custom_fields_values" in item:
-        out["custom_fields"] = [
-            {
-                "id": field.get("field_id"),
-                **({"code": field["field_code"]} if field.get("field_code") else {}),
-                "values": field.get("values") or [],
-            }
-            for field in item["custom_fields_values"] or []
-        ]
-    return out
+def lift_embedded(raw: Any, keys: tuple[str, ...]) -> Any:
+    """``raw`` with ``_embedded[key]`` copied up as ``raw[key]`` for each of ``keys``."""
+    if not keys or not isinstance(raw, Mapping) or not isinstance(raw.get("_embedded"), Mapping):
+        return raw
+    embedded = raw["_embedded"]
+    return {**raw, **{key: embedded[key] for key in keys if key in embedded}}
 
 
-def v2_to_v4(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A v2 entity in v4's field names, so one model reads both dialects."""
-    out = dict(raw)
-    if "sale" in out and "price" not in out:
-        out["price"] = out.pop("sale")
-    if "custom_fields" in out and "custom_fields_values" not in out:
-        out["custom_fields_values"] = [
-            {
-                "field_id": field.get("id"),
-                "field_code": field.get("code"),
-                "field_name": field.get("name"),
-                "values": field.get("values") or [],
-            }
-            for field in out.pop("custom_fields") or []
-            if isinstance(field, Mapping)
-        ]
-    if isinstance(out.get("pipeline"), Mapping) and "pipeline_id" not in out:
-        out["pipeline_id"] = out["pipeline"].get("id")
-    return out
+def segment(value: Any) -> str:
+    """A caller's value as one URL path segment: percent-encoded, never ``/``, ``.`` or ``..``."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"{text!r} cannot be a path segment")
+    return quote(text, safe="")

@@ -111,6 +111,8 @@ def _add_export(commands: Any) -> None:
     where.add_argument("--secret", help="corezoid: the API secret")
     where.add_argument("--conv-id", help="corezoid: the process id")
     where.add_argument("--refs", type=Path, help="corezoid: a file of task refs, one a line")
+    where.add_argument("--node", help="corezoid: a node id: export the tasks in that node")
+    where.add_argument("--company-id", help="corezoid: the workspace (company_id)")
     how = export.add_argument_group("how")
     how.add_argument("--rate-limit", type=float, help="requests/s (default: the platform's)")
     how.add_argument("--page-size", type=int, help="records a request (capped by the platform)")
@@ -166,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit", type=float, help="the sandbox's limit (default: the platform's; 0: none)"
     )
     serve.add_argument("--faults", help="e.g. server_error=0.05,drop_after=0.02,seed=1")
+    from ._jobs import add_job_commands
+
+    add_job_commands(commands)
     return parser
 
 
@@ -179,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._commands import export_command
 
             return export_command(args, parser)
+        if args.command in ("worker", "enqueue", "jobs"):
+            from ._jobs import jobs_command
+
+            return jobs_command(args)
         if args.command == "demo":
             from ._demo import demo_command
 

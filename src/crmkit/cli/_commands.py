@@ -14,7 +14,14 @@ from ._export import ExportJob, JobStats, run_export
 from ._progress import Display, human_console, make_display, summary_table
 from ._sources import ExportSpec, SpecError, make_job
 
-__all__ = ["export_command", "run_jobs", "run_shown", "specs_from_config", "summary_json"]
+__all__ = [
+    "config_tables",
+    "export_command",
+    "run_jobs",
+    "run_shown",
+    "specs_from_config",
+    "summary_json",
+]
 
 _FLAG_OPTIONS = (
     "url",
@@ -31,17 +38,16 @@ _FLAG_OPTIONS = (
     "secret",
     "conv_id",
     "refs",
+    "node",
+    "company_id",
     "rate_limit",
     "page_size",
     "allow_insecure_http",
 )
 
 
-def specs_from_config(path: Path) -> list[ExportSpec]:
-    """``[[export]]`` tables: platform, entity, out, state, and the flags' options.
-
-    Any option may instead name an environment variable: ``token_env = "ACME_TOKEN"``.
-    """
+def config_tables(path: Path, name: str) -> list[Any]:
+    """The ``[[name]]`` tables of a TOML file; :class:`SpecError` when it has none."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -50,9 +56,18 @@ def specs_from_config(path: Path) -> list[ExportSpec]:
         data = tomllib.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise SpecError(f"cannot read the config {path}: {exc}") from None
-    tables = data.get("export")
+    tables = data.get(name)
     if not isinstance(tables, list) or not tables:
-        raise SpecError(f"{path} has no [[export]] tables")
+        raise SpecError(f"{path} has no [[{name}]] tables")
+    return tables
+
+
+def specs_from_config(path: Path) -> list[ExportSpec]:
+    """``[[export]]`` tables: platform, entity, out, state, and the flags' options.
+
+    Any option may instead name an environment variable: ``token_env = "ACME_TOKEN"``.
+    """
+    tables = config_tables(path, "export")
     specs = []
     base = path.parent
     for n, table in enumerate(tables, start=1):

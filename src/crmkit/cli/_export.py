@@ -33,7 +33,15 @@ from .. import SessionStats
 from .._files import write_json_atomic
 from .._models import to_wire
 
-__all__ = ["ExportJob", "JobStats", "Source", "StateError", "run_export", "to_record"]
+__all__ = [
+    "Checkpoints",
+    "ExportJob",
+    "JobStats",
+    "Source",
+    "StateError",
+    "run_export",
+    "to_record",
+]
 
 STATE_VERSION = 1
 
@@ -63,6 +71,18 @@ class Source(Protocol):
         ...
 
 
+class Checkpoints(Protocol):
+    """Where an export's state lives instead of a state file (Redis, for workers)."""
+
+    async def load(self) -> dict[str, Any] | None:
+        """The state saved last, or None."""
+        ...
+
+    async def save(self, state: dict[str, Any]) -> None:
+        """Replace the state (after each page's output is written and synced)."""
+        ...
+
+
 #: Opens a source from the saved state (``position``, and whether that run finished).
 SourceOpener = Callable[[dict[str, Any] | None, bool], AbstractAsyncContextManager[Source]]
 
@@ -79,6 +99,8 @@ class ExportJob:
     account: str = ""
     out: Path | None = None
     state: Path | None = None
+    #: Keeps the state instead of ``state`` (a file): e.g. crmkit.redis_stores.RedisCheckpointStore.
+    checkpoints: Checkpoints | None = None
 
 
 @attrs.define
@@ -220,7 +242,7 @@ async def run_export(
     job: ExportJob, stats: JobStats, on_page: Callable[[JobStats], None] | None = None
 ) -> None:
     """Run ``job`` to the end, updating ``stats``; errors propagate (state kept)."""
-    saved = read_state(job.state, job.key)
+    saved = await _load_state(job)
     finished_before = bool(saved and saved.get("complete"))
     resuming = saved is not None and not finished_before
     offset = int(saved.get("out_offset", 0)) if saved and resuming else 0
@@ -247,14 +269,10 @@ async def run_export(
                 stats.records += len(items)
                 stats.pages += 1
                 stats.total = total
-                if job.state is not None:
-                    state = _state(job, source.position(), offset, stats.records, False)
-                    write_json_atomic(job.state, state)
+                await _save_state(job, source.position(), offset, stats.records, False)
                 if on_page is not None:
                     on_page(stats)
-            if job.state is not None:
-                state = _state(job, source.position(), offset, stats.records, True)
-                write_json_atomic(job.state, state)
+            await _save_state(job, source.position(), offset, stats.records, True)
         stats.status = "done"
     except (asyncio.CancelledError, KeyboardInterrupt):
         stats.status = "interrupted"
@@ -269,6 +287,24 @@ async def run_export(
             out.close()
         else:
             out.flush()
+
+
+async def _load_state(job: ExportJob) -> dict[str, Any] | None:
+    if job.checkpoints is None:
+        return read_state(job.state, job.key)
+    data = await job.checkpoints.load()
+    if data is not None and (data.get("version") != STATE_VERSION or data.get("key") != job.key):
+        raise StateError(f"the checkpoint of {job.name} belongs to another export")
+    return data
+
+
+async def _save_state(
+    job: ExportJob, position: dict[str, Any], offset: int, records: int, complete: bool
+) -> None:
+    if job.checkpoints is not None:
+        await job.checkpoints.save(_state(job, position, offset, records, complete))
+    elif job.state is not None:
+        write_json_atomic(job.state, _state(job, position, offset, records, complete))
 
 
 def _state(

@@ -10,7 +10,8 @@ picks up the saved position and pages:
 - retailcrm: customers, customers-corporate, orders (whole listings, resumable),
   orders-history, customers-history (the change feed by ``sinceId``);
 - vtiger: any module by VTQL query, or with ``changes`` its ``sync`` feed;
-- corezoid: tasks of a process, shown by a list of refs (no change feed there).
+- corezoid: tasks of a process, those in one node (``--node``, paged by the node
+  listing) or shown by a list of refs (no change feed there).
 """
 
 from __future__ import annotations
@@ -105,8 +106,11 @@ class ExportSpec:
         return value
 
 
-def make_job(spec: ExportSpec) -> ExportJob:
-    """The engine's job for ``spec``; :class:`SpecError` for what is missing or unknown."""
+def make_job(spec: ExportSpec, *, client_options: Mapping[str, Any] | None = None) -> ExportJob:
+    """The engine's job for ``spec``; :class:`SpecError` for what is missing or unknown.
+
+    ``client_options`` go to the client as they are (``throttle=`` from the workers).
+    """
     if spec.platform not in ENTITIES:
         raise SpecError(f"unknown platform {spec.platform!r}: one of {', '.join(sorted(ENTITIES))}")
     known = ENTITIES[spec.platform]
@@ -117,7 +121,7 @@ def make_job(spec: ExportSpec) -> ExportJob:
     changes = spec.platform == "vtiger" and bool(spec.option("changes"))
     entity = spec.entity + (" changes" if changes else "")
     # Read the options now, so a mistake is reported before anything runs.
-    options = _client_options(spec)
+    options = {**_client_options(spec), **(client_options or {})}
 
     def open_source(
         position: dict[str, Any] | None, finished: bool
@@ -170,7 +174,7 @@ def _client_options(spec: ExportSpec) -> dict[str, Any]:
                 login=spec.need("login", "the user's e-mail (API v2)"),
                 api_key=spec.need("api_key", "the user's API key (API v2)"),
             )
-        else:
+        elif not spec.option("oauth"):  # with oauth, the caller passes token_store=
             options["access_token"] = spec.need("token", "the access token")
         options["base_url"] = url
     elif spec.platform == "retailcrm":
@@ -189,8 +193,11 @@ def _client_options(spec: ExportSpec) -> dict[str, Any]:
             api_login=spec.need("api_login", "the API login"),
             secret=spec.need("secret", "the API secret"),
         )
+        if spec.option("company_id"):
+            options["company_id"] = str(spec.option("company_id"))
         spec.need("conv_id", "the process id")
-        spec.need("refs", "the file of task refs")
+        if not spec.option("node"):
+            spec.need("refs", "the node (--node) or the file of task refs")
     return options
 
 
@@ -230,16 +237,22 @@ class PaginatorSource:
         elif saved is not None and finished and by_time:
             since = saved.watermark
         self.incremental = finished and (resume is not None or since is not None)
+        # Stopped after its last page's checkpoint, before it was marked finished: the
+        # listing is read to its end; starting it over would repeat every record.
+        self._read_to_end = saved if saved is not None and saved.done and not finished else None
         self.paginator = make(resume, since)
         self.rate_limit = _rate(client)
         self._stats: SessionStats = client.session.stats
 
     async def pages(self) -> AsyncIterator[tuple[list[Any], int | None]]:
+        if self._read_to_end is not None:
+            return
         async for page in self.paginator.pages():
             yield list(page.items), page.total
 
     def position(self) -> dict[str, Any]:
-        return {"paginator": self.paginator.state.to_dict()}
+        state = self._read_to_end or self.paginator.state
+        return {"paginator": state.to_dict()}
 
     def session_stats(self) -> SessionStats:
         return self._stats
@@ -356,6 +369,16 @@ def _task_record(ref: str, result: OpResult) -> dict[str, Any]:
 async def _corezoid(
     spec: ExportSpec, options: dict[str, Any], position: dict[str, Any] | None, finished: bool
 ) -> AsyncIterator[Source]:
+    conv_id, node = str(spec.need("conv_id", "the process id")), spec.option("node")
+    if node:  # the node's listing: paged by limit/offset, resumable, starts over when done
+        page_size = _page_size(spec)
+        async with Corezoid(**options) as cz:
+
+            def make(resume: PaginatorState | None, since: datetime | None) -> AsyncPaginator[Any]:
+                return cz.list_tasks(conv_id, str(node), resume_from=resume, page_size=page_size)
+
+            yield PaginatorSource(cz, make, position, finished, by_time=False)
+        return
     refs_path = Path(spec.need("refs", "the file of task refs"))
     try:
         text = await asyncio.to_thread(refs_path.read_text)
@@ -364,7 +387,7 @@ async def _corezoid(
         raise SpecError(f"corezoid: cannot read the refs file {refs_path}: {exc}") from None
     async with Corezoid(**options) as cz:
         start = None if finished else position
-        yield CorezoidSource(cz, str(spec.need("conv_id", "the process id")), refs, start)
+        yield CorezoidSource(cz, conv_id, refs, start)
 
 
 def _page_size(spec: ExportSpec) -> int | None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CRMError
-from ._wire import Op, OpResult
+from ._ops import Op, OpResult
 
 if TYPE_CHECKING:
     from ._client import Corezoid
@@ -65,7 +65,7 @@ class OpsBatcher:
         if self._flusher is None or self._closing:
             raise RuntimeError("use the batcher inside `async with corezoid.batch() as batch:`")
         future: asyncio.Future[OpResult] = asyncio.get_running_loop().create_future()
-        entry = (op.with_ref(), future)
+        entry = (self._client.prepare(op), future)
         if not self._queue:
             self._oldest = asyncio.get_running_loop().time()
         self._queue.append(entry)
@@ -81,11 +81,27 @@ class OpsBatcher:
             raise
 
     async def create_task(
-        self, conv_id: int | str, data: Mapping[str, Any], ref: str | None = None
+        self,
+        conv_id: int | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        ref: str | None = None,
+        *,
+        obj_alias: str | None = None,
+        company_id: str | None = None,
+        project_id: int | str | None = None,
+        stage_id: int | str | None = None,
     ) -> OpResult:
-        """Create a task in process ``conv_id``; returns its result or raises ``OpError``."""
-        result = await self.submit(Op.create_task(conv_id, data, ref=ref))
-        return result.unwrap()
+        """Create a task (the arguments of :meth:`Op.create_task`); its result, or ``OpError``."""
+        op = Op.create_task(
+            conv_id,
+            data,
+            ref=ref,
+            obj_alias=obj_alias,
+            company_id=company_id,
+            project_id=project_id,
+            stage_id=stage_id,
+        )
+        return (await self.submit(op)).unwrap()
 
     async def _flush_forever(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,12 +1,19 @@
 """The Corezoid client: signed op packages over one Session, and the one retry path for ops.
 
 :meth:`Corezoid._execute` is where a package's ops are sent, and resent when
-that is safe: after "Too many requests" op answers (the throttle pauses first),
-and after a dropped connection, for task creates (they always carry a ``ref``:
-a create the server had already done answers "duplicate ref" and is resolved
-by a show, never created twice), shows and modifies. Other ops in a dropped
-package fail with :class:`crmkit.TransportError`: only the caller can know
-whether repeating them is safe. ``ops()`` and the batcher both use it.
+that is safe:
+
+- after "Too many requests" op answers (the throttle pauses first);
+- after an answer whose outcome is unknown (a dropped connection, a truncated
+  or unreadable answer, a gateway's 502/504) or a 503 (Corezoid's overload
+  answer, waited out after its ``Retry-After``, the whole Session pausing):
+  only reads and task creates are resent. Creates always carry a ``ref``: a
+  create the server had already done answers "duplicate ref" and is resolved
+  by a show (itself retried), never created twice. Other ops in such a package
+  fail with the error: only the caller can know whether repeating them is safe.
+
+``ops()``, the batcher and ``sync_call()`` all use it. A 429 is retried by the
+Session for every request (the server did not act on it), after ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -20,13 +27,19 @@ import httpx
 from .._client_base import ClientBase
 from .._log import redact_url
 from .._session import Session
-from ..errors import CRMError, ProtocolError, TransportError
+from ..errors import CRMError, ProtocolError, ServerError, TransportError
 from . import _wire
-from ._wire import Op, OpError, OpResult
+from ._direct import create_via, parse_direct_url
+from ._errors import ServiceUnavailableError, SyncTimeoutError
+from ._listing import Listings
+from ._ops import Op, OpResult
 
-__all__ = ["Corezoid", "Signer"]
+__all__ = ["SYNC_TIMEOUT_MARGIN", "Corezoid", "Signer"]
 
-_RESENDABLE = frozenset({("create", "task"), ("show", "task"), ("modify", "task")})
+#: Seconds the HTTP read timeout of a Sync API call exceeds the Sync API's own timeout.
+SYNC_TIMEOUT_MARGIN = 5.0
+
+_UNKNOWN_OUTCOME = (TransportError, ProtocolError, ServerError)
 
 
 class Signer(httpx.Auth):
@@ -49,12 +62,14 @@ class Signer(httpx.Auth):
         return "Signer(secret=***)"
 
 
-class Corezoid(ClientBase):
+class Corezoid(Listings, ClientBase):
     """A Corezoid API key (login + secret) on one host.
 
     ``max_ops`` caps the ops in one request (Corezoid's cap is license-dependent);
     larger ``ops()`` calls are split. ``sync_url`` is the Sync API's host.
-    Other keywords go to :class:`crmkit.Session` (``rate_limit``, ``transport``, ...).
+    ``company_id`` is the workspace every op is sent to unless it names its own
+    (None: the key's personal workspace). Other keywords go to
+    :class:`crmkit.Session` (``rate_limit``, ``transport``, ...).
     """
 
     def __init__(
@@ -64,6 +79,7 @@ class Corezoid(ClientBase):
         *,
         base_url: str = "https://api.corezoid.com",
         sync_url: str = "https://sync-api.corezoid.com",
+        company_id: str | None = None,
         max_ops: int = 100,
         **session_options: Any,
     ) -> None:
@@ -71,7 +87,10 @@ class Corezoid(ClientBase):
             raise ValueError("Corezoid needs the API key's secret")
         if max_ops < 1:
             raise ValueError("max_ops must be at least 1")
+        if company_id is not None and not str(company_id).strip():
+            raise ValueError("company_id must not be empty (leave it out for a personal workspace)")
         self.api_login = str(api_login)
+        self.company_id = company_id
         self.max_ops = max_ops
         self.sync_url = sync_url.rstrip("/")
         self._signer = Signer(secret)
@@ -84,13 +103,19 @@ class Corezoid(ClientBase):
 
     # -- ops -----------------------------------------------------------------
 
+    def prepare(self, op: Op) -> Op:
+        """``op`` as it is sent: in the client's workspace, a task create with a ``ref``."""
+        return op.with_ref().with_company(self.company_id)
+
     async def ops(self, ops: Sequence[Op]) -> list[OpResult]:
         """Send ``ops`` (split into requests of ``max_ops``); results in the order given.
 
         A failing op is reported in its :class:`OpResult` (``.ok``, ``.unwrap()``);
         a failed package raises :class:`~crmkit.corezoid.RequestError`.
         """
-        prepared = [op.with_ref() for op in ops]
+        if not ops:
+            raise ValueError("ops must not be empty: pass at least one Op")
+        prepared = [self.prepare(op) for op in ops]
         results: list[OpResult] = []
         for start in range(0, len(prepared), self.max_ops):
             for result in await self._execute(prepared[start : start + self.max_ops]):
@@ -112,70 +137,78 @@ class Corezoid(ClientBase):
 
     async def sync_call(
         self,
-        conv_id: int | str,
-        data: Mapping[str, Any],
+        conv_id: int | str | None = None,
+        data: Mapping[str, Any] | None = None,
         *,
         timeout: float = 30,
         ref: str | None = None,
+        obj_alias: str | None = None,
+        company_id: str | None = None,
     ) -> Any:
         """Run a process through the Sync API and return its answer (``ops[0].data``).
 
-        Raises :class:`~crmkit.corezoid.SyncTimeoutError` when the process does
-        not answer within ``timeout`` seconds.
+        The HTTP read timeout of this request is ``timeout`` plus
+        :data:`SYNC_TIMEOUT_MARGIN`, whatever the Session's. Raises
+        :class:`~crmkit.corezoid.SyncTimeoutError` when the process does not
+        answer within ``timeout`` seconds. When the connection drops and the
+        resend finds the task already made (its own ``ref``), the process's
+        reply is lost with the connection: the task, shown by ref, is returned
+        instead (its ``data``), never a second task.
         """
-        op = Op.create_task(conv_id, data, ref=ref).with_ref()
-        body, ids = _wire.build_body([op])
-        import orjson
-
-        payload = orjson.loads(body)
-        payload["timeout"] = timeout
-        response = await self.session.request(
-            "POST",
-            f"{self.sync_url}/api/1/json/{self.api_login}",
-            content=orjson.dumps(payload),
-            headers={"Content-Type": _wire.CONTENT_TYPE},
-            idempotent=True,  # the ref makes a repeat a duplicate, not a second task
-        )
-        result = _wire.read_answer(response, ids)[0]
-        if not result.ok and "timeout" in (result.proc + (result.description or "")).lower():
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive seconds, not {timeout!r}")
+        op = Op.create_task(conv_id, data, ref=ref, obj_alias=obj_alias, company_id=company_id)
+        (result,) = await self._execute([self.prepare(op)], sync_timeout=timeout)
+        if isinstance(result, CRMError):
+            raise result
+        if result.timed_out:
             raise SyncTimeoutError(
                 result.description or "the process did not answer in time",
                 code=result.proc,
-                status=response.status_code,
+                status=200,
             )
         return result.unwrap().data
 
-    async def direct(self, conv_id: int | str, hash: str, data: Mapping[str, Any]) -> OpResult:
-        """Create a task through a process's direct URL (no signature; ``hash`` is its secret)."""
-        response = await self.session.request(
-            "POST",
-            f"api/2/json/public/{conv_id}/{hash}",
-            json=dict(data),
-            auth=_NO_AUTH,
-        )
-        body = response.json()
-        if not isinstance(body, Mapping) or body.get("request_proc") != "ok":
-            proc = body.get("request_proc") if isinstance(body, Mapping) else None
-            raise _wire.RequestError(f"direct URL refused the task: {proc!r}", code=str(proc))
-        answers = body.get("ops") or []
-        if not answers:
-            raise ProtocolError("the direct URL answered no op result")
-        return OpResult.from_wire(answers[0])
+    async def direct(
+        self, conv_id: int | str, hash: str, data: Mapping[str, Any], *, ref: str | None = None
+    ) -> OpResult:
+        """Create a task through a process's direct URL on this client's host (no signature;
+        ``hash`` is its secret). :func:`crmkit.corezoid.direct` takes a URL as copied."""
+        parts = parse_direct_url(f"https://host/api/2/json/public/{conv_id}/{hash}")
+        return await create_via(self.session, parts, data, ref)
 
     # -- the one place ops are sent -------------------------------------------
 
-    async def _send(self, ops: Sequence[Op]) -> list[OpResult]:
-        body, ids = _wire.build_body(ops)
-        response = await self.session.request(
-            "POST",
-            f"api/2/json/{self.api_login}",
-            content=body,
-            headers={"Content-Type": _wire.CONTENT_TYPE},
-            idempotent=False,
-        )
-        return _wire.read_answer(response, ids)
+    async def _send(self, ops: Sequence[Op], sync_timeout: float | None = None) -> list[OpResult]:
+        body, ids = _wire.build_body(ops, timeout=sync_timeout)
+        if sync_timeout is None:
+            url, timeout = f"api/2/json/{self.api_login}", None
+        else:
+            url = f"{self.sync_url}/api/1/json/{self.api_login}"
+            timeout = httpx.Timeout(sync_timeout + SYNC_TIMEOUT_MARGIN, connect=10.0)
+        try:
+            response = await self.session.request(
+                "POST",
+                url,
+                content=body,
+                headers={"Content-Type": _wire.CONTENT_TYPE},
+                idempotent=False,
+                timeout=timeout,
+            )
+        except (TransportError, ServerError) as exc:
+            if sync_timeout is not None and _is_timeout(exc):
+                raise SyncTimeoutError(
+                    f"the process did not answer within {sync_timeout:g} s",
+                    code="timeout",
+                    method=exc.method,
+                    url=exc.url,
+                ) from exc
+            raise
+        return _wire.read_answer(response, ids, by_position=sync_timeout is not None)
 
-    async def _execute(self, ops: Sequence[Op]) -> list[OpResult | CRMError]:
+    async def _execute(
+        self, ops: Sequence[Op], *, sync_timeout: float | None = None
+    ) -> list[OpResult | CRMError]:
         """Send one package, resending what is safe (see the module docstring)."""
         results: list[OpResult | CRMError | None] = [None] * len(ops)
         todo = list(range(len(ops)))
@@ -184,16 +217,28 @@ class Corezoid(ClientBase):
         policy = self.session.retry
         while todo:
             try:
-                answers = await self._send([ops[i] for i in todo])
-            except TransportError as exc:
-                if retry >= policy.max_retries:
+                answers = await self._send([ops[i] for i in todo], sync_timeout)
+            except _UNKNOWN_OUTCOME as exc:
+                if retry >= policy.max_retries or (
+                    isinstance(exc, ServerError) and exc.status not in policy.retry_statuses
+                ):
                     raise
-                unsafe = [i for i in todo if (ops[i].type, ops[i].obj) not in _RESENDABLE]
+                unsafe = [i for i in todo if not ops[i].safe_to_resend]
                 for i in unsafe:
                     results[i] = exc
                 todo = [i for i in todo if i not in unsafe]
-                maybe_done.update(i for i in todo if ops[i].type == "create")
-                await self.session.clock.sleep(policy.backoff(retry))
+                maybe_done.update(i for i in todo if ops[i].is_task_create)
+                delay = getattr(exc, "retry_after", None)
+                if delay is None:
+                    delay = policy.backoff(retry)
+                if delay > policy.retry_after_cap:
+                    raise
+                if isinstance(exc, ServiceUnavailableError):
+                    self.session.stats.rate_limited += 1
+                    self.session.throttle.pause(delay)  # overload: the whole Session waits
+                elif todo:
+                    await self.session.clock.sleep(delay)
+                self.session.stats.retries += 1
                 retry += 1
                 continue
             again: list[int] = []
@@ -217,24 +262,30 @@ class Corezoid(ClientBase):
     async def _resolve_duplicates(
         self, ops: Sequence[Op], indices: list[int], results: list[OpResult | CRMError | None]
     ) -> None:
-        # The dropped package had created these tasks: read them back by ref.
-        shows = [Op.show_task(ops[i].fields["conv_id"], ref=ops[i].ref) for i in indices]
-        answers = await self._send(shows)
+        # An earlier send of the package had created these tasks: read them back by ref
+        # (through the API, also for the Sync API's creates), with the shows' own resends.
+        shows = [_show_created(ops[i]) for i in indices]
+        answers = await self._execute(shows)
         for i, shown in zip(indices, answers, strict=True):
-            raw = dict(shown.raw)
+            if isinstance(shown, CRMError) or not shown.ok:
+                results[i] = shown
+                continue
+            raw = {**shown.raw, "obj": "task"}
             raw.setdefault("ref", ops[i].ref)
-            results[i] = OpResult.from_wire({**raw, "obj": "task"}) if shown.ok else shown
+            results[i] = OpResult.from_wire(raw)
 
 
-class SyncTimeoutError(OpError):
-    """The Sync API's process did not answer within the timeout."""
+def _show_created(create: Op) -> Op:
+    where = {
+        k: create.fields[k] for k in ("conv_id", "obj_alias", "company_id") if k in create.fields
+    }
+    return Op("show", "task", ref=create.ref, **where)
 
 
-class _NoAuth(httpx.Auth):
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        yield request
+def _is_timeout(exc: CRMError) -> bool:
+    if isinstance(exc, ServerError):
+        return exc.status == 504  # the Sync API's gateway answer when nothing came (sync-api.md)
+    return isinstance(exc.__cause__, httpx.TimeoutException)
 
-
-_NO_AUTH = _NoAuth()
 
 from ._batch import OpsBatcher  # noqa: E402  (the batcher builds on the client)

@@ -5,20 +5,23 @@ The sandbox is :mod:`crmkit.vtiger.sandbox`; query building is :mod:`crmkit.vtig
 
 from . import vtql
 from ._client import Vtiger
-from ._wire import (
-    Record,
-    SyncChange,
+from ._errors import (
     VtigerAccessDeniedError,
     VtigerAuthenticationError,
     VtigerError,
-    VtigerId,
     VtigerNotFoundError,
+    VtigerServerError,
     VtigerValidationError,
-    access_key_digest,
 )
+from ._sessions import MemorySessionStore, RedisSessionStore, SessionStore
+from ._wire import OPERATION_METHODS, Record, SyncChange, VtigerId, access_key_digest
 
 __all__ = [
+    "OPERATION_METHODS",
+    "MemorySessionStore",
     "Record",
+    "RedisSessionStore",
+    "SessionStore",
     "SyncChange",
     "Vtiger",
     "VtigerAccessDeniedError",
@@ -26,6 +29,7 @@ __all__ = [
     "VtigerError",
     "VtigerId",
     "VtigerNotFoundError",
+    "VtigerServerError",
     "VtigerValidationError",
     "access_key_digest",
     "vtql",

@@ -10,27 +10,49 @@ When a call answers a session error (``INVALID_SESSIONID``, ``SESSION_EXPIRED``
 ...), the flow logs in again once and repeats the call; if another task has
 already replaced the session the call used, it is repeated with the new one
 and no login is made. A session is renewed before its 86,400 s life ends.
+
+Another worker of the same user can delete the token between this worker's
+challenge and its login (``AuthToken.php``: a new challenge deletes the
+previous token); vtiger then answers ``INVALID_USER_CREDENTIALS``, as for a
+wrong key. So a login refused that way right after a fresh challenge is tried
+again with a new challenge, after a short random pause, up to
+:data:`LOGIN_ATTEMPTS` times, before it is reported as wrong credentials.
+The session lives in a :class:`~crmkit.vtiger.SessionStore`; workers that
+share one store share the session, and log in one at a time (its lock).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
 from .._json import response_json
+from .._log import logger
 from .._login import SingleFlightLogin
 from ..errors import AuthenticationError, PermissionDeniedError, ProtocolError
-from ._wire import SESSION_ERRORS, access_key_digest, envelope_error
+from ._errors import SESSION_ERRORS, envelope_error
+from ._sessions import MemorySessionStore, SessionStore
+from ._wire import WIDEST_SYNC_TYPE, access_key_digest
 
-__all__ = ["VtigerAuth"]
+__all__ = ["LOGIN_ATTEMPTS", "VtigerAuth"]
 
 #: vtiger's maximum session life, and how long before it a session is renewed.
 SESSION_LIFE = 86_400.0
 RENEW_MARGIN = 600.0
+#: Logins (each with a fresh challenge) before INVALID_USER_CREDENTIALS is believed.
+LOGIN_ATTEMPTS = 4
+#: The random pause before a new challenge: up to this many seconds times the attempt.
+LOGIN_JITTER = 0.25
+#: Answers to a login that a concurrent challenge of the same user explains.
+_TOKEN_TAKEN = ("INVALID_USER_CREDENTIALS", "INVALID_AUTH_TOKEN")
 
 
 class VtigerAuth(SingleFlightLogin):
@@ -42,15 +64,27 @@ class VtigerAuth(SingleFlightLogin):
         username: str,
         access_key: str,
         monotonic: Callable[[], float] = time.monotonic,
+        store: SessionStore | None = None,
     ) -> None:
         super().__init__()
         self.endpoint = endpoint
         self.username = username
         self._access_key = access_key
         self._monotonic = monotonic
+        #: Whether the session is shared with other clients (a store was given).
+        self.shared = store is not None
+        self.store: SessionStore = store if store is not None else MemorySessionStore()
+        self._key = f"{endpoint}|{username}"
+        self._dead: str | None = None  # the last session vtiger refused
+        self._attempt = 0
+        self._pause = 0.0
         self.session: str | None = None
         self._logged_in_at = 0.0
         self.user_id: str | None = None
+        #: What the last login said of the user (vtiger 7's ``is_admin``); None: not said.
+        self.is_admin: bool | None = None
+        #: Set when vtiger refused this user an application-wide sync.
+        self.application_sync_refused = False
         self.logins = 0
 
     def __repr__(self) -> str:
@@ -59,19 +93,67 @@ class VtigerAuth(SingleFlightLogin):
     # -- steps ---------------------------------------------------------------
 
     async def current(self) -> str | None:
-        """The session, or None when there is none or it is near the end of its life."""
-        if self.session is None:
+        """The session, or None when there is none or it is near the end of its life.
+
+        Without one of its own, the client takes the one in its store (another
+        worker's), unless it is the one vtiger last refused.
+        """
+        if self.session is not None:
+            if self._monotonic() - self._logged_in_at <= SESSION_LIFE - RENEW_MARGIN:
+                return self.session
+            self._dead, self.session = self.session, None  # too old to take back from the store
+        stored = await self.store.load(self._key)
+        if stored is None:
             return None
-        if self._monotonic() - self._logged_in_at > SESSION_LIFE - RENEW_MARGIN:
+        try:
+            saved = json.loads(stored)
+            session, at = str(saved["session"]), float(saved["at"])
+        except (ValueError, KeyError, TypeError):
+            return None  # not ours: log in and overwrite it
+        if session == self._dead:
             return None
-        return self.session
+        self.session = session
+        self._logged_in_at = self._monotonic() - max(0.0, time.time() - at)
+        self.user_id = saved.get("user_id")
+        self.is_admin = saved.get("is_admin")
+        return session
+
+    def login_guard(self) -> AbstractAsyncContextManager[Any]:
+        return self.store.lock(self._key)
 
     def login_step(self, answer: httpx.Response | None) -> httpx.Request | None:
         if answer is None:
+            self._attempt = 1
             return self._challenge()
         if answer.request.method == "GET":  # the challenge's answer: log in with it
             return self._login(answer)
+        if self._attempt < LOGIN_ATTEMPTS and self._token_taken(answer):
+            # Another worker's challenge may have deleted ours: ask for a new one.
+            self._attempt += 1
+            self._pause = random.uniform(0.2, 1.0) * LOGIN_JITTER * self._attempt
+            logger.info(
+                "vtiger refused the login of %s right after its challenge (another login of "
+                "the same user?): new challenge in %.2fs (attempt %d of %d)",
+                self.username,
+                self._pause,
+                self._attempt,
+                LOGIN_ATTEMPTS,
+            )
+            return self._challenge()
         return None
+
+    async def before_login_step(self, step: httpx.Request) -> None:
+        if self._pause > 0:
+            pause, self._pause = self._pause, 0.0
+            await asyncio.sleep(pause)
+
+    @staticmethod
+    def _token_taken(answer: httpx.Response) -> bool:
+        try:
+            error = envelope_error(answer, response_json(answer))
+        except ProtocolError:
+            return False
+        return error is not None and error.code in _TOKEN_TAKEN
 
     def _challenge(self) -> httpx.Request:
         return httpx.Request(
@@ -110,6 +192,11 @@ class VtigerAuth(SingleFlightLogin):
             raise ProtocolError("vtiger's login answer has neither sessionName nor sessionId")
         self.session = session
         self.user_id = result.get("userId")
+        admin = result.get("is_admin")
+        self.is_admin = admin in ("on", "1", 1, True) if admin is not None else None
+        saved = {"session": session, "at": time.time(), "user_id": self.user_id}
+        saved["is_admin"] = self.is_admin
+        await self.store.save(self._key, json.dumps(saved), SESSION_LIFE - RENEW_MARGIN)
         self._logged_in_at = self._monotonic()
         self.logins += 1
 
@@ -125,10 +212,11 @@ class VtigerAuth(SingleFlightLogin):
         body = response_json(response, what=f"a vtiger {step} answer")
         error = envelope_error(response, body)
         if error is not None:
-            if error.code in ("INVALID_USER_CREDENTIALS", "INVALID_AUTH_TOKEN"):
+            if error.code in _TOKEN_TAKEN:
+                tries = f", {self._attempt} logins with fresh challenges" if step == "login" else ""
                 raise AuthenticationError(
                     f"vtiger refused the login of {self.username!r}: wrong username or "
-                    f"access key ({error.code})",
+                    f"access key ({error.code}{tries})",
                     status=response.status_code,
                     code=error.code,
                 )
@@ -138,9 +226,19 @@ class VtigerAuth(SingleFlightLogin):
         result: dict[str, Any] = body["result"]
         return result
 
+    def widest_sync_type(self) -> str:
+        """``application`` unless the login said the user is no admin or vtiger refused it."""
+        if self.application_sync_refused or self.is_admin is False:
+            return "userandgroup"
+        return "application"
+
     def authorize(self, request: httpx.Request, credential: str) -> httpx.Request:
         if request.method == "GET":
-            request.url = request.url.copy_set_param("sessionName", credential)
+            url = request.url.copy_set_param("sessionName", credential)
+            if url.params.get("syncType") == WIDEST_SYNC_TYPE:
+                # Filled in only now: the login that may just have run says who the user is.
+                url = url.copy_set_param("syncType", self.widest_sync_type())
+            request.url = url
             return request
         fields = [
             (k, v)
@@ -167,4 +265,18 @@ class VtigerAuth(SingleFlightLogin):
         except ProtocolError:
             return False
         error = envelope_error(response, body)
-        return error is not None and error.code in SESSION_ERRORS
+        if error is None or error.code not in SESSION_ERRORS:
+            return False
+        if self.session is not None and self.session == _session_of(response.request):
+            self._dead, self.session = self.session, None
+        return True
+
+
+def _session_of(request: httpx.Request) -> str | None:
+    params = (
+        request.url.params
+        if request.method == "GET"
+        else httpx.QueryParams(request.content.decode())
+    )
+    value = params.get("sessionName")
+    return str(value) if value is not None else None

@@ -6,13 +6,28 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import attrs
+import httpx
+
 from .._client_base import ClientBase
-from .._json import dumps_text, reading
-from .._pagination import AsyncPaginator, PaginatorState
+from .._json import dumps_text
+from .._log import logger
+from .._pagination import AsyncPaginator, PageRequest, PaginatorState
 from .._session import Session
 from . import _wire, vtql
 from ._auth import VtigerAuth
-from ._wire import ENDPOINT, GET_OPERATIONS, Record, SyncChange, VtigerId
+from ._errors import VtigerAccessDeniedError, error_mapper
+from ._query import QueryStrategy, shape_query, statement
+from ._sessions import SessionStore
+from ._wire import (
+    ENDPOINT,
+    OPERATION_METHODS,
+    SYNC_TYPES,
+    WIDEST_SYNC_TYPE,
+    Record,
+    SyncChange,
+    VtigerId,
+)
 
 __all__ = ["Vtiger"]
 
@@ -23,15 +38,27 @@ class Vtiger(ClientBase):
     ``url`` is the CRM's address (``https://app.abms.co``) or its full
     ``.../webservice.php``. Logging in (challenge, then ``md5(token + access_key)``)
     happens on the first call, once however many tasks make it, and again when
-    the session expires. Other keywords go to :class:`crmkit.Session`.
+    the session expires. Workers that log in as the same user should share
+    one ``session_store`` (:class:`MemorySessionStore` in one process,
+    :class:`RedisSessionStore` across processes): they then use one session and
+    log in one at a time; a client with a shared store does not log out on
+    close. Other keywords go to :class:`crmkit.Session`.
     """
 
-    def __init__(self, url: str, username: str, access_key: str, **session_options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        access_key: str,
+        *,
+        session_store: SessionStore | None = None,
+        **session_options: Any,
+    ) -> None:
         if not username or not access_key:
             raise ValueError("Vtiger needs a username and the user's access key")
         self.endpoint = _wire.endpoint_url(url)
-        self.auth = VtigerAuth(self.endpoint, username, access_key)
-        session_options.setdefault("error_mapper", _wire.error_mapper)
+        self.auth = VtigerAuth(self.endpoint, username, access_key, store=session_store)
+        session_options.setdefault("error_mapper", error_mapper)
         base = self.endpoint.rsplit("/", 1)[0]
         self.session = Session(base, auth=self.auth, **session_options)
         self._described: dict[str, dict[str, Any]] = {}
@@ -40,8 +67,8 @@ class Vtiger(ClientBase):
         return f"<Vtiger {self.endpoint} user={self.auth.username!r}>"
 
     async def aclose(self) -> None:
-        """Log out (when logged in) and close the Session."""
-        if self.auth.session is not None and not self.session.closed:
+        """Log out (when logged in, and the session is not shared) and close the Session."""
+        if self.auth.session is not None and not self.auth.shared and not self.session.closed:
             try:
                 await self.call("logout", "POST")
             except Exception:  # closing must not fail because the session had already gone
@@ -54,10 +81,11 @@ class Vtiger(ClientBase):
     async def call(self, operation: str, method: str | None = None, **params: Any) -> Any:
         """Call ``operation`` (custom ones too) and return its ``result``.
 
-        ``method`` defaults to what vtiger requires for the standard operations
-        (GET for reads, POST for writes); mappings and lists are sent as JSON.
+        ``method`` defaults to the operation's type in vtiger's operation table
+        (:data:`OPERATION_METHODS`: GET for reads, POST for writes, POST for an
+        operation it does not list); mappings and lists are sent as JSON.
         """
-        method = (method or ("GET" if operation in GET_OPERATIONS else "POST")).upper()
+        method = (method or OPERATION_METHODS.get(operation, "POST")).upper()
         fields = {"operation": operation}
         for key, value in params.items():
             if value is None:
@@ -78,19 +106,26 @@ class Vtiger(ClientBase):
         limit: int | None = None,
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
     ) -> AsyncPaginator[Record]:
-        """Every record of a VTQL query, paged with ``LIMIT offset, 100``.
+        """Every record of a VTQL query, page by page (100 rows, or the server's clamp).
 
-        The trailing ``;`` is added when missing; a query with its own LIMIT runs
-        as given, in one request. Build queries with :mod:`crmkit.vtiger.vtql`
-        to keep values from changing them.
+        A query with no ORDER BY and no OR is paged by id (``id > last ORDER BY
+        id``), so records added or deleted during the run neither vanish nor
+        repeat; others get ``ORDER BY id`` when they have no ORDER BY and are
+        paged by offset. A query's own ``LIMIT [offset,] count`` is the total to
+        fetch, in as many pages as the server's clamp needs. The ``;`` is added
+        when missing; ``;`` inside a query and comments are refused
+        (ValueError). Build queries with :mod:`crmkit.vtiger.vtql` to keep values
+        from changing them.
         """
-        text, has_limit = _wire.finish_query(query)
-        strategy = _wire.QueryStrategy(text, has_limit)
+        strategy = QueryStrategy(shape_query(query))
         return AsyncPaginator(self._fetch, strategy, limit=limit, resume_from=resume_from)
 
     async def query_one(self, query: str) -> Record | None:
-        """The first record of a query, or None."""
-        return await self.query(query, limit=1).first()
+        """The first record of a query, or None (asks for one row)."""
+        paginator = AsyncPaginator(
+            self._fetch, QueryStrategy(shape_query(query)), page_size=1, limit=1
+        )
+        return await paginator.first()
 
     async def count(self, module: str, where: Mapping[str, Any] | None = None) -> int:
         """How many records of ``module`` match ``where``."""
@@ -98,19 +133,24 @@ class Vtiger(ClientBase):
         if where:
             query += f" WHERE {vtql.where(where)}"
         rows = await self.call("query", query=query + ";")
-        with reading("the count answer"):
-            return int(rows[0]["count"]) if rows else 0
+        if rows == []:
+            return 0
+        try:
+            return int(rows[0]["count"])
+        except (TypeError, KeyError, IndexError, ValueError):
+            raise _wire.malformed("count", "[{'count': n}]") from None
 
     # -- records -------------------------------------------------------------
 
     async def retrieve(self, id: str | VtigerId) -> Record:
-        return _record(await self.call("retrieve", id=str(VtigerId.parse(id))))
+        """Record ``id`` (``NotFoundError`` when there is none)."""
+        return _wire.record_of(await self.call("retrieve", id=str(VtigerId.parse(id))), "retrieve")
 
     async def create(self, module: str, fields: Mapping[str, Any]) -> Record:
+        """Create a ``module`` record from ``fields``; returns it as vtiger stored it."""
         element = dict(fields)
-        return _record(
-            await self.call("create", elementType=vtql.identifier(module), element=element)
-        )
+        result = await self.call("create", elementType=vtql.identifier(module), element=element)
+        return _wire.record_of(result, "create")
 
     async def update(self, record: Mapping[str, Any]) -> Record:
         """Replace a whole record (it must carry its ``id``); see :meth:`revise` for a part."""
@@ -118,48 +158,120 @@ class Vtiger(ClientBase):
             raise ValueError("update needs the whole record, with its id")
         element = dict(record)
         element["id"] = str(VtigerId.parse(element["id"]))
-        return _record(await self.call("update", element=element))
+        return _wire.record_of(await self.call("update", element=element), "update")
 
     async def revise(self, id: str | VtigerId, fields: Mapping[str, Any]) -> Record:
         """Change only ``fields`` of record ``id``."""
         element = {**fields, "id": str(VtigerId.parse(id))}
-        return _record(await self.call("revise", element=element))
+        return _wire.record_of(await self.call("revise", element=element), "revise")
 
     async def delete(self, id: str | VtigerId) -> None:
+        """Delete record ``id`` (``sync`` reports it as deleted)."""
         await self.call("delete", id=str(VtigerId.parse(id)))
 
     async def describe(self, module: str) -> dict[str, Any]:
         """The module's fields and rules (cached for the life of this client)."""
         if module not in self._described:
             result = await self.call("describe", elementType=vtql.identifier(module))
-            with reading("the describe answer"):
-                self._described[module] = dict(result)
+            if not isinstance(result, Mapping) or not isinstance(result.get("fields", []), list):
+                raise _wire.malformed("describe", "an object with a list of fields")
+            self._described[module] = dict(result)
         return self._described[module]
 
     async def list_types(self) -> list[str]:
+        """The names of the modules this user may use."""
         result = await self.call("listtypes")
-        with reading("the listtypes answer"):
-            return list(result.get("types") or [])
+        types = result.get("types") if isinstance(result, Mapping) else None
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise _wire.malformed("listtypes", "an object with a list of type names")
+        return types
+
+    # -- related records -------------------------------------------------------
+
+    async def related_types(self, module: str) -> dict[str, Any]:
+        """``relatedtypes``: the modules related to ``module``.
+
+        ``{"types": [module, ...], "information": {label: {"name", "label", "isEntity"}}}``;
+        a label is what :meth:`retrieve_related` and :meth:`query_related` take.
+        """
+        result = await self.call("relatedtypes", elementType=vtql.identifier(module))
+        if not isinstance(result, dict) or not isinstance(result.get("types"), list):
+            raise _wire.malformed("relatedtypes", "an object with types")
+        return result
+
+    async def retrieve_related(
+        self, id: str | VtigerId, related_type: str, related_label: str | None = None
+    ) -> list[Record]:
+        """Every ``related_type`` record related to record ``id`` (through ``related_label``,
+        by default the label that equals ``related_type``, as vtiger names most lists)."""
+        rows = await self.call(
+            "retrieve_related",
+            id=str(VtigerId.parse(id)),
+            relatedType=vtql.identifier(related_type),
+            relatedLabel=related_label or related_type,
+        )
+        return _wire.records_of(rows, "retrieve_related")
+
+    async def query_related(
+        self, query: str, id: str | VtigerId, related_label: str
+    ) -> list[Record]:
+        """The records of a VTQL ``query`` on a related module, among those related to ``id``.
+
+        vtiger adds ``id IN (...)`` to the query's WHERE and ends it with ``;`` itself,
+        so the query is sent without its ``;``; it is not paged (vtiger's row clamp holds).
+        """
+        rows = await self.call(
+            "query_related",
+            query=statement(query),
+            id=str(VtigerId.parse(id)),
+            relatedLabel=related_label,
+        )
+        return _wire.records_of(rows, "query_related")
+
+    # -- the change feed -------------------------------------------------------
 
     def sync(
         self,
         module: str | None = None,
-        *,
         modified_since: datetime | None = None,
+        *,
+        sync_type: str | None = None,
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
     ) -> AsyncPaginator[SyncChange]:
         """Changes since ``modified_since``: updated records and deleted ids, window by window.
 
-        Loops on ``more`` with ``lastModifiedTime``; pass ``.watermark`` as
-        ``modified_since`` next time, or keep ``.state`` and resume the feed.
+        ``sync_type`` says whose records: ``"application"`` (every owner; admins
+        only), ``"userandgroup"`` (the user's and the user's groups') or
+        ``"user"`` (the user's own, vtiger's default when none is sent). By default
+        the widest the user may use: ``application`` for an admin, else
+        ``userandgroup``; when vtiger refuses ``application`` the client falls back
+        to ``userandgroup`` and logs it once. Loops on ``more`` with
+        ``lastModifiedTime``; pass ``.watermark`` as ``modified_since`` next time,
+        or keep ``.state`` and resume the feed.
         """
-        strategy = _wire.SyncStrategy(vtql.identifier(module) if module else None)
+        if sync_type is not None and sync_type not in SYNC_TYPES:
+            raise ValueError(f"sync_type must be one of {', '.join(SYNC_TYPES)}, not {sync_type!r}")
+        strategy = _wire.SyncStrategy(vtql.identifier(module) if module else None, sync_type)
+        fetch = self._fetch if sync_type is not None else self._fetch_widest_sync
         return AsyncPaginator(
-            self._fetch, strategy, modified_since=modified_since, resume_from=resume_from
+            fetch, strategy, modified_since=modified_since, resume_from=resume_from
         )
 
-
-def _record(answer: Any) -> Record:
-    """A record from an answer (a malformed one is a ProtocolError)."""
-    with reading("the record in the answer"):
-        return Record(answer)
+    async def _fetch_widest_sync(self, page: PageRequest) -> httpx.Response:
+        """A sync window with the widest ``syncType`` this user may use (see ``sync``)."""
+        widest = attrs.evolve(page, params={**page.params, "syncType": WIDEST_SYNC_TYPE})
+        try:
+            return await self._fetch(widest)
+        except VtigerAccessDeniedError as refused:
+            if "syncType=application" not in (refused.url or "") or (
+                self.auth.application_sync_refused
+            ):
+                raise
+            logger.warning(
+                "vtiger refused an application-wide sync to %s (%s): falling back to "
+                "syncType=userandgroup, the records of this user and of the user's groups",
+                self.auth.username,
+                refused.message,
+            )
+            self.auth.application_sync_refused = True
+            return await self._fetch(widest)

@@ -1,22 +1,21 @@
 """The vtiger webservice on the wire, without I/O.
 
-- one endpoint, ``webservice.php``; GET for query, retrieve, describe,
-  listtypes, sync and getchallenge, POST (form) for login, create, update,
-  revise, delete and logout;
+- one endpoint, ``webservice.php``; each operation with the method of its type
+  in vtiger's operation table (:data:`OPERATION_METHODS`);
 - answers ``{"success": true, "result": ...}`` or, with HTTP 200,
-  ``{"success": false, "error": {"code", "message"}}``;
+  ``{"success": false, "error": {"code", "message"}}`` (typed in ``_errors.py``);
 - ``login`` with ``accessKey = md5(challenge token + user access key)`` gives
   ``sessionName`` (vtiger) or ``sessionId`` (ABMS);
-- queries end in ``;`` and the server clamps a page to 100 rows;
-- ``sync`` answers windows of changes with ``more`` and ``lastModifiedTime``.
+- records, their ids (``12x34``) and datetimes (``Y-m-d H:i:s`` UTC);
+- ``sync`` answers windows of changes with ``more`` and ``lastModifiedTime``,
+  and takes ``syncType``. Query paging is in ``_query.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -24,47 +23,75 @@ import httpx
 
 from .._json import response_json
 from .._log import redact_url
-from .._mapping import default_error_mapper, error_for_status
 from .._pagination import Page, PageRequest
-from ..errors import (
-    APIError,
-    AuthenticationError,
-    CRMError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    ValidationError,
-)
+from ..errors import ProtocolError
+from ._errors import envelope_error
 
 __all__ = [
     "GET_OPERATIONS",
-    "SESSION_ERRORS",
-    "QueryStrategy",
+    "OPERATION_METHODS",
+    "SYNC_TYPES",
+    "WIDEST_SYNC_TYPE",
     "Record",
     "SyncChange",
     "SyncStrategy",
-    "VtigerError",
     "VtigerId",
     "access_key_digest",
     "endpoint_url",
-    "error_mapper",
+    "malformed",
+    "record_of",
+    "records_of",
     "result_of",
 ]
 
-GET_OPERATIONS = frozenset({"query", "retrieve", "describe", "listtypes", "sync", "getchallenge"})
-#: Error codes after which a new login is worth one retry.
-SESSION_ERRORS = frozenset(
-    {
-        "INVALID_SESSIONID",
-        "SESSION_EXPIRED",
-        "SESSION_LEFT_IDLE",
-        "AUTHENTICATION_REQUIRED",
-        "INVALID_AUTH_TOKEN",
-    }
-)
+#: The HTTP method of each operation: vtiger reads a GET-type operation's inputs from
+#: the query string and a POST-type one's from the form body, whatever the method
+#: (``include/Webservices/OperationManager.php``; the types are vtiger's
+#: ``vtiger_ws_operation`` rows, ``setup/sql/dump_firstinstall.sql`` in
+#: ``thinkingreed-inc/F-RevoCRM``). An operation not listed here is sent as POST.
+OPERATION_METHODS: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "getchallenge",
+            "query",
+            "retrieve",
+            "describe",
+            "listtypes",
+            "sync",
+            "relatedtypes",
+            "retrieve_related",
+            "query_related",
+            "retrieve_inventory",
+            "files_retrieve",
+        ),
+        "GET",
+    ),
+    **dict.fromkeys(
+        (
+            "login",
+            "create",
+            "update",
+            "revise",
+            "delete",
+            "logout",
+            "extendsession",
+            "convertlead",
+            "add_related",
+        ),
+        "POST",
+    ),
+}
+GET_OPERATIONS = frozenset(op for op, method in OPERATION_METHODS.items() if method == "GET")
+#: ``sync``'s ``syncType`` values, widest first (``include/Webservices/GetUpdates.php``):
+#: every owner (admins only), the user and the user's groups, the user alone.
+SYNC_TYPES = ("application", "userandgroup", "user")
+#: A ``syncType`` the client's auth flow replaces, once logged in, by the widest
+#: the user may use (never sent as is).
+WIDEST_SYNC_TYPE = "crmkit:widest"
 PAGE_SIZE = 100
+#: How vtiger writes a datetime (in UTC).
+VTIGER_DATETIME = "%Y-%m-%d %H:%M:%S"
 ENDPOINT = "webservice.php"
-_LIMIT = re.compile(r"\bLIMIT\s+\d+(\s*,\s*\d+)?\s*;?\s*$", re.IGNORECASE)
 
 
 def access_key_digest(token: str, access_key: str) -> str:
@@ -125,6 +152,21 @@ class Record(Mapping[str, Any]):
     def to_dict(self) -> dict[str, Any]:
         return dict(self._fields)
 
+    def datetime(self, field: str) -> datetime | None:
+        """Field ``field`` (``createdtime``, ``modifiedtime`` ...) as an aware UTC datetime.
+
+        vtiger sends datetimes as ``Y-m-d H:i:s`` in UTC; None when the field is
+        missing or empty, ValueError when it is not in that format.
+        """
+        value = self._fields.get(field)
+        if value in (None, ""):
+            return None
+        try:
+            moment = datetime.strptime(str(value), VTIGER_DATETIME)
+        except ValueError:
+            raise ValueError(f"{field} is not a vtiger datetime (Y-m-d H:i:s): {value!r}") from None
+        return moment.replace(tzinfo=timezone.utc)
+
 
 @attrs.frozen
 class SyncChange:
@@ -138,72 +180,6 @@ class SyncChange:
         """JSON-ready: ``{"kind", "id": "12x34", "record": {...} or None}``."""
         record = self.record.to_dict() if self.record is not None else None
         return {"kind": self.kind, "id": str(self.id), "record": record}
-
-
-class VtigerError(APIError):
-    """vtiger answered ``success: false``; ``code`` is its error code."""
-
-
-class VtigerNotFoundError(VtigerError, NotFoundError):
-    """``RECORD_NOT_FOUND``."""
-
-
-class VtigerAccessDeniedError(VtigerError, PermissionDeniedError):
-    """``ACCESS_DENIED`` (and other refusals of permission)."""
-
-
-class VtigerAuthenticationError(VtigerError, AuthenticationError):
-    """Bad credentials, or a session the server would not renew."""
-
-
-class VtigerValidationError(VtigerError, ValidationError):
-    """``MANDATORY_FIELDS_MISSING``, ``QUERY_SYNTAX_ERROR`` (with the parser's message) ..."""
-
-
-_BY_CODE: dict[str, type[VtigerError]] = {
-    "RECORD_NOT_FOUND": VtigerNotFoundError,
-    "ACCESS_DENIED": VtigerAccessDeniedError,
-    "INVALID_USER_CREDENTIALS": VtigerAuthenticationError,
-    "INVALID_AUTH_TOKEN": VtigerAuthenticationError,
-    "MANDATORY_FIELDS_MISSING": VtigerValidationError,
-    "QUERY_SYNTAX_ERROR": VtigerValidationError,
-    "INVALID_ID_ATTRIBUTE": VtigerValidationError,
-    **{code: VtigerAuthenticationError for code in SESSION_ERRORS},
-}
-
-
-def envelope_error(response: httpx.Response, body: Any) -> VtigerError | None:
-    """The error of a ``success: false`` answer, or None."""
-    if not isinstance(body, Mapping) or body.get("success") is not False:
-        return None
-    raw_error = body.get("error")
-    error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
-    code = str(error.get("code") or "UNKNOWN_ERROR")
-    message = str(error.get("message") or code)
-    cls = _BY_CODE.get(code, VtigerError)
-    built = error_for_status(response, message, code=code, cls=cls)
-    assert isinstance(built, VtigerError)
-    return built
-
-
-def error_mapper(response: httpx.Response) -> CRMError | None:
-    """The Session's error mapper: HTTP failures, then ``success: false`` inside a 200."""
-    if response.status_code == 403:
-        return error_for_status(
-            response,
-            "the CRM refused this machine's IP address (ABMS allows only whitelisted IPs: "
-            "ask the CRM's administrator to add it)",
-            cls=PermissionDeniedError,
-        )
-    if response.status_code >= 400:
-        return default_error_mapper(response)
-    if b'"success":false' not in response.content[:64]:
-        return None
-    try:
-        body = response_json(response)
-    except ProtocolError as exc:
-        return exc
-    return envelope_error(response, body)
 
 
 def result_of(response: httpx.Response) -> Any:
@@ -221,44 +197,53 @@ def result_of(response: httpx.Response) -> Any:
     return body["result"]
 
 
-def finish_query(query: str) -> tuple[str, bool]:
-    """``query`` ending in ``;`` without it, and whether it has its own LIMIT."""
-    text = query.strip().rstrip(";").strip()
-    if not text:
-        raise ValueError("empty VTQL query")
-    return text, bool(_LIMIT.search(text))
+def malformed(operation: str, expected: str) -> ProtocolError:
+    """The error for a successful answer whose ``result`` is not what ``operation`` gives."""
+    return ProtocolError(f"vtiger's {operation} answer is malformed: its result is not {expected}")
 
 
-@attrs.frozen
-class QueryStrategy:
-    """``query`` pages: ``LIMIT offset, 100`` appended unless the query has its own LIMIT."""
+def record_of(result: Any, operation: str) -> Record:
+    """A ``result`` that must be one record, as a record."""
+    if not isinstance(result, Mapping):
+        raise malformed(operation, "a record")
+    try:
+        return Record(result)
+    except ValueError as exc:
+        raise malformed(operation, f"a record ({exc})") from None
 
-    query: str
-    has_limit: bool
-    max_page_size: int = PAGE_SIZE
-    default_page_size: int = PAGE_SIZE
 
-    def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
-        text = self.query
-        if not self.has_limit:
-            text += f" LIMIT {int(cursor or 0)}, {page_size}"
-        return PageRequest(ENDPOINT, params={"operation": "query", "query": text + ";"})
+def records_of(rows: Any, operation: str) -> list[Record]:
+    """A ``result`` that must be a list of records, as records."""
+    if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
+        raise malformed(operation, "a list of records")
+    try:
+        return [Record(row) for row in rows]
+    except ValueError as exc:
+        raise malformed(operation, f"a list of records ({exc})") from None
 
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[Record]:
-        rows = result_of(response)
-        if not isinstance(rows, list):
-            raise ProtocolError("query result is not a list")
-        records = [Record(row) for row in rows]
-        full = len(records) >= page_size
-        next_cursor = int(cursor or 0) + len(records) if full and not self.has_limit else None
-        return Page(items=records, next_cursor=next_cursor)
+
+def _updated(record: Record) -> SyncChange:
+    if record.id is None:
+        raise ProtocolError("vtiger's sync answer has an updated record without an id")
+    return SyncChange("updated", record.id, record)
+
+
+def _asked_since(request: httpx.Request) -> int:
+    try:
+        return int(request.url.params.get("modifiedTime") or 0)
+    except ValueError:
+        return 0
 
 
 @attrs.frozen
 class SyncStrategy:
-    """``sync`` windows: repeat with ``lastModifiedTime`` while ``more`` is true."""
+    """``sync`` windows: repeat with ``lastModifiedTime`` while ``more`` is true.
+
+    ``sync_type`` goes out as ``syncType`` (None: not sent, the client fills it).
+    """
 
     module: str | None
+    sync_type: str | None = None
     max_page_size: int = PAGE_SIZE
     default_page_size: int = PAGE_SIZE
     streaming: bool = True
@@ -274,24 +259,30 @@ class SyncStrategy:
         params: dict[str, Any] = {"operation": "sync", "modifiedTime": int(since)}
         if self.module:
             params["elementType"] = self.module
+        if self.sync_type:
+            params["syncType"] = self.sync_type
         return PageRequest(ENDPOINT, params=params)
 
     def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[SyncChange]:
         result = result_of(response)
         if not isinstance(result, Mapping):
             raise ProtocolError("sync result is not an object")
-        changes = [
-            SyncChange("updated", VtigerId.parse(row["id"]), Record(row))
-            for row in result.get("updated") or []
-        ]
+        changes = [_updated(Record(row)) for row in result.get("updated") or []]
         changes += [SyncChange("deleted", VtigerId.parse(i)) for i in result.get("deleted") or []]
-        last = int(result.get("lastModifiedTime") or cursor or 0)
+        # The window's start: the cursor, or on the first window what the request asked
+        # (modified_since), so that a run stopped there resumes from it, not from 0.
+        start = int(cursor) if cursor is not None else _asked_since(response.request)
+        last = int(result.get("lastModifiedTime") or start)
+        more = result.get("more") is True
+        if more and last <= start:
+            # The same request would get the same answer: following it never ends.
+            raise ProtocolError(
+                f"vtiger's sync answered more: true with lastModifiedTime {last}, not past "
+                f"{start}: stopping instead of asking for the same window again",
+                method=response.request.method,
+                url=redact_url(response.request.url),
+            )
         # Stopping mid-window resumes at the window's start (its changes come again:
         # at least once); after its last change, at the window's lastModifiedTime.
-        start = cursor if cursor is not None else 0
         cursors = [start] * (len(changes) - 1) + [last] if changes else []
-        return Page(
-            items=changes,
-            next_cursor=last if result.get("more") else None,
-            item_cursors=cursors,
-        )
+        return Page(items=changes, next_cursor=last if more else None, item_cursors=cursors)

@@ -3,21 +3,26 @@
 vtiger's query language is a small SQL: ``SELECT * FROM Leads WHERE email =
 'a@b.c' ORDER BY lastname LIMIT 0, 100;``. Values written into it by hand are
 an injection waiting to happen; :func:`quote` makes any value a single literal
-(backslash-escaped quotes and backslashes, numbers as numbers), and
-:func:`select` builds a whole query from a ``where`` mapping. Field and module
-names are checked to be plain identifiers.
+as vtiger's lexer reads one (``include/Webservices/VTQL_Lexer.php``:
+``'(?:[^']|'')+'``, so a quote inside is doubled, ``O''Brien``; the literal then
+reaches MySQL as written, so a backslash is doubled too). Semicolons and comment
+markers (``--``, ``/*``, ``#``) inside a value stay inside its literal. Numbers go
+as numbers, aware datetimes as UTC ``Y-m-d H:i:s`` (vtiger keeps datetimes in
+UTC; naive ones are refused). :func:`select` builds a whole query from a
+``where`` mapping. Field and module names are checked to be plain identifiers.
 
 Raw strings still work everywhere a query is taken, for those who want them.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
-__all__ = ["identifier", "quote", "select", "where"]
+__all__ = ["identifier", "quote", "select", "utc_text", "where"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -30,19 +35,44 @@ def identifier(name: str) -> str:
 
 
 def quote(value: Any) -> str:
-    """One VTQL literal: ``'O\\'Brien'``, ``42``, ``'2024-05-01 10:00:00'``."""
+    """One VTQL literal: ``'O''Brien'``, ``42``, ``'2024-05-01 10:00:00'`` (UTC).
+
+    ValueError for what VTQL cannot say: None, an empty string (vtiger's lexer
+    needs at least one character between the quotes), a naive datetime, a
+    number that is not finite.
+    """
     if value is None:
         raise ValueError("VTQL has no NULL literal: leave the condition out instead")
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"VTQL has no literal for {value!r}")
         return repr(value)
     if isinstance(value, datetime):
-        value = value.strftime("%Y-%m-%d %H:%M:%S")
+        value = utc_text(value)
     elif isinstance(value, date):
         value = value.isoformat()
-    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    text = str(value)
+    if not text:
+        raise ValueError(
+            "VTQL cannot compare with an empty string: vtiger's lexer needs at least one "
+            "character between the quotes"
+        )
+    text = text.replace("\\", "\\\\").replace("'", "''")
     return f"'{text}'"
+
+
+def utc_text(moment: datetime) -> str:
+    """An aware datetime as vtiger writes datetimes: ``Y-m-d H:i:s`` in UTC."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"a VTQL datetime must be aware (e.g. datetime.now(timezone.utc)): vtiger compares "
+            f"in UTC, and a naive {moment!r} has no zone to convert from"
+        )
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def where(conditions: Mapping[str, Any]) -> str:

@@ -4,19 +4,23 @@
 [LIMIT [<offset>,] <n>];`` where a condition is ``field <op> value`` with ``=``
 ``!=`` ``<>`` ``<`` ``>`` ``<=`` ``>=`` ``LIKE`` (``%`` wildcards) or
 ``field IN (v, ...)``, joined by AND (binding tighter) and OR. Strings are in
-single quotes; a backslash escapes the next character. The ``;`` is required.
+single quotes, a quote inside doubled (vtiger's lexer); the literal reaches
+MySQL as written, so a backslash escapes the next character. ``id`` compares and
+sorts by the record's number, as vtiger's parser rewrites it to ``crmid``. The
+``;`` is required.
 This is the server's reading, kept apart from the client's query builder.
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
-__all__ = ["Query", "QuerySyntaxError", "parse"]
+__all__ = ["Query", "QuerySyntaxError", "parse", "record_number"]
 
 _KEYWORDS = {
     "SELECT",
@@ -39,6 +43,32 @@ class QuerySyntaxError(Exception):
     pass
 
 
+#: vtiger's string literal (``include/Webservices/VTQL_Lexer.php``): a quote inside
+#: is doubled; the literal then goes into MySQL's SQL as it is, where a backslash
+#: escapes the next character.
+_STRING = re.compile(r"'(?:[^']|'')+'")
+_MYSQL_ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "b": "\b"}
+
+
+def _unescape(body: str) -> str:
+    """The value of a literal's body as MySQL reads it: ``''`` and backslash escapes."""
+    out = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append(_MYSQL_ESCAPES.get(nxt, nxt))
+            i += 2
+        elif ch == "'" and body.startswith("''", i):
+            out.append("'")
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     i = 0
@@ -47,21 +77,11 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if ch.isspace():
             i += 1
         elif ch == "'":
-            i += 1
-            value = []
-            while True:
-                if i >= len(text):
-                    raise QuerySyntaxError("unterminated string literal")
-                if text[i] == "\\" and i + 1 < len(text):
-                    value.append(text[i + 1])
-                    i += 2
-                elif text[i] == "'":
-                    i += 1
-                    break
-                else:
-                    value.append(text[i])
-                    i += 1
-            out.append(("str", "".join(value)))
+            match = _STRING.match(text, i)
+            if match is None:
+                raise QuerySyntaxError(f"unexpected input at {i}: {text[i : i + 5]!r}")
+            out.append(("str", _unescape(match.group()[1:-1])))
+            i = match.end()
         elif ch.isdigit() or (ch == "-" and i + 1 < len(text) and text[i + 1].isdigit()):
             match = re.match(r"-?\d+(\.\d+)?", text[i:])
             assert match
@@ -85,7 +105,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-Condition = Callable[[dict[str, Any]], bool]
+Condition = Callable[[Mapping[str, Any]], bool]
 
 
 @attrs.frozen
@@ -100,15 +120,28 @@ class Query:
     limit: int | None
 
 
+_NUMERIC: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def _compare(op: str, left: Any, right: str) -> bool:
     left_text = "" if left is None else str(left)
     if op == "LIKE":
         pattern = "^" + ".*".join(re.escape(part) for part in right.split("%")) + "$"
         return re.match(pattern, left_text, re.IGNORECASE) is not None
-    try:
-        a: Any = float(left_text)
-        b: Any = float(right)
-    except ValueError:
+    a: Any
+    b: Any
+    if _NUMBER.fullmatch(left_text) and _NUMBER.fullmatch(right):
+        a, b = float(left_text), float(right)
+    else:  # MySQL's default collation: case-insensitive
         a, b = left_text.lower(), right.lower()
     return bool(
         {
@@ -226,6 +259,9 @@ class _Parser:
                 self.take(",")
                 values.append(self.value())
             self.take(")")
+            if field == "id":
+                numbers = {record_number(v) for v in values}
+                return lambda row: record_number(row.get("id")) in numbers
             wanted = {v.lower() for v in values}
             return lambda row: str(row.get(field, "")).lower() in wanted
         if self.peek("kw", "LIKE"):
@@ -234,7 +270,18 @@ class _Parser:
             return lambda row: _compare("LIKE", row.get(field), pattern)
         op = self.take("op")
         right = self.value()
+        if field == "id":
+            number, test = record_number(right), _NUMERIC[op]
+            return lambda row: test(record_number(row["id"]), number)
         return lambda row: _compare(op, row.get(field), right)
+
+
+def record_number(value: Any) -> int:
+    """The record number of ``12x34`` (vtiger compares ids by ``crmid`` alone)."""
+    tail = str(value or "").rpartition("x")[2]
+    if not tail.isdigit():
+        raise QuerySyntaxError(f"Id specified is incorrect: {value!r}")
+    return int(tail)
 
 
 def parse(text: str) -> Query:

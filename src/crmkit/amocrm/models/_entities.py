@@ -1,4 +1,4 @@
-"""amoCRM models: leads, contacts, companies, customers, tasks, notes, the account, pipelines.
+"""amoCRM entity models: leads, contacts, companies, customers, tasks, notes.
 
 One set of frozen attrs classes reads both dialects (v2 answers are first
 renamed to v4's field names). Timestamps become aware UTC datetimes; fields the
@@ -14,14 +14,12 @@ from typing import Any, TypeVar
 import attrs
 
 __all__ = [
-    "Account",
     "Company",
     "Contact",
     "CustomFieldValue",
     "Customer",
     "Lead",
     "Note",
-    "Pipeline",
     "Task",
 ]
 
@@ -181,29 +179,4 @@ class Note:
     params: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    extra: dict[str, Any] = _extra()
-
-
-@attrs.frozen
-class Pipeline:
-    """A sales pipeline (``/api/v4/leads/pipelines``); its statuses stay in ``extra``."""
-
-    __wire_snake_case__ = True
-    id: int | None = None
-    name: str | None = None
-    sort: int | None = None
-    is_main: bool | None = None
-    extra: dict[str, Any] = _extra()
-
-
-@attrs.frozen
-class Account:
-    """The account itself (``/api/v4/account``)."""
-
-    __wire_snake_case__ = True
-    id: int | None = None
-    name: str | None = None
-    subdomain: str | None = None
-    currency: str | None = None
-    timezone: str | None = None
     extra: dict[str, Any] = _extra()
