@@ -21,6 +21,7 @@ TEST_DEPS = [
     "vtigerpy>=0.0.1",
     "amocrm-api>=2.6",  # Krukov's client, run unchanged against the amoCRM sandbox
     "trustme>=1.1",  # a test CA, so that clients with a fixed https host reach a sandbox
+    "psycopg2-binary>=2.9",  # dlt's postgres destination, for tests/dlt
 ]
 
 

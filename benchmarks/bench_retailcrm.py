@@ -5,7 +5,12 @@ with no rate limit: wall time, this process's CPU time, and requests sent,
 side by side. The vendor client is synchronous (requests) and pages at its
 own maximum of 100 per page, as crmkit does.
 
-    python benchmarks/bench_retailcrm.py [--customers N]
+    python benchmarks/bench_retailcrm.py [--customers N] [--seconds S]
+
+Then the vendor's two rate windows at once (``rate.go`` in ``retailcrm/api-client-go``:
+10 requests/s per key, 40/s for ``/telephony*``): one crmkit client with its
+defaults keeps both busy for S seconds against a sandbox that enforces both
+windows; printed are the rates reached beside the limits, and the 503s met.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from _common import served_in_subprocess, table
 SERVER = """
 import time
 from crmkit.retailcrm.sandbox import RetailCRMSandbox
-sandbox = RetailCRMSandbox(customers={customers}, rate_limit=None)
+sandbox = RetailCRMSandbox(customers={customers}, rate_limit={rate_limit})
 served = sandbox.serve()
 print(served.url, flush=True)
 while True:
@@ -60,8 +65,29 @@ def measure(run):  # type: ignore[no-untyped-def]
     return seen, requests, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main(customers: int) -> None:
-    with served_in_subprocess(SERVER.format(customers=customers), ready_timeout=120) as url:
+async def both_windows(url: str, seconds: float) -> tuple[int, int, int, float]:
+    """Regular gets and telephony lookups from one client, side by side, for ``seconds``."""
+    async with crmkit.RetailCRM(url, KEY, allow_insecure_http=True) as crm:
+        stop = time.perf_counter() + seconds
+
+        async def regular(n: int) -> None:
+            while time.perf_counter() < stop:
+                await crm.customers.get(1 + n % 50, by="id")
+
+        async def telephony() -> None:
+            while time.perf_counter() < stop:
+                await crm.telephony.manager("+7 900 000-00-00")
+
+        started = time.perf_counter()
+        await asyncio.gather(*[regular(n) for n in range(4)], *[telephony() for _ in range(12)])
+        took = time.perf_counter() - started
+        limited = crm.session.stats.rate_limited + crm.telephony_session.stats.rate_limited
+        return crm.session.stats.requests, crm.telephony_session.stats.requests, limited, took
+
+
+def main(customers: int, seconds: float) -> None:
+    server = SERVER.format(customers=customers, rate_limit=None)
+    with served_in_subprocess(server, ready_timeout=120) as url:
         vendor(url)  # warm the server's caches alike for both
         v = measure(lambda: vendor(url))
         c = measure(lambda: asyncio.run(ours(url)))
@@ -76,8 +102,20 @@ def main(customers: int) -> None:
     print("(crmkit's CPU includes building typed models for every customer; the vendor")
     print(" client returns plain dicts)")
 
+    with served_in_subprocess(SERVER.format(customers=100, rate_limit=10)) as url:
+        regular, telephony, limited, took = asyncio.run(both_windows(url, seconds))
+    print(f"\nRetailCRM: both rate windows at once for {took:.1f} s, one client, defaults\n")
+    print(table([
+        ("window", "limit/s", "reached/s", "share"),
+        ("regular", "10", f"{regular / took:.1f}", f"{regular / took / 10:.0%}"),
+        ("/telephony", "40", f"{telephony / took:.1f}", f"{telephony / took / 40:.0%}"),
+    ]))  # fmt: skip
+    print(f"\n503 Rate limit exceeded answers met: {limited}")
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=20_000)
-    main(parser.parse_args().customers)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    arguments = parser.parse_args()
+    main(arguments.customers, arguments.seconds)

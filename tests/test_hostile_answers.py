@@ -105,8 +105,8 @@ RETAIL_OPS: dict[str, Operation] = {
     "orders.upload": lambda crm: crm.orders.upload(
         [{"externalId": f"u-{n}", "number": f"U{n}"} for n in range(3)]
     ),
-    "sites": lambda crm: crm.reference.sites(),
-    "statuses": lambda crm: crm.reference.statuses(),
+    "sites": lambda crm: crm.reference.sites.list(),
+    "statuses": lambda crm: crm.reference.statuses.list(),
 }
 
 VTIGER_OPS: dict[str, Operation] = {
@@ -311,5 +311,5 @@ async def test_a_gateways_html_502_is_a_server_error_retried_not_a_missing_accou
     transport = httpx.MockTransport(lambda request: pages.pop(0))
     async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
         crm.session.retry = crmkit.RetryPolicy(max_retries=2, backoff_base=0.0)
-        assert await crm.reference.sites() == {}
+        assert await crm.reference.sites.list() == []
     assert pages == []

@@ -99,7 +99,9 @@ async def test_history_picks_up_new_changes_from_since_id(sandbox):
 
 async def test_create_edit_get_round_trip(sandbox):
     async with client_for(sandbox) as client:
-        new_id = await client.customers.create(Customer(external_id="ext-1", first_name="Olga"))
+        new_id = (
+            await client.customers.create(Customer(external_id="ext-1", first_name="Olga"))
+        ).id
         await client.customers.edit({"externalId": "ext-1", "lastName": "Petrova"})
         by_ext = await client.customers.get("ext-1")
         by_id = await client.customers.get(new_id, by="id")
@@ -109,7 +111,8 @@ async def test_create_edit_get_round_trip(sandbox):
 
 async def test_upload_is_chunked_at_50_and_returns_ids_in_order(sandbox):
     async with client_for(sandbox) as client:
-        ids = await client.orders.upload([{"externalId": f"up-{n}"} for n in range(120)])
+        result = await client.orders.upload([{"externalId": f"up-{n}"} for n in range(120)])
+        ids = result.ids
         again = [await client.orders.get(f"up-{n}") for n in (0, 60, 119)]
     assert len(ids) == 120 and ids == sorted(ids)
     assert [o.id for o in again] == [ids[0], ids[60], ids[119]]
@@ -134,9 +137,9 @@ async def test_integration_modules_and_scopes(sandbox):
 
 async def test_reference_books(sandbox):
     async with client_for(sandbox) as client:
-        assert "main-shop" in await client.reference.sites()
-        assert "new" in await client.reference.statuses()
-        assert "eshop-individual" in await client.reference.order_types()
+        assert "main-shop" in [s.code for s in await client.reference.sites.list()]
+        assert "new" in [s.code for s in await client.reference.statuses.list()]
+        assert "eshop-individual" in [t.code for t in await client.reference.order_types.list()]
 
 
 async def test_bad_key_is_an_authentication_error_without_the_key(sandbox):

@@ -1,9 +1,11 @@
-"""The ``crmkit`` command: ``export``, ``demo`` and ``sandbox serve`` (extra ``cli``).
+"""The ``crmkit`` command: ``export``, ``sync``, ``demo`` and ``sandbox serve`` (extra ``cli``).
 
 ``crmkit export PLATFORM ENTITY`` pulls every record of one account into
 JSON Lines, and with ``--state FILE`` only what changed the next time;
 ``--config FILE.toml`` runs many exports at once, each account within its own
-rate limit. ``crmkit demo`` does all of it against the built-in sandboxes;
+rate limit. ``crmkit sync PLATFORM`` loads accounts into a database (DuckDB
+by default, any dlt destination) and keeps it current. ``crmkit demo`` does
+all of it against the built-in sandboxes;
 ``crmkit sandbox serve`` serves one sandbox for your own tests.
 
 Exit codes: 0 success; 2 bad usage; 3 authentication refused; 4 permission
@@ -138,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_export(commands)
+    from ._sync import add_sync_parser
+
+    add_sync_parser(commands)
     demo = commands.add_parser(
         "demo",
         help="export from all four built-in sandboxes, then again incrementally",
@@ -148,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--out-dir", type=Path, help="where the files go (default: a new temp dir)")
+    demo.add_argument("--database", type=Path, help="the DuckDB file (default: in --out-dir)")
+    demo.add_argument("--jsonl", action="store_true", help="the JSON Lines export demo instead")
     demo.add_argument("--faults", action="store_true", help="inject 5xx and dropped connections")
     demo.add_argument("--amocrm-leads", type=int, default=20_000)
     demo.add_argument("--retailcrm-orders", type=int, default=10_000)
@@ -188,6 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._jobs import jobs_command
 
             return jobs_command(args)
+        if args.command == "sync":
+            from ._sync import sync_command
+
+            return sync_command(args, parser)
+        if args.command == "demo" and not args.jsonl:
+            from ._demo_db import demo_db_command
+
+            return demo_db_command(args)
         if args.command == "demo":
             from ._demo import demo_command
 

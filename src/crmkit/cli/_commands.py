@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ from ._sources import ExportSpec, SpecError, make_job
 
 __all__ = [
     "config_tables",
+    "exit_status",
     "export_command",
+    "read_config",
     "run_jobs",
     "run_shown",
     "specs_from_config",
@@ -48,15 +50,7 @@ _FLAG_OPTIONS = (
 
 def config_tables(path: Path, name: str) -> list[Any]:
     """The ``[[name]]`` tables of a TOML file; :class:`SpecError` when it has none."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"cannot read the config {path}: {exc}") from None
-    tables = data.get(name)
+    tables = read_config(path).get(name)
     if not isinstance(tables, list) or not tables:
         raise SpecError(f"{path} has no [[{name}]] tables")
     return tables
@@ -88,6 +82,19 @@ def specs_from_config(path: Path) -> list[ExportSpec]:
     return specs
 
 
+def read_config(path: Path) -> dict[str, Any]:
+    """A TOML config file; :class:`SpecError` when it cannot be read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"cannot read the config {path}: {exc}") from None
+    return data
+
+
 def _specs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[ExportSpec]:
     if args.config is not None:
         if args.platform or args.entity:
@@ -101,8 +108,6 @@ def _specs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Ex
 
 
 def export_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import exit_code_for
-
     jobs = [make_job(spec) for spec in _specs(args, parser)]
     outs = [job.out for job in jobs]
     if sum(1 for out in outs if out is None) > 1:
@@ -115,24 +120,37 @@ def export_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     if args.json:
         to_stdout = any(out is None for out in outs)
         print(summary_json(stats), file=sys.stderr if to_stdout else sys.stdout)
-    if failures:
-        first = failures[0]
-        if len(failures) > 1 or len(jobs) > 1:
-            for s in stats:
-                if s.error:
-                    print(f"crmkit: {s.name}: {s.error}", file=sys.stderr)
-            return exit_code_for(first)
-        raise first
-    return 0
+    return exit_status(stats, failures)
+
+
+def exit_status(stats: Sequence[JobStats], failures: Sequence[BaseException]) -> int:
+    """0, or the first failure's exit code after a line per failed job; one job's failure raises."""
+    from . import exit_code_for
+
+    if not failures:
+        return 0
+    if len(failures) > 1 or len(stats) > 1:
+        for s in stats:
+            if s.error:
+                print(f"crmkit: {s.name}: {s.error}", file=sys.stderr)
+        return exit_code_for(failures[0])
+    raise failures[0]
+
+
+Results = list[tuple[JobStats, BaseException | None]]
 
 
 def run_shown(
-    jobs: Sequence[ExportJob], args: argparse.Namespace, *, title: str
-) -> list[tuple[JobStats, BaseException | None]]:
-    """Run the exports with progress on the terminal, then the summary table (unless quiet)."""
+    jobs: Sequence[Any],
+    args: argparse.Namespace,
+    *,
+    title: str,
+    run: Callable[[Sequence[Any], Display], Coroutine[Any, Any, Results]] | None = None,
+) -> Results:
+    """Run the jobs (exports, or ``run``'s) with progress, then the summary table (unless quiet)."""
     quiet = args.quiet or args.json
     with make_display(quiet=quiet) as display:
-        results = asyncio.run(run_jobs(jobs, display))
+        results = asyncio.run((run or run_jobs)(jobs, display))
     if not quiet:
         human_console().print(summary_table([stats for stats, _ in results], title))
     return results

@@ -29,7 +29,7 @@ from ._progress import human_console
 from ._serve import SandboxSetup, make_sandbox
 from ._sources import ExportSpec, make_job
 
-__all__ = ["demo_command"]
+__all__ = ["demo_command", "seeded_sandboxes"]
 
 #: Records changed between the two runs, per platform.
 CHANGES = {"amocrm": 25, "retailcrm": 40, "vtiger": 15}
@@ -44,22 +44,8 @@ _EXPORTS = {
 def demo_command(args: argparse.Namespace) -> int:
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="crmkit-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    faults = FaultPlan(server_error=0.05, drop_after=0.03, seed=7) if args.faults else None
     say = _Say(args)
-    counts = {
-        "amocrm": args.amocrm_leads,
-        "retailcrm": args.retailcrm_orders,
-        "vtiger": args.vtiger_leads,
-        "corezoid": args.corezoid_tasks,
-    }
-    say(f"Seeding the sandboxes: {', '.join(f'{k} {v:,}' for k, v in counts.items())} ...")
-    setups = {
-        # Corezoid's ops are POSTs that are not all safe to repeat: no faults there.
-        name: make_sandbox(name, records=count, faults=None if name == "corezoid" else faults)
-        for name, count in counts.items()
-    }
-    for setup in setups.values():
-        setup.sandbox.clock.advance(10)  # the seeded records are older than the first run
+    counts, setups = seeded_sandboxes(args, say)
     served = {name: setup.sandbox.serve() for name, setup in setups.items()}
     try:
         urls = {name: s.url for name, s in served.items()}
@@ -106,6 +92,28 @@ def demo_command(args: argparse.Namespace) -> int:
         print(summary_json([*first, *second], out_dir=str(out_dir), expected_changes=checks, ok=ok))
     say(f"Output and state files are in {out_dir}")
     return 0 if ok else 1
+
+
+def seeded_sandboxes(
+    args: argparse.Namespace, say: _Say
+) -> tuple[dict[str, int], dict[str, SandboxSetup]]:
+    """The four sandboxes seeded with the demo's counts, their records older than any run."""
+    faults = FaultPlan(server_error=0.05, drop_after=0.03, seed=7) if args.faults else None
+    counts = {
+        "amocrm": args.amocrm_leads,
+        "retailcrm": args.retailcrm_orders,
+        "vtiger": args.vtiger_leads,
+        "corezoid": args.corezoid_tasks,
+    }
+    say(f"Seeding the sandboxes: {', '.join(f'{k} {v:,}' for k, v in counts.items())} ...")
+    setups = {
+        # Corezoid's ops are POSTs that are not all safe to repeat: no faults there.
+        name: make_sandbox(name, records=count, faults=None if name == "corezoid" else faults)
+        for name, count in counts.items()
+    }
+    for setup in setups.values():
+        setup.sandbox.clock.advance(10)  # the seeded records are older than the first run
+    return counts, setups
 
 
 class _Say:

@@ -1,188 +1,84 @@
-"""The RetailCRM client: resources over one Session, built by the rules in ``_wire``."""
+"""The RetailCRM client: resources over one Session, built by the rules in ``_wire``.
+
+The resource classes live in ``resources/``; this module holds the client,
+its time zone (for datetimes in filters) and the ``/telephony*`` Session with
+its own 40/s limit (``rate.go`` in ``retailcrm/api-client-go``).
+"""
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar
+import asyncio
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
 
 from .._client_base import ClientBase
-from .._json import reading
 from .._models import from_wire
-from .._pagination import AsyncPaginator, PaginatorState
+from .._pagination import PageRequest
 from .._session import Session
+from ..errors import ProtocolError
 from . import _wire
-from .models import CorporateCustomer, Customer, HistoryEntry, IntegrationModule, Order
+from .models import (
+    CorporateCustomer,
+    Credentials,
+    Customer,
+    CustomerNote,
+    Loyalty,
+    Order,
+    Pack,
+    SystemInfo,
+    UserGroup,
+)
+from .resources import (
+    RECORD_KINDS,
+    Costs,
+    Customers,
+    CustomFields,
+    IntegrationModules,
+    Listing,
+    Loyalties,
+    LoyaltyAccounts,
+    Orders,
+    Payments,
+    RecordResource,
+    References,
+    Store,
+    Tasks,
+    Telephony,
+    Users,
+)
 
 __all__ = ["RetailCRM"]
 
-M = TypeVar("M")
-By = Literal["id", "externalId"]
-Entity = Mapping[str, Any] | Any
-
 #: The vendor's limit per API key, outside ``/telephony*``.
 DEFAULT_RATE_LIMIT = 10.0
-
-
-class _Base:
-    def __init__(self, client: RetailCRM) -> None:
-        self._client = client
-
-
-class EntityResource(_Base, Generic[M]):
-    """``customers``, ``customers_corporate`` or ``orders``."""
-
-    def __init__(self, client: RetailCRM, path: str, key: str, one: str, model: type[M]) -> None:
-        super().__init__(client)
-        self._path = path
-        self._key = key  # the list's key in answers ("customersCorporate")
-        self._one = one  # the single entity's key and form field ("customerCorporate")
-        self._model = model
-
-    def list(
-        self,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-        resume_from: PaginatorState | Mapping[str, Any] | None = None,
-    ) -> AsyncPaginator[M]:
-        """Every entity matching ``filter`` (nested as the API takes it: ``{"ids": [1, 2]}``).
-
-        ``page_size`` is rounded up to 20, 50 or 100.
-        """
-        strategy = _wire.ListStrategy(
-            self._path, self._key, self._model, filter=filter, site=self._client.site
-        )
-        return AsyncPaginator(
-            self._client._fetch,
-            strategy,
-            page_size=_wire.page_size_for(page_size),
-            limit=limit,
-            resume_from=resume_from,
-        )
-
-    async def get(self, uid: int | str, *, by: By = "externalId") -> M:
-        """One entity by ``externalId`` (the API's default) or by ``id``."""
-        body = await self._client.request("GET", f"{self._path}/{uid}", params=self._by(by))
-        return from_wire(body.get(self._one), self._model, what=self._one)
-
-    async def create(self, entity: Entity) -> int:
-        """Create one entity; returns its new ``id``."""
-        body = await self._client.request("POST", f"{self._path}/create", form={self._one: entity})
-        with reading("the create answer"):
-            return int(body["id"])
-
-    async def edit(self, entity: Entity, *, by: By = "externalId") -> int | None:
-        """Edit the entity named by its ``externalId`` (or ``id`` with ``by="id"``)."""
-        wire = _wire.encode_form({"e": entity})["e"]
-        from .._json import loads
-
-        uid = loads(wire).get(by)
-        if uid in (None, ""):
-            raise ValueError(f"edit(by={by!r}) needs the entity's {by!r}")
-        body = await self._client.request(
-            "POST", f"{self._path}/{uid}/edit", form={self._one: entity, **self._by(by)}
-        )
-        with reading("the edit answer"):
-            return int(body["id"]) if "id" in body else None
-
-    async def upload(self, entities: Sequence[Entity]) -> builtins.list[int]:
-        """Create many at once, in requests of 50 (the API's limit); returns ids in input order."""
-        plural = self._key
-        ids: builtins.list[int] = []
-        for chunk in _wire.chunks(list(entities), _wire.UPLOAD_CHUNK):
-            body = await self._client.request("POST", f"{self._path}/upload", form={plural: chunk})
-            uploaded = body.get("uploadedOrders" if plural == "orders" else "uploadedCustomers")
-            with reading("the upload answer"):
-                ids.extend(int(item["id"]) for item in uploaded or [])
-        return ids
-
-    def history(
-        self,
-        since_id: int | None = None,
-        *,
-        filter: Mapping[str, Any] | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-        resume_from: PaginatorState | Mapping[str, Any] | None = None,
-    ) -> AsyncPaginator[HistoryEntry]:
-        """Changes after ``since_id`` (all, when None), oldest first.
-
-        Advances ``filter[sinceId]`` and never sends ``page``. ``.state.cursor``
-        is the id of the last change handed over: save the state and pass it as
-        ``resume_from`` to continue exactly there.
-        """
-        strategy = _wire.HistoryStrategy(
-            f"{self._path}/history", HistoryEntry, since_id=since_id, filter=filter
-        )
-        return AsyncPaginator(
-            self._client._fetch,
-            strategy,
-            page_size=_wire.page_size_for(page_size),
-            limit=limit,
-            resume_from=resume_from,
-        )
-
-    def _by(self, by: By) -> dict[str, Any]:
-        if by not in ("id", "externalId"):
-            raise ValueError(f'by must be "id" or "externalId", not {by!r}')
-        params: dict[str, Any] = {"by": by}
-        if self._client.site:
-            params["site"] = self._client.site
-        return params
-
-
-class IntegrationModules(_Base):
-    """``/api/v5/integration-modules``: a marketplace module's registration."""
-
-    async def get(self, code: str) -> IntegrationModule:
-        body = await self._client.request("GET", f"integration-modules/{code}")
-        return from_wire(body.get("integrationModule"), IntegrationModule)
-
-    async def edit(
-        self, code: str, module: IntegrationModule | Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Create or update the module ``code`` on this account; returns the answer's fields."""
-        return await self._client.request(
-            "POST", f"integration-modules/{code}/edit", form={"integrationModule": module}
-        )
-
-    async def update_scopes(self, code: str, scopes: Iterable[str]) -> str:
-        """Ask for new scopes; returns the new API key the account issued."""
-        body = await self._client.request(
-            "POST",
-            f"integration-modules/{code}/update-scopes",
-            form={"requires": {"scopes": list(scopes)}},
-        )
-        return str(body["apiKey"])
-
-
-class Reference(_Base):
-    """Reference books: sites, order statuses, order types (``{code: {...}}``)."""
-
-    async def sites(self) -> dict[str, dict[str, Any]]:
-        return (await self._client.request("GET", "reference/sites")).get("sites") or {}
-
-    async def statuses(self) -> dict[str, dict[str, Any]]:
-        return (await self._client.request("GET", "reference/statuses")).get("statuses") or {}
-
-    async def order_types(self) -> dict[str, dict[str, Any]]:
-        body = await self._client.request("GET", "reference/order-types")
-        return body.get("orderTypes") or {}
+#: The vendor's limit per API key for ``/telephony*`` methods.
+TELEPHONY_RATE_LIMIT = 40.0
 
 
 class RetailCRM(ClientBase):
     """A RetailCRM (Simla) account, API v5.
 
     ``url`` is the account's address (``https://demo.retailcrm.ru``; a trailing
-    slash or ``/api/v5`` is fine). ``site`` is sent where the API takes it (keys
-    that span several stores). Other keywords go to :class:`crmkit.Session`;
-    the default rate limit is 10 requests/s, never bursting.
+    slash or ``/api/v5`` is fine). ``site`` is the store sent where the API
+    takes one (keys that span several stores), overridable per call.
+    ``timezone`` is the account's time zone (a name or a ``tzinfo``); when not
+    given it is read once from ``/api/v5/settings`` the first time a datetime
+    is sent. Other keywords go to :class:`crmkit.Session`; the default rate
+    limit is 10 requests/s (40/s for ``/telephony*``), never bursting.
     """
 
     def __init__(
-        self, url: str, api_key: str, *, site: str | None = None, **session_options: Any
+        self,
+        url: str,
+        api_key: str,
+        *,
+        site: str | None = None,
+        timezone: str | tzinfo | None = None,
+        **session_options: Any,
     ) -> None:
         if not api_key:
             raise ValueError("RetailCRM needs an api_key")
@@ -191,20 +87,95 @@ class RetailCRM(ClientBase):
         headers = {**session_options.pop("headers", {}), "X-API-KEY": api_key}
         self.url = _wire.api_base_url(url)
         self.site = site
+        self._tz: tzinfo | None = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+        self._tz_lock = asyncio.Lock()
         self.session = Session(
             self.url, headers=headers, error_mapper=_wire.error_mapper, **session_options
         )
-        self.customers = EntityResource(self, "customers", "customers", "customer", Customer)
-        self.customers_corporate = EntityResource(
+        telephony_options = {
+            k: v for k, v in session_options.items() if k not in ("rate_limit", "throttle")
+        }
+        self._telephony_options = {"headers": headers, **telephony_options}
+        self._telephony: Session | None = None
+        self.customers: Customers[Customer] = Customers(
+            self,
+            "customers",
+            "customers",
+            "customer",
+            Customer,
+            ("uploadedCustomers", "failedCustomers"),
+        )
+        self.customers_corporate: Customers[CorporateCustomer] = Customers(
             self,
             "customers-corporate",
             "customersCorporate",
             "customerCorporate",
             CorporateCustomer,
+            ("uploadedCustomers", "failedCustomers"),
         )
-        self.orders = EntityResource(self, "orders", "orders", "order", Order)
+        self.orders = Orders(
+            self, "orders", "orders", "order", Order, ("uploadedOrders", "failedOrders")
+        )
         self.integration_modules = IntegrationModules(self)
-        self.reference = Reference(self)
+        self.reference = References(self)
+        self.users = Users(self, RECORD_KINDS["users"])
+        self.tasks = Tasks(self, RECORD_KINDS["tasks"])
+        self.payments = Payments(self, RECORD_KINDS["payments"])
+        self.customer_notes: RecordResource[CustomerNote] = RecordResource(
+            self, RECORD_KINDS["customer_notes"]
+        )
+        self.corporate_notes: RecordResource[CustomerNote] = RecordResource(
+            self, RECORD_KINDS["corporate_notes"]
+        )
+        self.user_groups = Listing(self, "user-groups", "groups", UserGroup)
+        self.packs: RecordResource[Pack] = RecordResource(self, RECORD_KINDS["packs"])
+        self.costs = Costs(self, RECORD_KINDS["costs"])
+        self.loyalties = Loyalties(self, "loyalty/loyalties", "loyalties", Loyalty)
+        self.loyalty_accounts = LoyaltyAccounts(self, RECORD_KINDS["loyalty_accounts"])
+        self.custom_fields = CustomFields(self)
+        self.store = Store(self)
+        self.telephony = Telephony(self)
+
+    @property
+    def telephony_session(self) -> Session:
+        """The Session ``/telephony*`` calls go through: same account, its own 40/s limit."""
+        if self._telephony is None:
+            self._telephony = Session(
+                self.url,
+                rate_limit=TELEPHONY_RATE_LIMIT,
+                error_mapper=_wire.error_mapper,
+                **self._telephony_options,
+            )
+        return self._telephony
+
+    async def timezone(self) -> tzinfo:
+        """The account's time zone: ``timezone=`` if given, else read once from ``settings``."""
+        if self._tz is not None:
+            return self._tz
+        async with self._tz_lock:
+            if self._tz is None:
+                value = ((await self.settings()).get("timezone") or {}).get("value")
+                try:
+                    self._tz = ZoneInfo(str(value))
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise ProtocolError(
+                        f"/api/v5/settings names no known time zone ({value!r}); "
+                        "pass timezone= to RetailCRM",
+                        method="GET",
+                        url=self.url + "settings",
+                    ) from None
+            return self._tz
+
+    async def _localized(self, params: Any) -> Any:
+        if isinstance(params, list) and any(not isinstance(v, str) for _, v in params):
+            return _wire.localize(params, await self.timezone())
+        return params
+
+    async def _fetch(self, page: PageRequest) -> httpx.Response:
+        """A paginator's page request, its datetimes in the account's zone."""
+        return await self.session.request(
+            page.method, page.url, params=await self._localized(page.params), headers=page.headers
+        )
 
     async def request(
         self,
@@ -213,18 +184,54 @@ class RetailCRM(ClientBase):
         *,
         params: Mapping[str, Any] | None = None,
         form: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
         """Call any endpoint: ``path`` under ``/api/v5/``; ``params`` nested, ``form`` JSON-encoded.
 
-        Returns the decoded answer; failures raise crmkit errors.
+        Datetimes in ``params`` must be aware; they are sent in the account's
+        time zone. ``idempotent=True`` lets a POST be repeated after a 502/504.
+        Returns the decoded answer (a partial upload's 460 included);
+        failures raise crmkit errors.
         """
-        response = await self.session.request(
+        telephony = path.lstrip("/").startswith("telephony")
+        session = self.telephony_session if telephony else self.session
+        query = await self._localized(_wire.encode_params(params)) if params else None
+        response = await session.request(
             method,
             path,
-            params=_wire.encode_query(params) if params else None,
+            params=query,
             data=_wire.encode_form(form) if form else None,
+            idempotent=idempotent,
         )
         return _wire.read_body(response)
+
+    async def api_versions(self) -> list[str]:
+        """``/api/api-versions``: the API versions the account speaks (``["4.0", "5.0"]``)."""
+        body = await self.request("GET", self._outside_v5("api-versions"))
+        return [str(v) for v in body.get("versions") or []]
+
+    async def credentials(self) -> Credentials:
+        """``/api/credentials``: the methods, scopes and stores this API key may use."""
+        body = await self.request("GET", self._outside_v5("credentials"))
+        return from_wire(body, Credentials, what="credentials")
+
+    async def system_info(self) -> SystemInfo:
+        """``/api/system-info``: the system's version and addresses."""
+        return from_wire(await self.request("GET", self._outside_v5("system-info")), SystemInfo)
+
+    async def settings(self) -> dict[str, Any]:
+        """``/api/v5/settings``: currency, language, time zone, working hours (as sent)."""
+        settings = (await self.request("GET", "settings")).get("settings")
+        return dict(settings) if isinstance(settings, Mapping) else {}
+
+    def _outside_v5(self, method: str) -> str:
+        return self.url.removesuffix("v5/") + method
+
+    async def aclose(self) -> None:
+        """Close the client's Sessions (and their connections)."""
+        if self._telephony is not None:
+            await self._telephony.aclose()
+        await self.session.aclose()
 
     def __repr__(self) -> str:
         return f"<RetailCRM {self.url}>"

@@ -1,25 +1,32 @@
 """RetailCRM API v5 on the wire, without I/O.
 
-What a request looks like (account URL, nested-bracket GET parameters, form
-fields holding JSON), how a page or a history window is read, and which answer
-means which crmkit error. The client (``_client.py``) only sends what these
-functions build. Facts follow ``shared/api-notes.md``:
+What a request looks like (account URL, path segments, nested-bracket GET
+parameters, form fields holding JSON, datetimes in the account's time zone),
+and which answer means which crmkit error. The client (``_client.py``) only
+sends what these functions build; paging is in ``_paging.py``. Facts follow
+``shared/api-notes.md`` and the vendor's clients (``retailcrm/api-client-php``,
+``retailcrm/api-client-go``):
 
 - GET parameters use nested brackets: ``filter[ids][]=1&filter[ids][]=2``;
 - POST is ``application/x-www-form-urlencoded`` with each entity as one JSON field;
-- list pages are 20, 50 or 100 long; history advances ``filter[sinceId]`` and
-  never sends ``page`` (the server refuses the two together since 2023);
 - failures are ``{"success": false, "errorMsg": ..., "errors": ...}`` with 200
-  or 4xx; over the rate limit the server answers 429 or
-  ``503 {"errorMsg": "Rate limit exceeded"}``; an unknown account answers HTML.
+  or 4xx (``Factory/ApiExceptionFactory.php`` maps the messages);
+- a 429 and a 503 (any body) are the rate limit: the Go client (``client.go``
+  ``executeWithRetry``) pauses and repeats both, for every method;
+- an HTML answer means "no such account" only as
+  ``Handler/Response/AccountNotFoundHandler.php`` reads it: a 405 ``text/html``
+  to a non-GET (and the service's "Account does not exist" page); a gateway's
+  HTML 502/504 is a :class:`~crmkit.ServerError` like any 5xx;
+- uploads answer HTTP 460 on partial success, with ``uploaded*`` and
+  ``failed*`` lists (``Model/Response/Orders/OrdersUploadResponse.php``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from datetime import datetime, tzinfo
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
 import httpx
@@ -27,9 +34,9 @@ import httpx
 from .._json import dumps_text, response_json
 from .._log import redact_url
 from .._mapping import default_error_mapper, error_for_status
-from .._models import from_wire, to_wire
-from .._pagination import Page, PageRequest
+from .._models import to_wire
 from .._params import _scalar, encode_query
+from .._results import WriteResult
 from ..errors import (
     APIError,
     AuthenticationError,
@@ -38,26 +45,44 @@ from ..errors import (
     PermissionDeniedError,
     ProtocolError,
     RateLimitError,
+    ServerError,
     ValidationError,
 )
 
 __all__ = [
+    "DATETIME_FORMAT",
     "PAGE_SIZES",
-    "HistoryStrategy",
-    "ListStrategy",
+    "PARTIAL_UPLOAD",
+    "ServiceUnavailableError",
     "api_base_url",
     "encode_form",
     "encode_query",
     "error_mapper",
+    "format_datetime",
+    "localize",
     "page_size_for",
+    "parse_datetime",
     "read_body",
+    "read_upload",
+    "segment",
 ]
-
-M = TypeVar("M")
 
 PAGE_SIZES = (20, 50, 100)
 #: The API's limit on entities in one ``/upload`` request.
 UPLOAD_CHUNK = 50
+#: The status of an upload that created some of its entities and refused others.
+PARTIAL_UPLOAD = 460
+#: How the API writes datetimes, in the account's time zone (``Y-m-d H:i:s``).
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class ServiceUnavailableError(RateLimitError, ServerError):
+    """A 503: RetailCRM's "Rate limit exceeded" (or a gateway's 503), whatever the body.
+
+    Both a :class:`~crmkit.RateLimitError` (the Session pauses and repeats it,
+    for every method, as the vendor's Go client does) and a
+    :class:`~crmkit.ServerError` (it is a 5xx).
+    """
 
 
 def api_base_url(url: str) -> str:
@@ -77,6 +102,19 @@ def api_base_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path + "/api/v5/", "", ""))
 
 
+def segment(value: int | str) -> str:
+    """A caller's value as one path segment: ``/``, ``?``, ``#``, ``%`` and dot segments escaped.
+
+    ``orders.get("../customers/c-1")`` asks for the order with that externalId,
+    never for another path.
+    """
+    text = str(value)
+    if text == "":
+        raise ValueError("an id or code in a path cannot be empty")
+    quoted = quote(text, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
 def page_size_for(requested: int | None) -> int:
     """Round a requested page size up to the next size the API allows (100 at most)."""
     if requested is None:
@@ -84,6 +122,36 @@ def page_size_for(requested: int | None) -> int:
     if requested < 1:
         raise ValueError(f"page_size must be at least 1, not {requested!r}")
     return next((size for size in PAGE_SIZES if size >= requested), PAGE_SIZES[-1])
+
+
+# -- datetimes -------------------------------------------------------------------
+
+
+def format_datetime(value: datetime, tz: tzinfo) -> str:
+    """An aware datetime as the API reads it: ``Y-m-d H:i:s`` in the account's zone."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {value.isoformat()!r}: RetailCRM reads times in the account's "
+            "time zone, so pass an aware datetime (datetime.now(timezone.utc), ...)"
+        )
+    return value.astimezone(tz).strftime(DATETIME_FORMAT)
+
+
+def parse_datetime(text: str, tz: tzinfo) -> datetime:
+    """A ``Y-m-d H:i:s`` the API sent, read as the account's local time (an aware datetime)."""
+    return datetime.strptime(text, DATETIME_FORMAT).replace(tzinfo=tz)
+
+
+def localize(params: Any, tz: tzinfo) -> Any:
+    """Query pairs with their datetimes written in ``tz`` (other values as they are)."""
+    if not isinstance(params, list):
+        return params
+    return [(k, format_datetime(v, tz) if isinstance(v, datetime) else v) for k, v in params]
+
+
+def encode_params(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Like :func:`encode_query`, but datetimes are left for :func:`localize` to write."""
+    return encode_query(params, keep=(datetime,))
 
 
 def encode_form(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -105,37 +173,64 @@ def encode_form(fields: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def entity_dict(entity: Any) -> dict[str, Any]:
+    """An entity (a model or a mapping) as the dict that goes on the wire."""
+    if attrs.has(type(entity)):
+        wired = to_wire(entity)
+        return dict(wired) if isinstance(wired, Mapping) else {}
+    if isinstance(entity, Mapping):
+        return dict(entity)
+    raise TypeError(f"an entity is a crmkit model or a mapping, not {type(entity).__name__}")
+
+
 # -- answers -----------------------------------------------------------------
 
 _AUTH_MESSAGES = ('"apikey" is missing', 'wrong "apikey" value', "apikey is missing")
 _NOT_FOUND_MESSAGES = ("not found", "account does not exist")
 _VALIDATION_MESSAGES = ("errors in the entity format", "errors in the input parameters")
+_MISSING_ACCOUNT_PAGE = b"account does not exist"
 
 
-def _looks_html(response: httpx.Response) -> bool:
-    kind = response.headers.get("content-type", "")
-    return "html" in kind or response.content.lstrip()[:1] == b"<"
+def _is_html(response: httpx.Response) -> bool:
+    return "text/html" in response.headers.get("content-type", "").lower()
+
+
+def _html_error(response: httpx.Response) -> CRMError:
+    status = response.status_code
+    request = response.request
+    page = response.content[:4096].lower()
+    if (status == 405 and request.method.upper() != "GET") or _MISSING_ACCOUNT_PAGE in page:
+        return error_for_status(
+            response,
+            f"Account does not exist: no RetailCRM account answers at {request.url.host}; "
+            "check the account address",
+            cls=NotFoundError,
+        )
+    if status == 503:
+        return error_for_status(response, "HTTP 503 (an HTML page)", cls=ServiceUnavailableError)
+    if status >= 500:
+        return error_for_status(response, f"HTTP {status} from a gateway (an HTML page)")
+    return ProtocolError(
+        f"HTTP {status}: the server sent an HTML page, not the API's JSON",
+        method=request.method,
+        url=redact_url(request.url),
+    )
 
 
 def error_mapper(response: httpx.Response) -> CRMError | None:
     """The Session's error mapper for RetailCRM (see the module docstring)."""
     status = response.status_code
-    content = response.content
-    if status < 400 and not _looks_html(response) and b'"success":false' not in content[:40]:
+    if status == PARTIAL_UPLOAD:
+        return None  # the upload reads both lists (read_upload)
+    if _is_html(response):
+        return _html_error(response)
+    if status < 400 and b'"success":false' not in response.content[:40]:
         return None
-    if _looks_html(response):
-        if status == 429 or status >= 500:  # a gateway's page (nginx 502): transient, retried
-            return default_error_mapper(response)
-        host = response.request.url.host
-        return error_for_status(
-            response,
-            f"no RetailCRM account answers at {host}: check the account address "
-            "(the server sent an HTML page, not the API)",
-            cls=NotFoundError,
-        )
     try:
         body = response_json(response)
     except ProtocolError as exc:
+        if status == 503:
+            return error_for_status(response, cls=ServiceUnavailableError)
         if status == 429 or status >= 500:
             return default_error_mapper(response)
         return exc
@@ -148,7 +243,9 @@ def error_mapper(response: httpx.Response) -> CRMError | None:
     )
     low = (message or "").lower()
     cls: type[APIError] | None = None
-    if status == 429 or "rate limit" in low:
+    if status == 503:
+        cls = ServiceUnavailableError
+    elif status == 429 or "rate limit" in low:
         cls = RateLimitError
     elif any(m in low for m in _AUTH_MESSAGES):
         cls = AuthenticationError
@@ -177,106 +274,56 @@ def read_body(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _items(body: Mapping[str, Any], key: str, model: type[M], response: httpx.Response) -> list[M]:
-    raw = body.get(key)
-    if raw is None:
-        raw = []
-    if isinstance(raw, Mapping):  # some references answer {code: {...}}
-        raw = list(raw.values())
-    if not isinstance(raw, list):
-        raise ProtocolError(
-            f"expected {key!r} as a list",
-            method=response.request.method,
-            url=redact_url(response.request.url),
-        )
-    return [from_wire(item, model, what=f"{key}[{n}]") for n, item in enumerate(raw)]
+def read_upload(
+    chunk: Sequence[Mapping[str, Any]], body: Mapping[str, Any], uploaded: str, failed: str
+) -> WriteResult:
+    """One upload's answer (200, 201 or 460) as ids in input order and errors by index.
 
-
-# -- paging strategies ---------------------------------------------------------
-
-
-@attrs.frozen
-class ListStrategy(Generic[M]):
-    """Page-numbered lists: ``GET /customers?limit=&page=&filter[...]``."""
-
-    path: str
-    key: str
-    model: type[M]
-    filter: Mapping[str, Any] | None = None
-    site: str | None = None
-    max_page_size: int = PAGE_SIZES[-1]
-    default_page_size: int = PAGE_SIZES[-1]
-
-    def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
-        params: dict[str, Any] = {"limit": page_size_for(page_size), "page": cursor or 1}
-        filters = dict(self.filter or {})
-        if modified_since is not None:
-            filters.setdefault("updatedAtFrom", modified_since)
-        if filters:
-            params["filter"] = filters
-        if self.site:
-            params["site"] = self.site
-        return PageRequest(self.path, params=encode_query(params))
-
-    def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
-        """The next page number, from ``pagination`` alone (before any model is built)."""
-        body = read_body(response)
-        pagination = body.get("pagination") or {}
-        current = int(pagination.get("currentPage", cursor or 1))
-        pages = int(pagination.get("totalPageCount", current))
-        return current + 1 if current < pages and body.get(self.key) else None
-
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
-        body = read_body(response)
-        pagination = body.get("pagination") or {}
-        items = _items(body, self.key, self.model, response)
-        return Page(
-            items=items,
-            next_cursor=self.peek_next(response, cursor, page_size),
-            total=int(pagination["totalCount"]) if "totalCount" in pagination else None,
-        )
-
-
-@attrs.frozen
-class HistoryStrategy(Generic[M]):
-    """History windows: ``filter[sinceId]`` advances to the last id seen; ``page`` is never sent.
-
-    The cursor is the id of the last change processed, so a saved state
-    resumes right after it, mid-window included.
+    Items are matched by ``externalId``; items without one take the uploaded
+    entries without one, in order, when the counts say which they are, and are
+    reported failed ("not said") when they cannot be told apart.
     """
+    done = [row for row in body.get(uploaded) or [] if isinstance(row, Mapping)]
+    refused = [row for row in body.get(failed) or [] if isinstance(row, Mapping)]
+    by_external = {str(r["externalId"]): r for r in done if r.get("externalId") not in (None, "")}
+    failed_external = {str(r.get("externalId")) for r in refused}
+    anonymous = [r for r in done if r.get("externalId") in (None, "")]
+    errors_raw = body.get("errors")
+    message = body.get("errorMsg") or "refused"
+    ids: list[int | None] = []
+    errors: dict[int, Any] = {}
+    unnamed = [n for n, item in enumerate(chunk) if item.get("externalId") in (None, "")]
+    unnamed_ok = len(anonymous) == len(unnamed)
 
-    path: str
-    model: type[M]
-    since_id: int | None = None
-    filter: Mapping[str, Any] | None = None
-    max_page_size: int = PAGE_SIZES[-1]
-    default_page_size: int = PAGE_SIZES[-1]
-    streaming: bool = True
+    def why(n: int, external: str | None) -> Any:
+        if isinstance(errors_raw, Mapping):
+            for key in (str(n), external):
+                if key is not None and key in errors_raw:
+                    return {"errorMsg": message, "errors": errors_raw[key]}
+        return {"errorMsg": message, "errors": errors_raw}
 
-    def request(self, cursor: Any, page_size: int, modified_since: datetime | None) -> PageRequest:
-        filters = dict(self.filter or {})
-        since = cursor if cursor is not None else self.since_id
-        if since is not None:
-            filters["sinceId"] = int(since)
-        elif modified_since is not None:
-            filters.setdefault("startDate", modified_since)
-        params: dict[str, Any] = {"limit": page_size_for(page_size)}
-        if filters:
-            params["filter"] = filters
-        return PageRequest(self.path, params=encode_query(params))
-
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[M]:
-        body = read_body(response)
-        items = _items(body, "history", self.model, response)
-        ids = [int(getattr(item, "id")) for item in items]  # noqa: B009 - M is any model
-        pagination = body.get("pagination") or {}
-        more = int(pagination.get("totalPageCount", 1 if items else 0)) > 1
-        return Page(
-            items=items,
-            next_cursor=ids[-1] if items and more else None,
-            total=None,
-            item_cursors=ids,
-        )
+    for n, item in enumerate(chunk):
+        external = item.get("externalId")
+        if external not in (None, ""):
+            row = by_external.get(str(external))
+            ids.append(int(row["id"]) if row is not None and "id" in row else None)
+            if row is None:
+                errors[n] = (
+                    why(n, str(external))
+                    if str(external) in failed_external
+                    else {"errorMsg": "the service did not report this item"}
+                )
+        elif unnamed_ok:
+            row = anonymous[unnamed.index(n)]
+            ids.append(int(row["id"]) if "id" in row else None)
+        else:
+            ids.append(None)
+            errors[n] = {
+                "errorMsg": "the service did not say whether this item (no externalId) was "
+                "created; give every item an externalId to know",
+                "errors": errors_raw,
+            }
+    return WriteResult(ids=ids, errors=errors)
 
 
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

@@ -36,8 +36,8 @@ from .._tls import LOOPBACK_HOSTS
 from .module._tokens import register_token
 
 if TYPE_CHECKING:
-    from ._sandbox_state import Account
     from .sandbox import RetailCRMSandbox
+    from .sandbox._state import Account
 
 __all__ = ["ActivityReport", "ConnectReport", "Marketplace"]
 

@@ -1,46 +1,29 @@
-"""RetailCRMSandbox: an emulator of RetailCRM API v5, written from ``shared/api-notes.md``.
-
-What it does as the real service does:
-
-- accounts addressed by path: the default account at ``{base}/api/v5/...``,
-  others at ``{base}/{name}/api/v5/...``; an unknown account answers an HTML
-  page (as the real service does for a wrong address);
-- ``X-API-KEY`` header or ``apiKey`` parameter; keys carry scopes;
-  ``"apiKey" is missing.`` / ``Wrong "apiKey" value.`` / ``Access denied.``;
-- GET parameters in nested brackets (``filter[ids][]=1``), parsed here
-  independently of the client; a malformed one is a 400 with ``errorMsg``;
-- POST as a form whose entity fields hold JSON (``customer={...}``);
-- lists with ``limit`` of 20, 50 or 100 and a ``pagination`` object;
-- history with ``filter[sinceId]``, and 400 when ``page`` comes with it;
-- create, edit (``by=externalId`` by default, or ``id``), upload of at most 50;
-- integration modules: get, edit (stored per account as sent), update-scopes
-  (issues a new key); reference sites, statuses, order types;
-- a sliding-window limit per key (10/s) answering ``503 Rate limit exceeded``;
-- faults from :class:`crmkit.sandbox.FaultPlan`.
-
-``sandbox.account(name)`` gives an account's records and modules for tests.
-"""
+"""The RetailCRM sandbox's app: accounts, keys, limits, and routing to the handlers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from .._params import BadParameters as BadBrackets
-from .._params import parse_brackets
-from ..sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
-from ..sandbox._faults import ASGIApp
-from ._sandbox_http import BadEntity, BadParameters, Missing
-from ._sandbox_http import route as route_for
-from ._sandbox_state import SCOPES, Account
+from ..._params import BadParameters as BadBrackets
+from ..._params import parse_brackets
+from ...sandbox import FakeData, Sandbox, SlidingWindowLimiter, Verdict
+from ...sandbox._faults import ASGIApp
+from ._common import BadEntity, BadParameters, Missing
+from ._filters import FilterError
+from ._misc import UNVERSIONED as _UNVERSIONED
+from ._misc import unversioned
+from ._routes import route as route_for
+from ._state import SCOPES, Account
 
 __all__ = ["DEFAULT_API_KEY", "RetailCRMSandbox"]
 
 DEFAULT_API_KEY = "sandbox-retailcrm-key"
 MAX_FORM_BYTES = 2 * 1024 * 1024
+TELEPHONY_FACTOR = 4
 _HTML_MISSING = (
     b"<!DOCTYPE html><html><head><title>Account does not exist</title></head>"
     b"<body><h1>Account does not exist</h1></body></html>"
@@ -65,6 +48,10 @@ class RetailCRMSandbox(Sandbox):
         self.fake = FakeData(seed)
         self.accounts: dict[str, Account] = {}
         self.limiter = SlidingWindowLimiter(rate_limit) if rate_limit else None
+        # /telephony* has its own window, four times the rest (rate.go: 40/s beside 10/s).
+        self.telephony_limiter = (
+            SlidingWindowLimiter(rate_limit * TELEPHONY_FACTOR) if rate_limit else None
+        )
         self.rate_limited = 0
         default = self.add_account("", api_key=api_key)
         default.seed("customers", customers, self.fake)
@@ -109,17 +96,23 @@ class RetailCRMSandbox(Sandbox):
             return reply(status, body)
 
         async def dispatch(request: Request) -> Response:
-            path = request.url.path
-            prefix, marker, rest = path.partition("/api/")
-            account = self.accounts.get(prefix.strip("/")) if marker else None
+            # Route on the raw path, one unquoted segment at a time: an id
+            # holding "/" or ".." stays one segment, as a caller encoded it.
+            raw = request.scope.get("raw_path") or request.url.path.encode()
+            raw_path = raw.decode("latin-1").split("?", 1)[0]
+            prefix, marker, rest = raw_path.partition("/api/")
+            account = self.accounts.get(unquote(prefix).strip("/")) if marker else None
             if account is None:
-                return Response(_HTML_MISSING, 404, media_type="text/html")
-            if rest in ("api-versions", "credentials"):
-                version, route = "", rest
+                # AccountNotFoundHandler.php: a 405 text/html to a non-GET.
+                status = 404 if request.method == "GET" else 405
+                return Response(_HTML_MISSING, status, media_type="text/html")
+            segments = [unquote(part) for part in rest.split("/")]
+            if segments[0] in _UNVERSIONED:
+                version, parts = "", segments
             else:
-                version, _, route = rest.partition("/")
-            if version not in ("v5", "") or not route:
-                return Response(_HTML_MISSING, 404, media_type="text/html")
+                version, parts = segments[0], segments[1:]
+            if version not in ("v5", "") or not parts or parts == [""]:
+                return fail(404, "Method not found")
             try:
                 query = parse_brackets(parse_qsl(request.url.query, keep_blank_values=True))
             except BadBrackets as exc:
@@ -138,33 +131,34 @@ class RetailCRMSandbox(Sandbox):
                 return fail(403, '"apiKey" is missing.')
             if key not in account.keys:
                 return fail(403, 'Wrong "apiKey" value.')
-            if self.limiter is not None and self.limiter.hit(key) is not Verdict.ALLOWED:
+            limiter = self.telephony_limiter if parts[0] == "telephony" else self.limiter
+            if limiter is not None and limiter.hit(key) is not Verdict.ALLOWED:
                 self.rate_limited += 1
                 return fail(503, "Rate limit exceeded")
-            if route == "api-versions":
-                return reply(200, {"success": True, "versions": ["3.0", "4.0", "5.0"]})
-            if route == "credentials":
-                scopes = account.keys[key]
-                return reply(200, {"success": True, "credentials": sorted(scopes or ["*"])})
-            area = route.split("/", 1)[0]
-            read_scope, write_scope = SCOPES.get(area, ("", ""))
+            if not version:
+                if len(parts) != 1 or request.method != "GET":
+                    return fail(404, "Method not found")
+                return reply(200, {"success": True, **unversioned(account, key, parts[0])})
+            handler = route_for(account, request.method, parts)
+            if handler is None:
+                return fail(404, "Method not found")
+            read_scope, write_scope = SCOPES.get(parts[0], ("", ""))
             scopes = account.keys[key]
             need = read_scope if request.method == "GET" else write_scope
             if scopes is not None and need not in scopes:
                 return fail(403, "Access denied.")
-            handler = route_for(account, request.method, route)
-            if handler is None:
-                return fail(404, "Method not found")
             try:
                 status, answer = handler(query, form)
             except BadEntity as exc:
                 return fail(400, "Errors in the entity format", exc.errors)
+            except FilterError as exc:
+                return fail(400, "Errors in the input parameters", exc.errors)
             except BadParameters as exc:
                 return fail(400, "Errors in the input parameters", {"query": str(exc)})
             except Missing as exc:
                 return fail(400, f"Parameter '{exc.args[0]}' is missing")
             if status >= 400:
-                return fail(status, str(answer.get("errorMsg")), answer.get("errors"))
+                return reply(status, {"success": False, **answer})
             return reply(status, {"success": True, **answer})
 
         return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST"])])

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from ..sandbox import FakeData, SandboxClock
+from ...sandbox import FakeData, SandboxClock
+from ._references import seed_books
 
-__all__ = ["Account", "EntityStore"]
+__all__ = ["DATETIME", "Account", "EntityStore"]
+
+DATETIME = "%Y-%m-%d %H:%M:%S"
 
 #: Which API-key scope each area of the API needs, for reading and for writing.
 SCOPES = {
@@ -18,6 +22,15 @@ SCOPES = {
     "orders": ("order_read", "order_write"),
     "integration-modules": ("integration_read", "integration_write"),
     "reference": ("reference_read", "reference_write"),
+    "settings": ("reference_read", "reference_write"),
+    "users": ("user_read", "user_write"),
+    "user-groups": ("user_read", "user_write"),
+    "tasks": ("task_read", "task_write"),
+    "custom-fields": ("custom_fields_read", "custom_fields_write"),
+    "store": ("store_read", "store_write"),
+    "loyalty": ("loyalty_read", "loyalty_write"),
+    "costs": ("cost_read", "cost_write"),
+    "telephony": ("telephony_read", "telephony_write"),
 }
 
 # The one-entity key, list key and upload-answer key of each entity area.
@@ -53,6 +66,51 @@ class EntityStore:
         return self.records.get(record_id) if record_id is not None else None
 
 
+def seed_records() -> dict[str, dict[int, dict[str, Any]]]:
+    """A fresh account's users and catalogue: two managers, two products with offers."""
+    users = {
+        1: {"id": 1, "firstName": "Anna", "lastName": "Admin", "email": "anna@shop.test",
+            "active": True, "isAdmin": True, "isManager": False, "status": "free", "online": True,
+            "code": "101"},
+        2: {"id": 2, "firstName": "Max", "lastName": "Manager", "email": "max@shop.test",
+            "active": True, "isAdmin": False, "isManager": True, "status": "free", "online": False,
+            "code": "102"},
+    }  # fmt: skip
+    groups = {1: {"id": 1, "externalId": "g-1", "name": "Things", "site": "main-shop",
+                  "active": True, "parentId": None}}  # fmt: skip
+    products: dict[int, dict[str, Any]] = {}
+    offers: dict[int, dict[str, Any]] = {}
+    for n in (1, 2):
+        offer: dict[str, Any] = {"id": n * 10, "externalId": f"of-{n}", "xmlId": f"x-{n}",
+                                 "name": f"Thing {n}", "quantity": 0, "active": True,
+                                 "stores": [], "site": "main-shop"}  # fmt: skip
+        offers[n * 10] = offer
+        products[n] = {"id": n, "externalId": f"p-{n}", "name": f"Thing {n}", "active": True,
+                       "article": f"A{n}", "groups": [{"id": 1}], "offers": [offer],
+                       "site": "main-shop"}  # fmt: skip
+    user_groups = {
+        1: {"id": 1, "code": "managers", "name": "Managers", "isManager": True},
+        2: {"id": 2, "code": "admins", "name": "Administrators", "isManager": False},
+    }
+    return {
+        "users": users,
+        "user-groups": user_groups,
+        "store/product-groups": groups,
+        "store/products": products,
+        "store/offers": offers,
+        "loyalty/loyalties": {
+            1: {
+                "id": 1,
+                "name": "Bonus club",
+                "active": True,
+                "blocked": False,
+                "currency": "RUB",
+                "levels": [{"id": 1, "name": "Basic", "type": "bonus_percent", "privilegeSize": 5}],
+            },
+        },
+    }
+
+
 @attrs.define
 class Account:
     """One RetailCRM account: its keys (with scopes), stores, references and modules."""
@@ -64,21 +122,26 @@ class Account:
         lambda: {kind: EntityStore(kind) for kind in KEYS}
     )
     modules: dict[str, dict[str, Any]] = attrs.Factory(dict)
-    sites: dict[str, dict[str, Any]] = attrs.Factory(
-        lambda: {
-            "main-shop": {"code": "main-shop", "name": "Main shop", "url": "https://shop.test"}
-        }
-    )
-    statuses: dict[str, dict[str, Any]] = attrs.Factory(
-        lambda: {
-            code: {"code": code, "name": code.title(), "active": True, "group": "new"}
-            for code in ("new", "assembling", "delivering", "complete", "cancel-other")
-        }
-    )
-    order_types: dict[str, dict[str, Any]] = attrs.Factory(
-        lambda: {"eshop-individual": {"code": "eshop-individual", "name": "Individual"}}
-    )
+    #: Other records by kind ("users", "tasks", "orders/payments", ...), by id.
+    records: dict[str, dict[int, dict[str, Any]]] = attrs.Factory(seed_records)
+    #: Custom fields by (entity, code); custom dictionaries by code.
+    custom_fields: dict[tuple[str, str], dict[str, Any]] = attrs.Factory(dict)
+    dictionaries: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    #: Reference books by path (``sites``, ``payment-types``, ...), as the API answers them.
+    books: dict[str, Any] = attrs.Factory(seed_books)
     next_history_id: int = 1
+    #: The account's time zone (``/api/v5/settings``); its datetimes are written in it.
+    timezone: str = "Europe/Moscow"
+
+    @property
+    def sites(self) -> dict[str, dict[str, Any]]:
+        sites: dict[str, dict[str, Any]] = self.books["sites"]
+        return sites
+
+    @property
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        statuses: dict[str, dict[str, Any]] = self.books["statuses"]
+        return statuses
 
     @property
     def url(self) -> str:
@@ -91,12 +154,21 @@ class Account:
         return next(iter(self.keys))
 
     def stamp(self) -> str:
-        return self.clock.datetime().strftime("%Y-%m-%d %H:%M:%S")
+        """Now, as the API writes it: ``Y-m-d H:i:s`` in the account's time zone."""
+        return self.clock.datetime().astimezone(ZoneInfo(self.timezone)).strftime(DATETIME)
 
     def add_key(self, key: str | None = None, scopes: frozenset[str] | None = None) -> str:
         key = key or secrets.token_hex(16)
         self.keys[key] = scopes
         return key
+
+    def add(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store one of the other records (a task, a payment, ...) with the next id."""
+        table = self.records.setdefault(kind, {})
+        record = {**record, "id": max(table, default=0) + 1}
+        record.setdefault("createdAt", self.stamp())
+        table[record["id"]] = record
+        return record
 
     def create(self, kind: str, entity: dict[str, Any], source: str = "api") -> dict[str, Any]:
         store = self.stores[kind]
@@ -108,6 +180,7 @@ class Account:
         if kind == "orders":
             record.setdefault("number", f"{record['id']}A")
             record.setdefault("status", "new")
+            record.setdefault("statusUpdatedAt", record["createdAt"])
             for n, item in enumerate(record.get("items") or [], start=1):
                 item.setdefault("id", record["id"] * 1000 + n)
         store.records[record["id"]] = record
@@ -125,6 +198,8 @@ class Account:
             if old == value:
                 continue
             record[field] = value
+            if kind == "orders" and field == "status":
+                record["statusUpdatedAt"] = self.stamp()
             if field == "externalId" and value not in (None, ""):
                 store.by_external[str(value)] = record["id"]
             self._record_change(kind, record, field, old, value, "api")

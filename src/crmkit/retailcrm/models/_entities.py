@@ -1,14 +1,8 @@
-"""RetailCRM API v5 models: customers, corporate customers, orders, history, modules.
-
-Frozen attrs classes read by :func:`crmkit._models.from_wire`: lenient where the
-API is (numbers as text, ``regionId`` as a number or ``""``, unknown fields kept
-in ``extra``). When you build one for a request, only the fields you set are
-sent; anything the models do not name can go in ``extra``.
-"""
+"""RetailCRM models of the main entities: customers, companies, orders, history, modules."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -20,7 +14,10 @@ __all__ = [
     "Order",
     "OrderItem",
     "Phone",
+    "Saved",
 ]
+
+M = TypeVar("M")
 
 
 def _extra() -> Any:
@@ -138,3 +135,16 @@ class IntegrationModule:
     available_countries: list[str] | None = None
     integrations: dict[str, Any] | None = None
     extra: dict[str, Any] = _extra()
+
+
+@attrs.frozen
+class Saved(Generic[M]):
+    """What ``create`` and ``edit`` did: the new ``id``, and the entity when the service sent it.
+
+    ``orders/create`` and ``orders/{id}/edit`` answer ``{id, order}``
+    (``Model/Response/Orders/OrdersCreateResponse.php``); customers answer the
+    ``id`` alone, and ``entity`` is None.
+    """
+
+    id: int | None
+    entity: M | None = None

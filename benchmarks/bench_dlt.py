@@ -1,0 +1,194 @@
+"""crmkit's dlt source into DuckDB beside the JSON Lines export of the same amoCRM leads.
+
+The amoCRM sandbox runs in another process (its CPU is not counted). Two cases:
+
+1. No rate limit: records per second and this process's CPU per record
+   (user + system, dlt's normalize and load included) for ``crmkit.dlt.sync``
+   into a DuckDB file, beside ``crmkit export``'s engine writing JSON Lines.
+2. The sandbox's strict 7 requests/s window: the share of the allowed rate
+   each one uses (requests / (seconds x 7 + 1), as ``crmkit export`` reports
+   it), over the reading phase (first request to last page) and over the
+   whole run (the sync's final load included), with one load for the run and
+   with a load every 10 pages (a checkpoint to resume from).
+
+    python benchmarks/bench_dlt.py [--leads N] [--limited-leads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import dlt
+
+from _common import served_in_subprocess, table
+from crmkit.amocrm.sandbox import SandboxCredentials
+from crmkit.cli._export import JobStats, run_export
+from crmkit.cli._sources import ExportSpec, make_job
+from crmkit.dlt import PageRead, amocrm_source, sync
+
+SERVER = """
+import time
+from crmkit.amocrm.sandbox import AmoCRMSandbox
+sandbox = AmoCRMSandbox(leads={leads}, rate_limit={rate_limit})
+sandbox.clock.advance(10)
+served = sandbox.serve()
+print(served.url, flush=True)
+while True:
+    time.sleep(3600)
+"""
+RATE = 7.0
+TOKEN = SandboxCredentials().access_token
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Run:
+    """One measured run: records, requests, wall time, reading time, CPU."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.requests = 0
+        self.wall = 0.0
+        self.reading = 0.0
+        self.cpu = 0.0
+
+
+def run_sync(url: str, workdir: Path, rate_limit: float | None, pages_per_load: int | None) -> Run:
+    run = Run()
+    pipeline = dlt.pipeline(
+        pipeline_name=f"bench_{time.monotonic_ns()}",
+        pipelines_dir=str(workdir / "pipelines"),
+        destination=dlt.destinations.duckdb(str(workdir / "bench.duckdb")),
+        dataset_name=f"leads_{time.monotonic_ns()}",
+    )
+    started = time.perf_counter()
+
+    sessions: list[Any] = []  # a new client (and Session) for each load
+
+    def seen(page: PageRead) -> None:
+        run.records += page.records
+        if not any(known is page.session.stats for known in sessions):
+            sessions.append(page.session.stats)
+        run.requests = sum(known.requests for known in sessions)
+        run.reading = time.perf_counter() - started
+
+    source = amocrm_source(
+        base_url=url,
+        access_token=TOKEN,
+        allow_insecure_http=True,
+        rate_limit=rate_limit,
+        resources=("leads",),
+        pages_per_load=pages_per_load,
+        on_page=seen,
+    )
+    cpu = cpu_seconds()
+    sync(pipeline, source)
+    run.wall = time.perf_counter() - started
+    run.cpu = cpu_seconds() - cpu
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql("SELECT count(*) FROM leads")[0][0]
+    assert rows == run.records, (rows, run.records)
+    return run
+
+
+def run_jsonl(url: str, workdir: Path, rate_limit: float | None) -> Run:
+    run = Run()
+    options: dict[str, Any] = {"url": url, "token": TOKEN, "rate_limit": rate_limit or 0}
+    out = workdir / f"leads-{time.monotonic_ns()}.jsonl"
+    job = make_job(ExportSpec("amocrm", "leads", options, out=out))
+    stats = JobStats(job.name)
+    cpu = cpu_seconds()
+    started = time.perf_counter()
+    asyncio.run(run_export(job, stats))
+    run.wall = run.reading = time.perf_counter() - started
+    run.cpu = cpu_seconds() - cpu
+    run.records, run.requests = stats.records, stats.requests
+    return run
+
+
+def share(requests: int, seconds: float) -> str:
+    return f"{requests / (seconds * RATE + 1):.3f}"
+
+
+def main(leads: int, limited_leads: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        server = SERVER.format(leads=leads, rate_limit=None)
+        with served_in_subprocess(server, ready_timeout=120) as url:
+            run_jsonl(url, workdir, None)  # warm-up: imports, first connections
+            jsonl = run_jsonl(url, workdir, None)
+            dlt_run = run_sync(url, workdir, None, None)
+        rows = [("no rate limit", "records", "seconds", "records/s", "CPU s", "CPU µs/record")]
+        for name, run in (("JSON Lines export", jsonl), ("dlt sync -> DuckDB", dlt_run)):
+            rows.append(
+                (
+                    name,
+                    f"{run.records:,}",
+                    f"{run.wall:.2f}",
+                    f"{run.records / run.wall:,.0f}",
+                    f"{run.cpu:.2f}",
+                    f"{run.cpu / run.records * 1e6:.0f}",
+                )
+            )
+        print(f"\namoCRM leads from a loopback sandbox (another process), {leads:,} leads\n")
+        print(table(rows))
+
+        server = SERVER.format(leads=limited_leads, rate_limit=7)
+        with served_in_subprocess(server, ready_timeout=120) as url:
+            limited = [
+                ("JSON Lines export", run_jsonl(url, workdir, RATE)),
+                ("dlt sync, one load", run_sync(url, workdir, RATE, None)),
+                ("dlt sync, a load / 10 pages", run_sync(url, workdir, RATE, 10)),
+            ]
+    base = limited[0][1]
+    base_share = base.requests / (base.reading * RATE + 1)
+    rows = [
+        (
+            "limited to 7 req/s",
+            "requests",
+            "reading s",
+            "share, reading",
+            "whole s",
+            "share, whole",
+            "vs export",
+        )
+    ]
+    for name, run in limited:
+        whole = run.requests / (run.wall * RATE + 1)
+        rows.append(
+            (
+                name,
+                str(run.requests),
+                f"{run.reading:.2f}",
+                share(run.requests, run.reading),
+                f"{run.wall:.2f}",
+                f"{whole:.3f}",
+                f"{whole / base_share:.3f}",
+            )
+        )
+    print(f"\n{limited_leads:,} leads behind the sandbox's strict 7 requests/s window\n")
+    print(table(rows))
+    print(
+        "\n(reading: from the start to the last page read; whole: until the data is in DuckDB."
+        "\n 'vs export' is the whole run's share over the export's.)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--limited-leads", type=int, default=10_000)
+    args = parser.parse_args()
+    main(args.leads, args.limited_leads)

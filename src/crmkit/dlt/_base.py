@@ -1,0 +1,296 @@
+"""What the four dlt sources share: the merge hints, one client per source run, page budgets.
+
+Every crmkit resource merges by its primary key (``write_disposition="merge"``)
+and carries two columns of its own: ``_crmkit_deleted`` (dlt's ``hard_delete``
+hint: a row with it true deletes the record in the destination) and
+``_crmkit_order`` (``dedup_sort="desc"``: when one load holds a record twice,
+say updated and then deleted, the later row wins).
+
+A resource keeps its position in dlt's resource state, which dlt commits with
+the data it loads. A run is one load unless ``pages_per_load`` is set: then
+each resource stops after that many pages with ``more`` in its state, and
+:func:`sync` runs the pipeline again until no resource has more, so a run that
+dies loses at most the pages of the load in progress and the next run resumes
+after the last one committed. The reading itself runs ahead of dlt on a loop
+of its own (:class:`Prefetch`), so loads do not stop the requests.
+
+Not here: anything a platform decides (which listing, which feed).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import attrs
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.extract import DltResource, DltSource
+
+from .._client_base import ClientBase
+from .._models import to_wire
+from .._pagination import AsyncPaginator, Page, PaginatorState
+from .._session import Session
+from ._prefetch import Prefetch, Read
+
+__all__ = [
+    "DELETED",
+    "ORDER",
+    "OnPage",
+    "PageRead",
+    "Prefetch",
+    "Read",
+    "SharedClient",
+    "deleted_row",
+    "make_source",
+    "merge_resource",
+    "sync",
+    "to_row",
+]
+
+#: The hard-delete column: true on a row that deletes its record.
+DELETED = "_crmkit_deleted"
+#: The dedup-sort column: the later of two rows for one record in a load wins.
+ORDER = "_crmkit_order"
+#: Pages a resource reads ahead of dlt when there is no ``pages_per_load``.
+READ_AHEAD = 4
+#: How deep lists become child tables; deeper ones are kept as JSON.
+MAX_TABLE_NESTING = 2
+
+C = TypeVar("C", bound=ClientBase)
+
+
+@attrs.frozen
+class PageRead:
+    """What :data:`OnPage` is told after every page a resource reads.
+
+    ``records`` is what the page held (for a change feed: the changes), ``total``
+    the listing's size when the platform says, ``session`` the account's
+    :class:`~crmkit.Session` (its ``stats`` and ``throttle``).
+    """
+
+    resource: str
+    records: int
+    total: int | None
+    session: Session
+
+
+#: Called after every page, from dlt's extraction thread.
+OnPage = Callable[[PageRead], None]
+
+
+class SharedClient(Generic[C]):
+    """One client for all of a source's resources through a whole :func:`sync`.
+
+    Made on the source's reading loop by the first reader that needs it, and
+    closed when that loop stops (every resource read to its end, or the sync
+    over), so every resource of an account shares one Session: one rate limit.
+    """
+
+    def __init__(self, open_client: Callable[[], C], budget: Budget) -> None:
+        self._open = open_client
+        self._client: C | None = None
+        budget.prefetch.closers.append(self.aclose)
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[C]:
+        if self._client is None:
+            self._client = self._open()
+        yield self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+class Rows:
+    """Numbers a resource's rows in the order they are read (the ``_crmkit_order`` column)."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def upsert(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        self._next += 1
+        return {**record, DELETED: False, ORDER: self._next}
+
+    def delete(self, key: str, value: Any) -> dict[str, Any]:
+        self._next += 1
+        return deleted_row(key, value, self._next)
+
+
+def deleted_row(key: str, value: Any, order: int = 0) -> dict[str, Any]:
+    """The row that deletes the record whose primary key ``key`` is ``value``."""
+    return {key: value, DELETED: True, ORDER: order}
+
+
+def to_row(item: Any) -> dict[str, Any]:
+    """A crmkit model or mapping as a plain dict, by the API's own field names."""
+    if hasattr(item, "to_dict"):
+        return dict(item.to_dict())
+    if isinstance(item, Mapping):
+        return dict(item)
+    return to_wire(item)
+
+
+class Budget:
+    """Pages per load and progress reports, for every resource of one source."""
+
+    def __init__(self, pages_per_load: int | None, on_page: OnPage | None) -> None:
+        if pages_per_load is not None and pages_per_load < 1:
+            raise ValueError(f"pages_per_load must be at least 1, not {pages_per_load!r}")
+        self.pages_per_load = pages_per_load
+        self.on_page = on_page
+        self.prefetch = Prefetch(pages_per_load or READ_AHEAD)
+
+    def report(self, client: ClientBase, resource: str, records: int, total: int | None) -> None:
+        if self.on_page is not None:
+            self.on_page(PageRead(resource, records, total, client.session))
+
+    async def pages(
+        self,
+        client: ClientBase,
+        name: str,
+        paginator: AsyncPaginator[Any],
+        state: dict[str, Any],
+        key: str,
+    ) -> AsyncIterator[Page[Any]]:
+        """The paginator's pages, its position saved in ``state[key]`` before each is handed on."""
+        async for page in paginator.pages():
+            state[key] = paginator.state.to_dict()
+            self.report(client, name, len(page.items), page.total)
+            yield page
+
+    def spent(self, pages: int) -> bool:
+        return self.pages_per_load is not None and pages >= self.pages_per_load
+
+
+def saved_state(state: Mapping[str, Any], key: str) -> PaginatorState | None:
+    saved = state.get(key)
+    return PaginatorState.from_dict(saved) if saved else None
+
+
+def merge_resource(
+    read: Read,
+    name: str,
+    primary_key: str | Sequence[str],
+    budget: Budget,
+) -> DltResource:
+    """A merge-by-key resource with the hard-delete and dedup-sort columns.
+
+    ``read`` runs on the source's own event loop, ahead of dlt (see
+    :class:`Prefetch`); each page's rows reach dlt with the position after
+    them, which dlt commits with the load. With ``pages_per_load``, the
+    resource stops after that many pages and says ``more`` in its state.
+    """
+
+    def records() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        prefetch = budget.prefetch
+        feed = prefetch.feed(name, read, state)
+        state["more"] = False
+        if feed is None:
+            return
+        pages = 0
+        while True:
+            page = feed.next()
+            if page is None:
+                prefetch.done(name)
+                return
+            rows, position = page
+            state.clear()
+            state.update(position)
+            state["more"] = False
+            pages += 1
+            if rows:
+                yield rows
+            if budget.spent(pages):
+                following = feed.next()
+                if following is None:
+                    prefetch.done(name)
+                    return
+                feed.unget(following)
+                state["more"] = True
+                return
+
+    resource: DltResource = dlt.resource(
+        records,
+        name=name,
+        primary_key=primary_key,
+        write_disposition="merge",
+        columns={
+            DELETED: {"data_type": "bool", "hard_delete": True},
+            ORDER: {"data_type": "bigint", "dedup_sort": "desc"},
+        },
+    )
+    return resource
+
+
+def make_source(name: str, resources: Iterable[DltResource], budget: Budget) -> DltSource:
+    """A dlt source named ``name`` (its schema) of these resources."""
+    chosen = list(resources)
+
+    @dlt.source(name=name, max_table_nesting=MAX_TABLE_NESTING)
+    def source() -> list[DltResource]:
+        return chosen
+
+    made: DltSource = source()
+    _PREFETCH[made] = budget.prefetch
+    weak = weakref.ref(made)
+
+    def selected() -> set[str] | None:
+        found = weak()
+        return set(found.selected_resources) if found is not None else None
+
+    budget.prefetch.selected = selected
+    return made
+
+
+_PREFETCH: weakref.WeakKeyDictionary[DltSource, Prefetch] = weakref.WeakKeyDictionary()
+
+
+def has_more(pipeline: dlt.Pipeline, source: DltSource) -> bool:
+    """Whether a resource of ``source`` stopped at its page budget in the last run."""
+    resources = pipeline.state.get("sources", {}).get(source.name, {}).get("resources", {})
+    return any(bool(state.get("more")) for state in resources.values())
+
+
+def sync(
+    pipeline: dlt.Pipeline,
+    source: DltSource,
+    *,
+    on_load: Callable[[LoadInfo], None] | None = None,
+    **run_options: Any,
+) -> list[LoadInfo]:
+    """Run ``source`` into ``pipeline`` until every resource has read to its end.
+
+    One ``pipeline.run`` per load: with the source's ``pages_per_load`` several,
+    each committed with its resources' positions; without, one. Returns each
+    load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is told each one as it
+    is committed). Other keywords go to
+    ``pipeline.run`` (into DuckDB, ``loader_file_format`` defaults to ``jsonl``).
+    """
+    destination = getattr(pipeline.destination, "destination_name", None)
+    if destination == "duckdb":
+        # DuckDB reads JSON Lines files several times faster than dlt's INSERT statements.
+        run_options.setdefault("loader_file_format", "jsonl")
+    loads: list[LoadInfo] = []
+    try:
+        while not loads or has_more(pipeline, source):
+            loads.append(pipeline.run(source, **run_options))
+            if on_load is not None:
+                on_load(loads[-1])
+    finally:
+        prefetch = _PREFETCH.get(source)
+        if prefetch is not None:
+            prefetch.close()
+    return loads

@@ -1,0 +1,164 @@
+"""Reading ahead of dlt: a source's readers on an event loop of their own.
+
+dlt extracts, then normalises and loads; while it does the last two, nothing
+would be read. :class:`Prefetch` runs each resource's reader on a loop in a
+thread of its own and hands its pages over through a small queue, so the
+requests go on while dlt loads. The position after each page travels with
+the page, so dlt commits exactly what it loaded.
+
+Not here: what a page is or where a position is kept (``_base``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import Any
+
+__all__ = ["Prefetch", "Read"]
+
+#: What a resource's reader is: it reads from ``state`` (its saved position, which
+#: it moves) and yields the rows of one page at a time.
+Read = Callable[[dict[str, Any]], AsyncIterator[list[dict[str, Any]]]]
+
+
+class _Feed:
+    """One resource's pages, read ahead: ``(rows, position)`` pairs, then the end."""
+
+    def __init__(self, ahead: int) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self.pending: list[Any] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def next(self) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+        """The next page and the position after it; None at the end; the reader's error raised."""
+        item = self.pending.pop() if self.pending else self.queue.get()
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        page: tuple[list[dict[str, Any]], dict[str, Any]] = item
+        return page
+
+    def unget(self, page: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+        self.pending.append(page)
+
+
+_END = object()
+
+
+class Prefetch:
+    """A source's readers, on an event loop of their own, ahead of dlt.
+
+    While dlt normalises and loads one load, the readers go on reading the
+    next one (up to ``ahead`` pages each), so a rate-limited account's budget
+    is spent on requests rather than waiting. One loop per source: its
+    resources share one client (one Session, one throttle) for a whole
+    :func:`sync`. Pages read ahead and not loaded when a run dies are simply
+    read again by the next run (their position was not committed).
+    """
+
+    def __init__(self, ahead: int) -> None:
+        self.ahead = max(1, ahead)
+        #: The source's selected resources (set by :func:`make_source`).
+        self.selected: Callable[[], set[str] | None] = lambda: None
+        #: Closed when the loop stops: the shared clients.
+        self.closers: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._lock = threading.Lock()
+        self._feeds: dict[str, _Feed] = {}
+        self._finished: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def feed(self, name: str, read: Read, state: Mapping[str, Any]) -> _Feed | None:
+        """The resource's feed, its reader started from ``state`` unless already running.
+
+        None when the resource has read to its end while others still load
+        (the later loads of one :func:`sync`): it has nothing more to read.
+        """
+        with self._lock:
+            if name in self._finished:
+                return None
+            feed = self._feeds.get(name)
+            if feed is None:
+                feed = self._feeds[name] = _Feed(self.ahead)
+                loop = self._running_loop()
+                start = copy.deepcopy(dict(state))
+                feed.task = asyncio.run_coroutine_threadsafe(
+                    _spawn(_pump(read, start, feed.queue)), loop
+                ).result()
+            return feed
+
+    def done(self, name: str) -> None:
+        """The resource read its feed to the end; the last one stops the loop."""
+        with self._lock:
+            self._feeds.pop(name, None)
+            self._finished.add(name)
+            selected = self.selected()
+            if not self._feeds and (selected is None or selected <= self._finished):
+                self._stop()
+
+    def close(self) -> None:
+        """Stop every reader (closing the client) and the loop."""
+        with self._lock:
+            tasks = [feed.task for feed in self._feeds.values() if feed.task is not None]
+            self._feeds.clear()
+            if self._loop is not None and tasks:
+                asyncio.run_coroutine_threadsafe(_cancel(tasks), self._loop).result(timeout=30)
+            self._stop()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="crmkit-dlt-reader", daemon=True
+            )
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return self._loop
+
+    def _stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        self._finished.clear()
+        if loop is None or thread is None:
+            return
+        for close in self.closers:
+            asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+async def _spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    return asyncio.ensure_future(coroutine)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _pump(read: Read, state: dict[str, Any], pages: queue.Queue[Any]) -> None:
+    """Run one reader, handing each page and the position after it to the dlt side."""
+    try:
+        async for rows in read(state):
+            await _put(pages, (rows, copy.deepcopy(state)))
+        await _put(pages, _END)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the dlt side raises it, where dlt reports it
+        await _put(pages, exc)
+
+
+async def _put(pages: queue.Queue[Any], item: Any) -> None:
+    while True:
+        try:
+            pages.put_nowait(item)
+            return
+        except queue.Full:
+            await asyncio.sleep(0.005)
