@@ -140,3 +140,36 @@ async def test_served_on_loopback_over_real_sockets_with_drops():
 def test_serving_beyond_loopback_is_refused():
     with pytest.raises(ValueError, match="loopback"):
         DemoSandbox(1).serve(host="0.0.0.0")
+
+
+async def test_network_delay_comes_before_the_server_counts_and_server_time_after():
+    import time
+
+    import httpx
+
+    from crmkit.sandbox import FaultInjector
+
+    handled: list[float] = []
+
+    async def app(scope, receive, send):
+        handled.append(time.monotonic())  # where a sandbox counts the request
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    plan = FaultPlan(network_delay=(0.05, 0.06), server_time=0.1)
+    transport = httpx.ASGITransport(app=FaultInjector(app, plan))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
+        sent = time.monotonic()
+        await client.get("/x")
+        answered = time.monotonic()
+    assert handled[0] - sent >= 0.05  # the network held it before the server saw it
+    assert answered - handled[0] >= 0.1  # the server took its time after counting it
+
+
+def test_delays_parse_as_values_or_ranges_and_refuse_negatives():
+    plan = FaultPlan.parse("network_delay=0.08:0.12,server_time=0.5")
+    assert plan.network_delay == (0.08, 0.12) and plan.server_time == 0.5 and plan.active
+    with pytest.raises(ValueError, match="network_delay"):
+        FaultPlan(network_delay=(0.2, 0.1))
+    with pytest.raises(ValueError, match="server_time"):
+        FaultPlan(server_time=-1.0)

@@ -122,3 +122,59 @@ async def test_a_rate_limit_answer_halves_the_rate_and_good_answers_win_it_back(
     for _ in range(100):
         limiter.recovered()
     assert limiter.slowdown == 1.0
+
+
+def test_paced_mode_spaces_by_the_measured_spread_and_a_429_makes_it_strict(clock):
+    limiter = crmkit.RateLimiter(10, margin=0.0, clock=clock)
+    assert not limiter.pacing  # nothing measured yet: the strict rule
+    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53]:
+        limiter.record(seconds)
+    assert not limiter.pacing  # nine answers are not enough to judge the spread
+    limiter.record(0.57)
+    assert limiter.pacing
+    # 1/rate, widened by the range (100 ms) and the share ten draws miss (11/9)
+    assert limiter.spacing == pytest.approx(0.1 * (1 + 0.10 * 11 / 9))
+    limiter.slow_down()
+    assert limiter.tightened and not limiter.pacing
+    for _ in range(200):
+        limiter.recovered()
+    assert not limiter.pacing  # the strict rule for the rest of the run
+    assert crmkit.RateLimiter(10, mode="strict", clock=clock).mode == "strict"
+    with pytest.raises(ValueError, match="mode"):
+        crmkit.RateLimiter(10, mode="fast")  # type: ignore[arg-type]
+
+
+def test_paced_mode_keeps_the_strict_rule_when_the_spread_is_as_long_as_the_answers(clock):
+    limiter = crmkit.RateLimiter(10, clock=clock)
+    for seconds in [0.05, 0.9, 0.1, 0.8, 0.05, 0.95, 0.1, 0.9, 0.2, 0.3]:
+        limiter.record(seconds)
+    assert not limiter.pacing
+
+
+async def test_paced_default_never_exceeds_the_server_window_with_a_fixed_network_delay():
+    """Counted on the server's side: a sliding window behind a fixed network delay."""
+    import httpx
+
+    from crmkit.sandbox import FaultInjector, FaultPlan, SlidingWindowLimiter, Verdict
+
+    window = SlidingWindowLimiter(20, 1.0)
+    verdicts: list[Verdict] = []
+    counted: list[float] = []
+
+    async def app(scope, receive, send):
+        verdicts.append(window.hit())
+        counted.append(time.monotonic())
+        status = 200 if verdicts[-1] is Verdict.ALLOWED else 429
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    plan = FaultPlan(network_delay=0.03, server_time=(0.15, 0.17), seed=4)
+    transport = httpx.ASGITransport(app=FaultInjector(app, plan))
+    limiter = crmkit.RateLimiter(20)
+    async with crmkit.Session(
+        "http://sandbox.test", transport=transport, throttle=limiter, allow_insecure_http=True
+    ) as session:
+        await asyncio.gather(*(session.request("GET", "x") for _ in range(70)))
+    assert limiter.pacing and not limiter.tightened  # the paced rule ran, and no 429 came
+    assert set(verdicts) == {Verdict.ALLOWED}
+    assert max_in_window(counted) <= 20

@@ -30,6 +30,7 @@ from .errors import (
     ProtocolError,
     RateLimitError,
     ServerError,
+    SessionClosedError,
     TransportError,
     ValidationError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Session",
+    "SessionClosedError",
     "SessionStats",
     "SystemClock",
     "Throttle",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -30,7 +31,12 @@ __all__ = ["converter", "from_wire", "to_wire", "wire_name"]
 
 T = TypeVar("T")
 
+#: The converter with cattrs' detailed validation: it names the path of each bad
+#: value, and builds models only when :data:`_fast` has failed on an answer.
 converter = cattrs.Converter()
+#: The same hooks without detailed validation: the generated structuring code
+#: skips the per-field bookkeeping that only a failure needs (most of its cost).
+_fast = cattrs.Converter(detailed_validation=False)
 
 
 def _lenient_int(value: Any, _: Any) -> int:
@@ -92,10 +98,31 @@ for _kind, _hook in (
     (float, _lenient_float),
     (str, _lenient_str),
 ):
-    converter.register_structure_hook(_kind, _hook)
-    # ``X | None`` directly: cattrs' generic Optional handling costs more than the value.
-    converter.register_structure_hook(_kind | None, _optional(_hook))
-converter.register_structure_hook(Any, lambda value, _: value)
+    for _converter in (converter, _fast):
+        _converter.register_structure_hook(_kind, _hook)
+        # ``X | None`` directly: cattrs' generic Optional handling costs more than the value.
+        _converter.register_structure_hook(_kind | None, _optional(_hook))
+for _converter in (converter, _fast):
+    _converter.register_structure_hook(Any, lambda value, _: value)
+
+
+def _is_optional(kind: Any) -> bool:
+    args = get_args(kind)
+    return len(args) == 2 and type(None) in args and get_origin(kind) in (Union, UnionType)
+
+
+def _fast_optional(kind: Any) -> Callable[[Any, Any], Any]:
+    """``X | None`` with X's hook looked up once, not on every value (cattrs' generic way)."""
+    inner_kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    inner = _fast.get_structure_hook(inner_kind)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, inner_kind)
+
+    return structure
+
+
+_fast.register_structure_hook_factory(_is_optional, _fast_optional)
 
 
 def wire_name(field: attrs.Attribute[Any], snake: bool = False) -> str:
@@ -115,6 +142,7 @@ def wire_name(field: attrs.Attribute[Any], snake: bool = False) -> str:
 
 _PLANS: dict[type[Any], tuple[tuple[str, str, Any], ...]] = {}
 _BUILDERS: dict[type[Any], tuple[Callable[[Any, Any], Any], frozenset[str], bool]] = {}
+_DETAILED: dict[type[Any], Callable[[Any, Any], Any]] = {}
 
 
 def _plan(cls: type[Any]) -> tuple[tuple[str, str, Any], ...]:
@@ -130,20 +158,21 @@ def _plan(cls: type[Any]) -> tuple[tuple[str, str, Any], ...]:
     return plan
 
 
-def _builder(cls: type[Any]) -> tuple[Callable[[Any, Any], Any], frozenset[str], bool]:
+def _structure_fn(cls: type[Any], using: cattrs.Converter) -> Callable[[Any, Any], Any]:
     # cattrs generates one structuring function per class (compiled once):
     # several times faster than structuring field by field on every record.
+    overrides: dict[str, Any] = {name: override(rename=key) for name, key, _ in _plan(cls)}
+    if "extra" in attrs.fields_dict(cls):
+        overrides["extra"] = override(omit=True)
+    return make_dict_structure_fn(cls, using, _cattrs_forbid_extra_keys=False, **overrides)
+
+
+def _builder(cls: type[Any]) -> tuple[Callable[[Any, Any], Any], frozenset[str], bool]:
     built = _BUILDERS.get(cls)
     if built is None:
-        plan = _plan(cls)
+        known = frozenset(key for _, key, _ in _plan(cls))
         has_extra = "extra" in attrs.fields_dict(cls)
-        overrides: dict[str, Any] = {name: override(rename=key) for name, key, _ in plan}
-        if has_extra:
-            overrides["extra"] = override(omit=True)
-        function = make_dict_structure_fn(
-            cls, converter, _cattrs_forbid_extra_keys=False, **overrides
-        )
-        built = _BUILDERS[cls] = (function, frozenset(key for _, key, _ in plan), has_extra)
+        built = _BUILDERS[cls] = (_structure_fn(cls, _fast), known, has_extra)
     return built
 
 
@@ -154,7 +183,14 @@ def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
         raise ProtocolError(f"expected {name} as a JSON object, got {type(data).__name__}")
     function, known, has_extra = _builder(cls)
     try:
-        model: T = function(data, cls)
+        try:
+            model: T = function(data, cls)
+        except Exception:
+            # Build it again with detailed validation: the error then names the path.
+            detailed = _DETAILED.get(cls)
+            if detailed is None:
+                detailed = _DETAILED[cls] = _structure_fn(cls, converter)
+            model = detailed(data, cls)
     except cattrs.BaseValidationError as exc:
         problems = cattrs.transform_error(exc, path=name)
         raise ProtocolError(f"malformed {name}: " + "; ".join(problems)) from None

@@ -11,22 +11,34 @@ A cursor is any JSON value (a page number, an offset, a history id, a next
 URL, a dict of these): it goes into :class:`PaginatorState` as is, so a job can
 write the state to disk after each page and resume from it later.
 
-Memory stays flat: one page is held at a time, nothing is accumulated.
+Memory stays flat: one page is handed over at a time, and at most the pages
+in flight (see :meth:`AsyncPaginator.in_flight_target`) wait as answers;
+nothing is accumulated. The page types live in :mod:`crmkit._pages`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 import attrs
 import httpx
 
 from ._clock import utcnow
 from ._log import redact_url
+from ._pages import (
+    WATERMARK_OVERLAP,
+    Cursor,
+    Page,
+    PageRequest,
+    PageStrategy,
+    PaginatorState,
+    server_date,
+)
 from .errors import CRMError, ProtocolError
 
 __all__ = [
@@ -41,129 +53,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: A position in a listing: any JSON value.
-Cursor = Any
-
-#: Added to the server's clock reading when computing a watermark, because that
-#: reading has one-second precision and the platforms compare timestamps strictly.
-WATERMARK_OVERLAP = timedelta(seconds=1)
-
-
 #: Event-loop turns given to a prefetched request before the current page is
 #: parsed: enough for the Session to pass the throttle and write it out, so the
 #: server works on it while the models are built.
 _SEND_STEPS = 8
 
-
-@attrs.frozen
-class PageRequest:
-    """The request for one page, as data: the paginator hands it to its ``fetch``."""
-
-    url: str
-    method: str = "GET"
-    params: Any = None
-    headers: Mapping[str, str] | None = None
-    data: Mapping[str, Any] | None = None
-    json: Any = None
-
-
-@attrs.frozen
-class Page(Generic[T]):
-    """One page of items and where the listing goes next.
-
-    ``next_cursor`` is None on the last page. ``item_cursors``, when the
-    strategy can give them, holds for each item the cursor that resumes right
-    after it (RetailCRM history ids), so a run can stop and resume mid-page.
-    ``total`` is the number of items in the whole listing, when the server says.
-    ``state`` is the paginator's position after this page (set by the paginator).
-    """
-
-    items: Sequence[T]
-    next_cursor: Cursor = None
-    total: int | None = None
-    item_cursors: Sequence[Cursor] | None = None
-    state: PaginatorState | None = None
-
-
-@attrs.frozen
-class PaginatorState:
-    """A saved position: resume a listing with ``resume_from=state`` (or its dict).
-
-    ``cursor`` is where the next page starts (None with ``done``), ``watermark``
-    the run's server-clock start, ``modified_since`` the run's own lower bound.
-    """
-
-    cursor: Cursor = None
-    done: bool = False
-    watermark: datetime | None = None
-    modified_since: datetime | None = None
-    items: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO 8601 text)."""
-        return {
-            "cursor": self.cursor,
-            "done": self.done,
-            "watermark": self.watermark.isoformat() if self.watermark else None,
-            "modified_since": self.modified_since.isoformat() if self.modified_since else None,
-            "items": self.items,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PaginatorState:
-        """Read back what :meth:`to_dict` wrote; a malformed dict raises ValueError."""
-        try:
-            return cls(
-                cursor=data.get("cursor"),
-                done=bool(data.get("done", False)),
-                watermark=_parse_iso(data.get("watermark")),
-                modified_since=_parse_iso(data.get("modified_since")),
-                items=int(data.get("items", 0)),
-            )
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"not a crmkit paginator state: {exc}") from None
-
-
-def _parse_iso(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(str(value))
-    if parsed.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} in state")
-    return parsed
-
-
-class PageStrategy(Protocol[T]):
-    """One platform's list protocol, without I/O."""
-
-    @property
-    def max_page_size(self) -> int:
-        """The most items the platform gives in one page; larger requests are clamped."""
-        ...
-
-    @property
-    def default_page_size(self) -> int:
-        """Page size used when the caller gives none."""
-        ...
-
-    # A strategy may also set ``streaming = True`` (a feed such as a change
-    # history): a run that reaches the end then saves the last item's cursor
-    # rather than "done", so the next run continues the feed from there.
-    #
-    # And it may define ``peek_next(response, cursor, page_size) -> Cursor``:
-    # the next page's cursor read cheaply, before the page's models are built,
-    # so that the next request is on its way while they are (``parse`` must
-    # then give the same ``next_cursor``).
-
-    def request(
-        self, cursor: Cursor, page_size: int, modified_since: datetime | None
-    ) -> PageRequest:
-        """The request for the page at ``cursor`` (None: the first page)."""
-        ...
-
-    def parse(self, response: httpx.Response, cursor: Cursor, page_size: int) -> Page[T]:
-        """Read one answer into a page; the paginator ends a run itself on 204/304."""
-        ...
+#: The most page requests one paginator keeps on their way.
+MAX_CONCURRENCY = 16
 
 
 def _check_progress(
@@ -191,16 +87,30 @@ def _check_progress(
         )
 
 
-def server_date(response: httpx.Response) -> datetime | None:
-    """The server's clock from the ``Date`` header, as an aware UTC datetime, or None."""
-    value = response.headers.get("date")
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+async def _stop(ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]]) -> None:
+    """Cancel page requests nobody will read, and wait until they have ended.
+
+    Their throttle slots go back as they end: a run that stops leaves nothing
+    running behind it.
+    """
+    running = []
+    while ahead:
+        future = ahead.popleft()[1]
+        if future.done():
+            if not future.cancelled():
+                future.exception()  # a failure nobody will see: no "never retrieved" warning
+        else:
+            future.cancel()
+            running.append(future)
+    if running:
+        await asyncio.wait(running)
+
+
+def _rate_of(fetch: Fetch) -> float | None:
+    """The request rate the fetch's Session allows, when ``fetch`` is a client's method."""
+    session = getattr(getattr(fetch, "__self__", None), "session", None)
+    rate = getattr(getattr(session, "throttle", None), "rate", None)
+    return float(rate) if isinstance(rate, (int, float)) else None
 
 
 def _require_aware(value: datetime | None, name: str) -> datetime | None:
@@ -227,7 +137,15 @@ class AsyncPaginator(Generic[T]):
     current one is read into models and handed over (as soon as its cursor is
     known, where the strategy can peek at it), so the client's work overlaps
     the server's; a caller that stops early may leave that one request
-    answered unread.
+    answered unread. Where the strategy can name later pages without the
+    earlier answers (``cursor_after``: offsets, page numbers), several page
+    requests are kept on their way: ``concurrency`` of them, or by default
+    the throttle's rate times the median response time plus one (at most
+    16), enough to keep the rate limit busy and no more (one without a rate
+    limit). A listing without a ``total`` may see up to that many requests
+    sent past its end (the sandbox answers them, the run ignores them). Pages, items and
+    :attr:`state` still follow the listing's order; ``limit`` and a ``total``
+    the server gives bound the pages asked for.
     """
 
     def __init__(
@@ -241,6 +159,7 @@ class AsyncPaginator(Generic[T]):
         resume_from: PaginatorState | Mapping[str, Any] | None = None,
         watermark_of: Callable[[httpx.Response], datetime | None] = server_date,
         prefetch: bool = True,
+        concurrency: int | None = None,
     ) -> None:
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size!r}")
@@ -258,6 +177,10 @@ class AsyncPaginator(Generic[T]):
         self.modified_since = _require_aware(modified_since, "modified_since")
         self._watermark_of = watermark_of
         self.prefetch = prefetch
+        if concurrency is not None and concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
+        self.concurrency = concurrency
+        self._times: deque[float] = deque(maxlen=20)  # recent response times
         self._state = resume_from or PaginatorState(modified_since=self.modified_since)
         self._streaming = bool(getattr(strategy, "streaming", False))
         self.pages_fetched = 0
@@ -307,19 +230,24 @@ class AsyncPaginator(Generic[T]):
         seen = start.items if self._resume is not None else 0
         counted_from = seen
         watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
-        pending: asyncio.Future[httpx.Response] | None = None
+        # Requests on their way, in page order: (the cursor asked for, its answer to come).
+        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] = deque()
+        guess = self._guess
+        peek = getattr(self.strategy, "peek_next", None)
+        total: int | None = None
         previous_items: Sequence[T] | None = None
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
                 # (most of them) address pages by size, so `limit` truncates instead.
                 size = self.page_size
-                if pending is None:
+                if ahead:
+                    response = await ahead.popleft()[1]
+                else:
                     response = await self._fetch(
                         self.strategy.request(cursor, size, self.modified_since)
                     )
-                else:
-                    response, pending = await pending, None
+                self._measure(response)
                 self.pages_fetched += 1
                 if self.pages_fetched == 1 and start.watermark is None:
                     observed = self._watermark_of(response)
@@ -332,21 +260,30 @@ class AsyncPaginator(Generic[T]):
                     )
                     return
                 early: Cursor = None
-                peek = getattr(self.strategy, "peek_next", None)
-                if peek is not None and self.prefetch and self.limit is None:
+                if guess is not None and ahead:
+                    # Keep the pipeline full while this page is read (as if it were full).
+                    self._send_ahead(
+                        ahead, cursor, size, seen - counted_from + size, total, seen + size
+                    )
+                elif peek is not None and self.prefetch and self.limit is None and not ahead:
                     try:
                         early = peek(response, cursor, size)
                     except Exception:
                         early = None  # parse reports what is wrong with the page
                     if early is not None:
-                        request = self.strategy.request(early, size, self.modified_since)
-                        pending = asyncio.ensure_future(self._fetch(request))
-                        for _ in range(_SEND_STEPS):
-                            await asyncio.sleep(0)  # let it reach the socket before parsing
+                        self._send(ahead, early, size)
+                if ahead:
+                    for _ in range(_SEND_STEPS):
+                        await asyncio.sleep(0)  # let them reach the socket before parsing
                 page = self._parse(response, cursor, size)
-                if pending is not None and page.next_cursor != early:
-                    pending.cancel()  # the strategy changed its mind: ask for the right page
-                    pending = None
+                _check_progress(response, cursor, page.next_cursor, page.items, previous_items)
+                previous_items = page.items
+                if page.total is not None:
+                    total = page.total
+                if ahead and page.next_cursor != ahead[0][0]:
+                    # A short page, the end, or a strategy that changed its mind: the
+                    # pages asked for ahead are not the next ones.
+                    await _stop(ahead)
                 items = page.items
                 item_cursors = page.item_cursors
                 if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -355,8 +292,6 @@ class AsyncPaginator(Generic[T]):
                     item_cursors = item_cursors[:keep] if item_cursors is not None else None
                 seen += len(items)
                 next_cursor = page.next_cursor
-                _check_progress(response, cursor, next_cursor, page.items, previous_items)
-                previous_items = page.items
                 if item_cursors and len(item_cursors) < len(page.items):
                     next_cursor = item_cursors[-1]  # stopped mid-page: resume right after
                 resume_at = next_cursor
@@ -373,18 +308,84 @@ class AsyncPaginator(Generic[T]):
                 more = next_cursor is not None and (
                     self.limit is None or seen - counted_from < self.limit
                 )
-                if more and self.prefetch and pending is None:
-                    request = self.strategy.request(next_cursor, size, self.modified_since)
-                    pending = asyncio.ensure_future(self._fetch(request))
+                if more and self.prefetch:
+                    if not ahead:
+                        self._send(ahead, next_cursor, size)
+                    if guess is not None:
+                        self._send_ahead(ahead, next_cursor, size, seen - counted_from, total, seen)
                 yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
                 if next_cursor is None:
                     return
                 cursor = next_cursor
         finally:
-            if pending is not None:
-                if pending.done() and not pending.cancelled():
-                    pending.exception()  # a prefetched page nobody will read: no warning
-                pending.cancel()
+            await _stop(ahead)
+
+    @property
+    def _guess(self) -> Callable[[Cursor, int], Cursor] | None:
+        """The strategy's ``cursor_after`` when pages may be asked for ahead, else None."""
+        if not self.prefetch or self._streaming or self.concurrency == 1:
+            return None
+        guess: Callable[[Cursor, int], Cursor] | None = getattr(self.strategy, "cursor_after", None)
+        return guess
+
+    def _send(
+        self, ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]], at: Cursor, size: int
+    ) -> None:
+        request = self.strategy.request(at, size, self.modified_since)
+        ahead.append((at, asyncio.ensure_future(self._fetch(request))))
+
+    def _send_ahead(
+        self,
+        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+        base: Cursor,
+        size: int,
+        taken: int,
+        total: int | None,
+        position: int,
+    ) -> None:
+        """Ask for the pages after ``ahead``'s last (or ``base``), up to the in-flight target.
+
+        ``taken`` is the items this run will have handed over once the pages
+        before ``ahead`` are, ``position`` the same counted from the listing's
+        start: no page is asked for past ``limit``, nor past a ``total`` the
+        server gave.
+        """
+        assert self._guess is not None
+        budget = self.in_flight_target() - len(ahead)
+        if self.limit is not None:
+            budget = min(budget, -(-(self.limit - taken) // size) - len(ahead))
+        if total is not None:
+            budget = min(budget, -(-(total - position) // size) - len(ahead))
+        last = ahead[-1][0] if ahead else base
+        while budget > 0:
+            last = self._guess(last, size)
+            if last is None:
+                return
+            self._send(ahead, last, size)
+            budget -= 1
+
+    def in_flight_target(self) -> int:
+        """How many page requests to keep on their way (``concurrency``, or chosen).
+
+        Enough to keep the throttle busy, no more: the rate the Session's throttle
+        allows times the median response time, plus one for the page being read.
+        Without a known rate, one (the next page is still asked for ahead).
+        """
+        if self.concurrency is not None:
+            return self.concurrency
+        if not self._times:
+            return 1
+        rate = _rate_of(self._fetch)
+        if rate is None:  # no rate to fill (or none known): today's one page ahead
+            return 1
+        median = sorted(self._times)[len(self._times) // 2]
+        return max(1, min(MAX_CONCURRENCY, math.ceil(rate * median) + 1))
+
+    def _measure(self, response: httpx.Response) -> None:
+        try:
+            self._times.append(response.elapsed.total_seconds())
+        except RuntimeError:  # an answer not read to its end has no elapsed time
+            pass
 
     def _parse(self, response: httpx.Response, cursor: Cursor, size: int) -> Page[T]:
         try:

@@ -37,7 +37,12 @@ from ._mapping import (
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
 from ._tls import shared_ssl_context
-from .errors import AccountBlockedError, RateLimitError, ServerError
+from .errors import (
+    AccountBlockedError,
+    RateLimitError,
+    ServerError,
+    SessionClosedError,
+)
 
 __all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
 
@@ -65,6 +70,31 @@ class SessionStats:
     throttle_wait: float = 0.0
 
 
+class _Permit:
+    """One request's hold on the throttle: each acquire is released once, and only once.
+
+    A request hands its slot on from a login step to the next (see
+    :class:`_ThrottledAuth`); a cancellation can come between a release and the
+    next acquire, and the Session's last release must then not free a slot
+    this request no longer holds (more slots than the rate allows).
+    """
+
+    __slots__ = ("held", "throttle")
+
+    def __init__(self, throttle: PausableThrottle) -> None:
+        self.throttle = throttle
+        self.held = False
+
+    async def acquire(self) -> None:
+        await self.throttle.acquire()
+        self.held = True  # no await between: a cancelled acquire holds nothing
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.throttle.release()
+
+
 class _ThrottledAuth(httpx.Auth):
     """An auth flow whose extra requests (a login, a token refresh, a repeat) wait their turn.
 
@@ -82,9 +112,10 @@ class _ThrottledAuth(httpx.Auth):
     left to the Session's retry loop and its rules on what may be repeated.
     """
 
-    def __init__(self, inner: httpx.Auth, session: Session) -> None:
+    def __init__(self, inner: httpx.Auth, session: Session, permit: _Permit) -> None:
         self.inner = inner
         self.session = session
+        self.permit = permit
 
     async def async_auth_flow(
         self, request: httpx.Request
@@ -99,7 +130,7 @@ class _ThrottledAuth(httpx.Auth):
                 while is_login_step(outgoing) and self._retryable(response, retry):
                     await response.aread()
                     delay = session.retry.backoff(retry, session._rng)
-                    session.throttle.release()
+                    self.permit.release()
                     if response.status_code == 429:
                         session.stats.rate_limited += 1
                         session.throttle.pause(delay)
@@ -109,7 +140,7 @@ class _ThrottledAuth(httpx.Auth):
                         f"HTTP {response.status_code} to an auth request, retrying in {delay:.2f}s"
                     )
                     session._log_retry(outgoing, why, retry)
-                    await session.throttle.acquire()
+                    await self.permit.acquire()
                     session.stats.requests += 1
                     session.stats.retries += 1
                     retry += 1
@@ -118,8 +149,8 @@ class _ThrottledAuth(httpx.Auth):
                     outgoing = await flow.asend(response)
                 except StopAsyncIteration:
                     return
-                session.throttle.release()
-                await session.throttle.acquire()
+                self.permit.release()
+                await self.permit.acquire()
                 session.stats.requests += 1
         finally:
             await flow.aclose()
@@ -193,6 +224,8 @@ class Session:
             if throttle is not None
             else RateLimiter(rate_limit, clock=self.clock)
         )
+        #: The throttle's ``record(seconds)``: each response time (the paced mode learns from it).
+        self._record = getattr(self.throttle, "record", None)
         self.retry = retry or RetryPolicy(max_retries=max_retries)
         self.error_mapper: ErrorMapper = error_mapper or default_error_mapper
         self.stats = SessionStats()
@@ -203,6 +236,8 @@ class Session:
         self._limited_until: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._closing: set[asyncio.Task[Any]] = set()  # cancelled by aclose()
         self._owns_client = http_client is None
         if http_client is not None:
             self._client = http_client
@@ -233,10 +268,17 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client (unless the caller passed it in). Idempotent."""
+        """Close the HTTP client (unless the caller passed it in). Idempotent.
+
+        Requests still in flight or waiting for the throttle end with
+        :class:`crmkit.errors.SessionClosedError`.
+        """
         if self._closed:
             return
         self._closed = True
+        for task in self._in_flight:
+            self._closing.add(task)
+            task.cancel()
         if self._owns_client:
             await self._client.aclose()
 
@@ -296,13 +338,71 @@ class Session:
         method = method.upper()
         can_repeat = self.retry.is_idempotent(method, idempotent)
         merged_headers = {**self._extra_headers, **(headers or {})} or None
+        permit = _Permit(self.throttle)
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self._request(
+                method,
+                target,
+                can_repeat,
+                permit,
+                params,
+                data,
+                json,
+                content,
+                merged_headers,
+                auth,
+                timeout,
+            )
+        except asyncio.CancelledError:
+            if task is not None and task in self._closing:
+                self._closing.discard(task)
+                uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+                if uncancel is not None:
+                    uncancel()  # aclose's cancel ends here, as an error
+                raise self._closed_error(method, target) from None
+            raise
+        except RuntimeError as exc:
+            # httpx refuses a request on a client closed under it.
+            if self._closed and not isinstance(exc, SessionClosedError):
+                raise self._closed_error(method, target) from exc
+            raise
+        finally:
+            permit.release()
+            if task is not None:
+                self._in_flight.discard(task)
+
+    def _closed_error(self, method: str, target: httpx.URL) -> SessionClosedError:
+        return SessionClosedError(
+            "the crmkit Session was closed while this request was in flight",
+            method=method,
+            url=redact_url(target),
+        )
+
+    async def _request(
+        self,
+        method: str,
+        target: httpx.URL,
+        can_repeat: bool,
+        permit: _Permit,
+        params: Any,
+        data: Mapping[str, Any] | None,
+        json: Any,
+        content: bytes | str | None,
+        merged_headers: Mapping[str, str] | None,
+        auth: httpx.Auth | None,
+        timeout: float | httpx.Timeout | None,
+    ) -> httpx.Response:
         retry = 0
         while True:
             waited = time.perf_counter()
-            await self.throttle.acquire()
+            await permit.acquire()
             self.stats.throttle_wait += time.perf_counter() - waited
             if self._blocked is not None:
                 raise self._blocked
+            self._check_open()
             if self._limited_until is not None:
                 self._refuse_while_limited(method, target)
             request = self._client.build_request(
@@ -318,9 +418,11 @@ class Session:
             started = time.perf_counter()
             self.stats.requests += 1
             try:
-                response = await self._send(request, auth)
+                response = await self._send(request, auth, permit)
             except httpx.TransportError as exc:
-                self.throttle.release()
+                permit.release()
+                if self._closed:
+                    raise self._closed_error(method, target) from exc
                 failure, cause = transport_error(exc, request)
                 self._log_attempt(request, None, started, retry, type(exc).__name__)
                 if (
@@ -333,12 +435,10 @@ class Session:
                     continue
                 raise failure from cause
             except httpx.DecodingError as exc:
-                self.throttle.release()
-                raise decoding_error(exc, request) from None
-            except BaseException:
-                self.throttle.release()
-                raise
-            self.throttle.release()
+                raise decoding_error(exc, request) from None  # the permit: released below
+            permit.release()
+            if self._record is not None:
+                self._record(time.perf_counter() - started)
             self._log_attempt(request, response, started, retry, None)
             mapped = self.error_mapper(response) or unexpected_redirect(response)
             if (
@@ -391,11 +491,13 @@ class Session:
                 continue
             raise error
 
-    async def _send(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+    async def _send(
+        self, request: httpx.Request, auth: httpx.Auth | None, permit: _Permit
+    ) -> httpx.Response:
         chosen = auth if auth is not None else self.auth
         sent: httpx.Auth | Any = httpx.USE_CLIENT_DEFAULT
         if chosen is not None:
-            sent = _ThrottledAuth(chosen, self)
+            sent = _ThrottledAuth(chosen, self, permit)
         if self._semaphore is None:
             return await self._client.send(request, auth=sent)
         async with self._semaphore:
@@ -419,8 +521,7 @@ class Session:
         if left <= 0:
             self._limited_until = None
             return
-        self.throttle.release()
-        raise RateLimitError(
+        raise RateLimitError(  # request()'s finally releases this attempt's permit
             f"the platform asked for a {left:.0f} s pause (Retry-After above the "
             f"{self.retry.retry_after_cap:.0f} s cap); nothing is sent until it passes",
             status=429,
@@ -431,7 +532,7 @@ class Session:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this crmkit Session is closed; make a new one")
+            raise SessionClosedError("this crmkit Session is closed; make a new one")
 
     def _check_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -40,6 +40,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "ServerError",
+    "SessionClosedError",
     "TransportError",
     "ValidationError",
 ]
@@ -145,3 +146,10 @@ class TransportError(CRMError):
 
 class ProtocolError(CRMError):
     """An answer came but cannot be read: not JSON, HTML where JSON was due, missing fields."""
+
+
+class SessionClosedError(CRMError, RuntimeError):
+    """The Session was closed: before this request, or while it was in flight or waiting.
+
+    Also a ``RuntimeError``, which a closed Session raised before this class existed.
+    """

@@ -10,7 +10,13 @@ across every process that names the same ``key``:
 - spacing: grants leave at least ``1/rate`` seconds apart, so several
   processes starting together do not burst;
 - ``pause(seconds)`` after a 429 holds every process, not only the one that
-  got it.
+  got it;
+- the same two modes (see :mod:`crmkit._throttle`): ``mode="paced"`` (the
+  default) grants by send time in a window widened by the spread of the
+  response times this process measured, and holds no slot after the answer;
+  ``mode="strict"``, and any process's run after its first 429, holds each
+  slot until a window after the answer. Both kinds of grant live in one
+  sorted set, so processes in different modes still share one limit.
 
 One Lua script per grant decides atomically, on Redis's own clock (the
 processes' clocks may disagree). Within a process, one task at a time asks
@@ -31,6 +37,8 @@ import math
 import uuid
 from collections import deque
 from typing import Any
+
+from ._throttle import Mode, Pacing
 
 __all__ = ["RedisThrottle"]
 
@@ -97,6 +105,7 @@ class RedisThrottle:
         window: float = 1.0,
         margin: float = 0.01,
         in_flight_limit: float = 60.0,
+        mode: Mode = "paced",
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
@@ -110,8 +119,10 @@ class RedisThrottle:
         else:
             self._redis = redis
             self._owns_client = False
+        self._pace = Pacing(mode)
         self.key = key
         self.rate = rate
+        self.mode = mode
         self._keys = [f"crmkit:throttle:{key}:{part}" for part in ("slots", "pause", "last")]
         self._window_ms = int(window * 1000)
         self._limit = max(1, math.floor(rate * window))
@@ -140,20 +151,28 @@ class RedisThrottle:
                 remaining = self._paused_until - asyncio.get_running_loop().time()
             name = next(self._names)
             while True:
-                wait_ms = int(
-                    await self._grant(
-                        keys=self._keys,
-                        args=[
-                            self._window_ms,
-                            self._limit,
-                            self._spacing_ms,
-                            self._flight_ms,
-                            name,
-                        ],
+                pacing, widening = self._pace.pacing, self._pace.widening
+                try:
+                    wait_ms = int(
+                        await self._grant(
+                            keys=self._keys,
+                            args=[
+                                math.ceil(self._window_ms * widening),
+                                self._limit,
+                                self._spacing_ms * widening,
+                                0 if pacing else self._flight_ms,
+                                name,
+                            ],
+                        )
                     )
-                )
+                except BaseException:
+                    # Cancelled with the grant on its way: if Redis granted it, the
+                    # slot ends one window from now instead of after in_flight_limit.
+                    self._spawn(self._release(keys=self._keys[:1], args=[name]))
+                    raise
                 if wait_ms <= 0:
-                    self._held.setdefault(asyncio.current_task(), deque()).append(name)
+                    if not pacing:  # a paced grant's slot ends a window after it was sent
+                        self._held.setdefault(asyncio.current_task(), deque()).append(name)
                     return
                 await asyncio.sleep(min(wait_ms / 1000.0, _MAX_POLL))
 
@@ -170,6 +189,19 @@ class RedisThrottle:
         if not names:
             del self._held[task]
         self._spawn(self._release(keys=self._keys[:1], args=[name]))
+
+    def record(self, seconds: float) -> None:
+        """One request's response time (the Session reports each), for the paced mode."""
+        self._pace.record(seconds, asyncio.get_running_loop().time())
+
+    def slow_down(self) -> None:
+        """A rate-limit answer came: this process keeps the strict rule from now on."""
+        self._pace.tightened = True
+
+    @property
+    def pacing(self) -> bool:
+        """Whether this process's grants are paced by send time now."""
+        return self._pace.pacing
 
     def pause(self, seconds: float) -> None:
         """Hold every process using this key for ``seconds`` (never shortens a pause)."""
@@ -197,4 +229,4 @@ class RedisThrottle:
         task.add_done_callback(self._pending.discard)
 
     def __repr__(self) -> str:
-        return f"RedisThrottle(key={self.key!r}, rate={self.rate!r})"
+        return f"RedisThrottle(key={self.key!r}, rate={self.rate!r}, mode={self.mode!r})"

@@ -257,7 +257,9 @@ def test_demo_syncs_into_duckdb_then_applies_changes_and_deletions(tmp_path):
     assert runs["amocrmFalse"] == 600 + 60  # leads and contacts
     assert runs["amocrmTrue"] == 5 + 25  # the deletion events, then the changed leads
     assert runs["retailcrmTrue"] == 40 + 5  # changes read from the history
-    assert all(e["rate_limited"] == 0 for e in summary["exports"])
+    # --faults injects 503s, which RetailCRM answers for its rate limit (api-notes; the
+    # vendor's Go client retries them as such): only the other platforms must see none.
+    assert all(e["rate_limited"] == 0 for e in summary["exports"] if "retailcrm" not in e["name"])
     assert sum(e["retries"] for e in summary["exports"]) > 0  # the faults were met, and survived
     with duckdb.connect(summary["database"], read_only=True) as db:
         changed = db.execute("SELECT count(*) FROM vtiger.leads WHERE lastname = 'Changed'")

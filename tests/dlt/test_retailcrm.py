@@ -48,7 +48,8 @@ def test_listing_then_history(loaded: Loaded) -> None:
             for order_id in (3, 7, 11, 50, 120):
                 await crm.orders.edit({"id": order_id, "status": "complete"}, by="id")
             await crm.customers_corporate.edit({"id": 2, "nickName": "Renamed Ltd"}, by="id")
-            return await crm.orders.create({"externalId": "run-2", "firstName": "Ada"})
+            created = await crm.orders.create({"externalId": "run-2", "firstName": "Ada"})
+            return created.id
 
     new_id = asyncio.run(change())
     delete_in_retailcrm(sandbox, "orders", 9)

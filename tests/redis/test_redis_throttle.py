@@ -69,34 +69,55 @@ async def main(url, redis_url, requests):
             await asyncio.gather(*(session.request("GET", "/items", params={"page": 1})
                                    for _ in range(requests)))
             print(json.dumps({"elapsed": time.monotonic() - started,
-                              "limited": session.stats.rate_limited}))
+                              "limited": session.stats.rate_limited,
+                              "pacing": throttle.pacing}))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
-def test_three_processes_share_one_limit_without_a_429(redis_url):
-    sandbox = DemoSandbox(50, rate_limit=10)
+def _run_workers(
+    sandbox: DemoSandbox, redis_url: str, *, processes: int, requests: int
+) -> list[dict[str, object]]:
+    """Run WORKER in ``processes`` processes against the served sandbox; their reports."""
     with sandbox.serve() as served:
         workers = [
             subprocess.Popen(
-                [sys.executable, "-c", WORKER, served.url, redis_url, "15"],
+                [sys.executable, "-c", WORKER, served.url, redis_url, str(requests)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for _ in range(3)
+            for _ in range(processes)
         ]
         results = []
         for worker in workers:
             out, err = worker.communicate(timeout=60)
             assert worker.returncode == 0, err
             results.append(json.loads(out))
+    return results
+
+
+def test_three_processes_share_one_limit_without_a_429(redis_url):
+    sandbox = DemoSandbox(50, rate_limit=10)
+    results = _run_workers(sandbox, redis_url, processes=3, requests=15)
     # 45 requests at 10/s shared: about 4.4 s; three separate 10/s limits would take 1.4 s
     # and draw 429s from the server's strict window.
     assert sandbox.limited == 0 and all(r["limited"] == 0 for r in results)
     assert max(r["elapsed"] for r in results) > 3.0
     assert sandbox.request_count == 45
+
+
+def test_paced_processes_share_one_limit_behind_a_fixed_network_delay(redis_url):
+    """The default (paced) mode, counted by the sandbox's own window: no 429."""
+    from crmkit.sandbox import FaultPlan
+
+    plan = FaultPlan(network_delay=0.03, server_time=(0.1, 0.11), seed=2)
+    sandbox = DemoSandbox(50, rate_limit=10, faults=plan)
+    results = _run_workers(sandbox, redis_url, processes=2, requests=30)
+    assert all(r["pacing"] for r in results)  # the paced rule was in force by the end
+    assert sandbox.limited == 0 and all(r["limited"] == 0 for r in results)
+    assert sandbox.request_count == 60
 
 
 async def test_a_pause_holds_every_process(redis_url):

@@ -275,6 +275,10 @@ class V2ListStrategy(Generic[M]):
         )
         return PageRequest(f"api/v2/{self.entity}", params=params, headers=headers)
 
+    def cursor_after(self, cursor: Any, page_size: int) -> Any:
+        """The offset after a full page (the paginator asks for pages ahead)."""
+        return int(cursor or 0) + page_size
+
     def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
         """The next offset: a full page may have more after it; a short one ends the run."""
         count = len(_embedded(response, "items"))
@@ -309,6 +313,10 @@ class V4ListStrategy(Generic[M]):
             params["filter[updated_at][from]"] = int(modified_since.timestamp())
             headers = {"If-Modified-Since": if_modified_since(modified_since)}
         return PageRequest(f"api/v4/{self.path or self.entity}", params=params, headers=headers)
+
+    def cursor_after(self, cursor: Any, page_size: int) -> Any:
+        """The page number after a full page (the paginator asks for pages ahead)."""
+        return int(cursor or 1) + 1
 
     def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
         """The next page number when the answer links to one (the last page does not)."""

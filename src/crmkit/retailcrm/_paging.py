@@ -77,6 +77,10 @@ class ListStrategy(Generic[M]):
             params["filter"] = dict(self.filter)
         return PageRequest(self.path, params=encode_params(params))
 
+    def cursor_after(self, cursor: Any, page_size: int) -> Any:
+        """The page number after a full page (the paginator asks for pages ahead)."""
+        return int(cursor or 1) + 1
+
     def peek_next(self, response: httpx.Response, cursor: Any, page_size: int) -> Any:
         """The next page number, from ``pagination`` alone (before any model is built)."""
         body = read_body(response)

@@ -7,6 +7,14 @@ applies a plan in front of any app. A dropped connection is raised as
 in-process transport (:func:`crmkit.sandbox.sandbox_transport`) turns it into
 ``httpx.RemoteProtocolError``; either way the client sees a connection dropped
 before (``drop_before``) or after (``drop_after``) the request was processed.
+
+Time, as a real server's clients see it, has two parts: the network's delay
+before the server counts a request against its rate limit (``network_delay``:
+seconds, or a ``(low, high)`` range drawn uniformly per request, i.e. jitter),
+and the server's processing time after it counted it and before it answers
+(``server_time``, the same forms). A throttle that paces by send time is
+exposed by the first (requests counted closer together than they were sent)
+and slowed by the second.
 """
 
 from __future__ import annotations
@@ -36,12 +44,26 @@ def _probability(_: Any, attribute: attrs.Attribute[float], value: float) -> Non
         raise ValueError(f"{attribute.name} must be a probability in [0, 1], not {value!r}")
 
 
+_DELAYS = ("latency", "network_delay", "server_time")
+
+
+def _delay(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    low, high = value if isinstance(value, tuple) else (value, value)
+    if not 0.0 <= low <= high:
+        raise ValueError(
+            f"{attribute.name} must be seconds >= 0 or a (low, high) range, not {value!r}"
+        )
+
+
 @attrs.frozen
 class FaultPlan:
     """How often a sandbox misbehaves; every probability is per request.
 
-    ``latency`` adds that many seconds (or a uniform draw from a ``(low, high)``
-    pair) before each answer. ``paths`` limits faults to requests whose path
+    ``network_delay`` holds each request that many seconds (or a uniform draw
+    from a ``(low, high)`` pair) before the sandbox sees and counts it;
+    ``server_time`` holds its answer that long after the sandbox handled it.
+    ``latency`` is the older name of a delay before the sandbox (added to
+    ``network_delay``). ``paths`` limits faults to requests whose path
     starts with one of the prefixes (all requests when empty).
     """
 
@@ -50,7 +72,9 @@ class FaultPlan:
     drop_before: float = attrs.field(default=0.0, validator=_probability)
     drop_after: float = attrs.field(default=0.0, validator=_probability)
     truncate: float = attrs.field(default=0.0, validator=_probability)
-    latency: float | tuple[float, float] = 0.0
+    latency: float | tuple[float, float] = attrs.field(default=0.0, validator=_delay)
+    network_delay: float | tuple[float, float] = attrs.field(default=0.0, validator=_delay)
+    server_time: float | tuple[float, float] = attrs.field(default=0.0, validator=_delay)
     seed: int = 0
     paths: tuple[str, ...] = ()
 
@@ -66,7 +90,7 @@ class FaultPlan:
                 raise ValueError(f"unknown fault setting {part!r}; known: {', '.join(fields)}")
             if name == "seed":
                 values[name] = int(raw)
-            elif name == "latency" and ":" in raw:
+            elif name in _DELAYS and ":" in raw:
                 low, high = raw.split(":", 1)
                 values[name] = (float(low), float(high))
             else:
@@ -75,18 +99,15 @@ class FaultPlan:
 
     @property
     def active(self) -> bool:
-        return (
-            any(
-                (
-                    self.server_error,
-                    self.rate_limited,
-                    self.drop_before,
-                    self.drop_after,
-                    self.truncate,
-                )
+        return any(
+            (
+                self.server_error,
+                self.rate_limited,
+                self.drop_before,
+                self.drop_after,
+                self.truncate,
             )
-            or self.latency != 0.0
-        )
+        ) or any(getattr(self, name) != 0.0 for name in _DELAYS)
 
 
 class FaultInjector:
@@ -97,6 +118,9 @@ class FaultInjector:
         self.plan = plan
         self._rng = random.Random(plan.seed)
         self.injected: dict[str, int] = {}
+
+    def _draw(self, delay: float | tuple[float, float]) -> float:
+        return self._rng.uniform(*delay) if isinstance(delay, tuple) else delay
 
     def _roll(self, name: str, probability: float) -> bool:
         if probability and self._rng.random() < probability:
@@ -111,11 +135,12 @@ class FaultInjector:
         ):
             await self.app(scope, receive, send)
             return
-        latency = plan.latency
-        if isinstance(latency, tuple):
-            latency = self._rng.uniform(*latency)
-        if latency:
-            await asyncio.sleep(latency)
+        delay = self._draw(plan.latency) + self._draw(plan.network_delay)
+        if delay:
+            await asyncio.sleep(delay)
+        processing = self._draw(plan.server_time)
+        if processing:
+            send = _Delayed(send, processing)
         if self._roll("drop_before", plan.drop_before):
             await _drop(send, "before")
         if self._roll("rate_limited", plan.rate_limited):
@@ -155,6 +180,19 @@ async def _plain(
         {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class _Delayed:
+    """Holds an answer's start for the server's processing time, then passes everything on."""
+
+    def __init__(self, send: Send, seconds: float) -> None:
+        self._send = send
+        self._seconds = seconds
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(self._seconds)
+        await self._send(message)
 
 
 class _Truncating:

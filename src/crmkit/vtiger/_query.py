@@ -158,6 +158,24 @@ class QueryStrategy:
         offset = shape.offset + int(at.get("offset") or 0)
         return self._page(f"{shape.text}{order} LIMIT {offset}, {asked}")
 
+    def cursor_after(self, cursor: Any, page_size: int) -> Any:
+        """The cursor after a full page, for the paginator to ask for pages ahead.
+
+        Only offset paging can name a later page without the earlier answers;
+        paging by key needs the last id seen, so it stays one page at a time. A
+        guess the answers disprove (a server clamp below the page size) is
+        dropped by the paginator, never used.
+        """
+        shape, at = self.shape, self._cursor(cursor)
+        if shape.keyed or shape.aggregate:
+            return None
+        asked = self._asked(at, page_size)
+        left = None if at.get("left") is None else int(at["left"]) - asked
+        if left is not None and left <= 0:
+            return None
+        floor = max(int(at.get("floor") or 0), asked)
+        return {"floor": floor, "left": left, "offset": int(at.get("offset") or 0) + asked}
+
     @staticmethod
     def _page(text: str) -> PageRequest:
         return PageRequest(ENDPOINT, params={"operation": "query", "query": text + ";"})

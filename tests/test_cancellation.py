@@ -1,0 +1,254 @@
+"""Cancellation never keeps throttle capacity; a closed Session ends its requests clearly.
+
+Each case was a defect (issue 19): a cancel while ``RateLimiter.acquire`` waited
+kept a slot for good, the login flow released one slot twice, a stopped
+paginator's prefetched page could keep its slot, and ``Session.aclose()`` with
+requests in flight gave httpx's raw RuntimeError. Time here is virtual (the
+``clock`` fixture), and the checks read the throttle's own state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+import crmkit
+from crmkit._pagination import Page, PageRequest
+
+pytestmark = pytest.mark.anyio
+
+
+class GatedClock:
+    """A virtual clock whose sleeps wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeping = 0
+        self.gate = asyncio.Event()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeping += 1
+        try:
+            await self.gate.wait()
+        finally:
+            self.sleeping -= 1
+        self.now += max(0.0, seconds)
+
+
+async def _turns(n: int = 20) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def _hanging_then_ok():
+    """A transport whose answers hang while ``hang`` is set (cancelled requests sit there)."""
+    hang = asyncio.Event()
+    hang.set()
+    sent: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(0)
+        if hang.is_set():
+            await asyncio.Event().wait()
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(handler), hang, sent
+
+
+async def _ten_requests(session: crmkit.Session, clock) -> float:
+    start = clock.now
+    await asyncio.gather(*(session.request("GET", "x") for _ in range(10)))
+    return clock.now - start
+
+
+async def test_cancelled_requests_leave_no_slot_behind(clock):
+    transport, hang, _ = _hanging_then_ok()
+    fresh_transport, fresh_hang, _ = _hanging_then_ok()
+    fresh_hang.clear()
+    async with crmkit.Session(
+        "https://a.example.test", transport=fresh_transport, rate_limit=5, clock=clock
+    ) as fresh:
+        baseline = await _ten_requests(fresh, clock)
+
+    async with crmkit.Session(
+        "https://a.example.test", transport=transport, rate_limit=5, clock=clock
+    ) as session:
+        limiter = session.throttle
+        assert isinstance(limiter, crmkit.RateLimiter)
+        for _ in range(3):  # three rounds of fifteen cancelled requests
+            tasks = [asyncio.ensure_future(session.request("GET", "x")) for _ in range(15)]
+            await _turns()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        clock.now += 10  # every answered slot's window is long over
+        assert limiter.in_use == 0
+        hang.clear()
+        # not slowed (before the fix: 4.5 s against 1.9 s); the paced mode may widen
+        # the spacing by the measured spread of these in-process answers (microseconds)
+        assert await _ten_requests(session, clock) <= baseline * 1.01
+
+
+async def test_a_cancel_during_a_429_pause_keeps_no_slot():
+    clock = GatedClock()
+    limiter = crmkit.RateLimiter(1, clock=clock)
+    async with limiter:  # the only slot, answered
+        pass
+    limiter.pause(30)
+    waiter = asyncio.ensure_future(limiter.acquire())
+    await _turns()
+    assert clock.sleeping == 1  # waiting out the pause
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    clock.now += 60
+    assert limiter.in_use == 0
+    clock.gate.set()
+    await asyncio.wait_for(limiter.acquire(), 1)  # the next request is not stuck
+    assert limiter.in_use == 1
+
+
+async def test_a_cancel_while_waiting_for_a_slot_takes_nothing():
+    clock = GatedClock()
+    limiter = crmkit.RateLimiter(2, clock=clock)
+    clock.gate.set()
+    await limiter.acquire()
+    await limiter.acquire()  # both slots in flight
+    clock.gate.clear()
+    waiters = [asyncio.ensure_future(limiter.acquire()) for _ in range(5)]
+    await _turns()
+    for task in waiters:
+        task.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    assert limiter.in_use == 2
+    limiter.release()
+    limiter.release()
+    clock.now += 5
+    assert limiter.in_use == 0
+
+
+async def test_a_login_cancelled_between_its_steps_releases_each_slot_once():
+    """The flow releases the login step's slot, then waits for the next: cancelled there,
+    the Session's own release must not free a second slot."""
+    from crmkit._login import SingleFlightLogin
+
+    acquired = 0
+    released = 0
+    block = asyncio.Event()
+
+    class Counting:
+        async def acquire(self) -> None:
+            nonlocal acquired
+            if acquired == 1:  # the caller's request, after the login step
+                await block.wait()
+            acquired += 1
+
+        def release(self) -> None:
+            nonlocal released
+            released += 1
+
+        def pause(self, seconds: float) -> None:
+            pass
+
+    class LoginFirst(SingleFlightLogin):
+        def __init__(self) -> None:
+            super().__init__()
+            self.token: str | None = None
+
+        async def current(self):
+            return self.token
+
+        def login_step(self, answer):
+            return httpx.Request("POST", "https://a.example.test/login") if answer is None else None
+
+        async def logged_in(self, answer):
+            self.token = "t"
+
+        def authorize(self, request, credential):
+            request.headers["x-token"] = credential
+            return request
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={})
+
+    async with crmkit.Session(
+        "https://a.example.test",
+        transport=httpx.MockTransport(handler),
+        throttle=Counting(),
+        auth=LoginFirst(),
+    ) as session:
+        task = asyncio.ensure_future(session.request("GET", "x"))
+        await _turns()
+        assert (acquired, released) == (1, 1)  # login step answered, its slot handed back
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert (acquired, released) == (1, 1)
+
+
+class _Numbers:
+    """Pages of three numbers at page numbers 1..5."""
+
+    max_page_size = 3
+    default_page_size = 3
+
+    def request(self, cursor, page_size, modified_since):
+        return PageRequest("items", params={"page": cursor or 1})
+
+    def parse(self, response, cursor, page_size):
+        page = int(cursor or 1)
+        return Page(
+            items=[page * 10 + i for i in range(3)], next_cursor=page + 1 if page < 5 else None
+        )
+
+
+async def test_a_stopped_paginator_releases_its_prefetched_page(clock):
+    gate = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params["page"] != "1":
+            await gate.wait()  # the prefetched page is still on its way
+        return httpx.Response(200, json={})
+
+    async with crmkit.Session(
+        "https://a.example.test",
+        transport=httpx.MockTransport(handler),
+        rate_limit=5,
+        clock=clock,
+    ) as session:
+        limiter = session.throttle
+        assert isinstance(limiter, crmkit.RateLimiter)
+
+        async def fetch(page: PageRequest) -> httpx.Response:
+            return await session.request(page.method, page.url, params=page.params)
+
+        paginator = crmkit.AsyncPaginator(fetch, _Numbers())
+        items = paginator.__aiter__()
+        assert await items.__anext__() == 10
+        await _turns()
+        assert limiter.in_use == 2  # page 1 answered, page 2 in flight
+        await items.aclose()  # the caller stops
+        await _turns()
+        clock.now += 10
+        assert limiter.in_use == 0
+
+
+async def test_closing_a_session_ends_its_requests_with_a_crmkit_error():
+    clock = GatedClock()
+    transport, _, sent = _hanging_then_ok()
+    session = crmkit.Session(
+        "https://a.example.test", transport=transport, rate_limit=2, clock=clock
+    )
+    clock.gate.set()
+    tasks = [asyncio.ensure_future(session.request("GET", "x")) for _ in range(3)]
+    await _turns()
+    assert len(sent) == 2  # two in flight, the third waits for a slot
+    await session.aclose()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, crmkit.SessionClosedError) for r in results), results
+    assert "closed" in str(results[0])
+    with pytest.raises(crmkit.SessionClosedError):
+        await session.request("GET", "x")
