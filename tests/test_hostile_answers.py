@@ -313,3 +313,34 @@ async def test_a_gateways_html_502_is_a_server_error_retried_not_a_missing_accou
         crm.session.retry = crmkit.RetryPolicy(max_retries=2, backoff_base=0.0)
         assert await crm.reference.sites.list() == []
     assert pages == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("embedded", ['"x"', "-1", '{"items": 7}', '{"items": ["x"], "errors": 3}'])
+async def test_a_malformed_amocrm_v2_write_answer_is_a_protocol_error(embedded: str) -> None:
+    """Found by the sweep of spoiled answers after the amoCRM rewrite (v2 ``add``)."""
+    sandbox = AmoCRMSandbox(rate_limit=None)
+    c = sandbox.credentials
+    body = b'{"_embedded": ' + embedded.encode() + b"}"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("auth.php"):
+            return httpx.Response(
+                200,
+                json={"response": {"auth": True}},
+                headers={"set-cookie": "session_id=s-1; path=/"},
+            )
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        api_version=2,
+        login=c.login,
+        api_key=c.api_key,
+        transport=httpx.MockTransport(handle),
+        rate_limit=None,
+    ) as amo:
+        try:
+            await amo.leads.add([{"name": "a"}])
+        except crmkit.CRMError:
+            pass  # a typed error, or a result: never AttributeError/TypeError

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from ..._json import response_json
+from ..._json import reading, response_json
 from ..._models import from_wire, to_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
@@ -260,9 +260,10 @@ class EntityResource(Generic[M]):
             idempotent=update,
         )
         body = response_json(response)
-        embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
-        write.take_ids(embedded.get("items") or [], indices)
-        failures = (embedded.get("errors") or {}).get(write.action) or {}
+        with reading("amoCRM's v2 write answer", response):  # "_embedded": "x" is no crash
+            embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
+            write.take_ids(embedded.get("items") or [], indices)
+            failures = (embedded.get("errors") or {}).get(write.action) or {}
         if not isinstance(failures, Mapping):
             raise _wire.protocol_error(response, "amoCRM's v2 errors are not keyed by position")
         for position, message in failures.items():
