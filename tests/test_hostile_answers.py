@@ -344,3 +344,23 @@ async def test_a_malformed_amocrm_v2_write_answer_is_a_protocol_error(embedded: 
             await amo.leads.add([{"name": "a"}])
         except crmkit.CRMError:
             pass  # a typed error, or a result: never AttributeError/TypeError
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("call", "answer"),
+    [
+        (lambda crm: crm.orders.create({"externalId": "x-1"}), {"success": True, "id": ""}),
+        (
+            lambda crm: crm.orders.upload([{"externalId": "x-1"}]),
+            {"success": True, "uploadedOrders": [{"externalId": "x-1", "id": None}]},
+        ),
+        (lambda crm: crm.reference.sites.list(), {"success": True, "sites": [7]}),
+    ],
+)
+async def test_malformed_retailcrm_write_and_reference_answers_are_protocol_errors(call, answer):
+    """Found by the spoiled-answer sweep after the RetailCRM rewrite."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
+        with pytest.raises(crmkit.ProtocolError):
+            await call(crm)
