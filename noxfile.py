@@ -33,6 +33,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def chaos(session: nox.Session) -> None:
+    """Chaos runs at full size (20,000 leads, 10,000 Corezoid creates) and more hostile answers."""
+    session.install("-e", ".[all]", *TEST_DEPS)
+    session.env.update({"CHAOS_SCALE": "1", "HYPOTHESIS_EXAMPLES": "400"})
+    session.run("pytest", "tests/chaos", "tests/test_hostile_answers.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.6")

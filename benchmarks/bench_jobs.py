@@ -27,6 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import served_in_subprocess, table
+from crmkit.amocrm.sandbox import SandboxCredentials
+
+#: The sandbox's long-lived admin token (a JWT, the same in every sandbox process).
+TOKEN = SandboxCredentials().access_token
 
 SERVER = """
 import time
@@ -141,7 +145,7 @@ def main(accounts: int, pages: int, rate: float, worker_counts: list[int]) -> No
                 config.write_text(
                     "".join(
                         f'[[account]]\nname = "a{n}"\nplatform = "amocrm"\n'
-                        f'url = "{url}/a{n}"\ntoken = "sandbox-amocrm-long-lived-token"\n'
+                        f'url = "{url}/a{n}"\ntoken = "{TOKEN}"\n'
                         f'entities = ["leads"]\nrate_limit = {rate}\npage_size = {PAGE}\n\n'
                         for n in range(accounts)
                     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._clock import Clock, SystemClock
-from ._log import redact_url
+from ._log import RedactingFilter, redact_url
 from ._mapping import ErrorMapper, default_error_mapper, error_for_status
 from ._pagination import AsyncPaginator, Page, PageRequest, PageStrategy, PaginatorState
 from ._results import WriteResult
@@ -59,6 +59,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "RateLimiter",
+    "RedactingFilter",
     "RetailCRM",
     "RetryPolicy",
     "ServerError",

@@ -7,15 +7,25 @@ well-kept wheel for every platform we support, so it is a core dependency.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 
-from ._log import redact_url
-from .errors import ProtocolError
+from ._log import redact_log_text, redact_url
+from .errors import CRMError, ProtocolError
 
-__all__ = ["dumps", "dumps_text", "forget_json", "loads", "response_json"]
+__all__ = [
+    "dumps",
+    "dumps_text",
+    "forget_json",
+    "json_is_whole",
+    "loads",
+    "reading",
+    "response_json",
+]
 
 _MISSING = object()
 
@@ -33,6 +43,25 @@ def dumps_text(value: Any) -> str:
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``orjson.JSONDecodeError`` (a ``ValueError``)."""
     return orjson.loads(data)
+
+
+def json_is_whole(response: httpx.Response) -> bool:
+    """Whether a JSON answer parses (decoded once: :func:`response_json` reuses the value).
+
+    The Session asks it of answers to requests it may repeat: a body cut short
+    on the way (a proxy, a dropped connection that still closed cleanly) is
+    then fetched again instead of failing the caller. Non-JSON answers pass.
+    """
+    if "json" not in response.headers.get("content-type", "") or not response.content:
+        return True
+    if getattr(response, "_crmkit_json", _MISSING) is not _MISSING:
+        return True
+    try:
+        value = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return False
+    response._crmkit_json = value  # type: ignore[attr-defined]
+    return True
 
 
 def response_json(response: httpx.Response, *, what: str = "JSON") -> Any:
@@ -71,3 +100,31 @@ def forget_json(response: httpx.Response) -> None:
     make each full collection longer (a third of a 20,000-record export's CPU).
     """
     response.__dict__.pop("_crmkit_json", None)
+
+
+#: What reading an answer of the wrong shape raises: never shown to callers as such.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError)
+
+
+@contextlib.contextmanager
+def reading(what: str, response: httpx.Response | None = None) -> Iterator[None]:
+    """Read a decoded answer inside this block: a wrong shape becomes :class:`ProtocolError`.
+
+    ``with reading("the create answer", response): return int(body["id"])``: a
+    missing key, a null or text where a number is due, a list where an object
+    is due, all become ``ProtocolError("malformed the create answer: ...")``
+    instead of a bare KeyError or TypeError. Put only answer-reading code in it
+    (a ValueError about the caller's arguments must stay a ValueError).
+    """
+    try:
+        yield
+    except CRMError:
+        raise
+    except SHAPE_ERRORS as exc:
+        request = response.request if response is not None else None
+        detail = redact_log_text(f"{type(exc).__name__}: {exc}")[:200]
+        raise ProtocolError(
+            f"malformed {what}: {detail}",
+            method=request.method if request is not None else None,
+            url=redact_url(request.url) if request is not None else None,
+        ) from None

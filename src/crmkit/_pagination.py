@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -61,6 +61,31 @@ _SEND_STEPS = 8
 
 #: The most page requests one paginator keeps on their way.
 MAX_CONCURRENCY = 16
+
+
+def _check_progress(
+    response: httpx.Response,
+    cursor: Cursor,
+    next_cursor: Cursor,
+    items: Sequence[Any],
+    previous: Sequence[Any] | None,
+) -> None:
+    """Refuse a listing that would never end: a cursor that did not move, a page sent twice.
+
+    A server whose ``next`` link points at the page just read, whose
+    ``currentPage`` or ``sinceId`` does not advance, or that answers every page
+    with the same items would otherwise be followed for ever.
+    """
+    stuck = next_cursor is not None and next_cursor == cursor
+    repeated = bool(items) and previous is not None and next_cursor is not None
+    if stuck or (repeated and list(items) == list(previous or ())):
+        request = response.request
+        raise ProtocolError(
+            "the listing does not advance (the next page is the one just read); "
+            "stopping instead of asking for it for ever",
+            method=request.method,
+            url=redact_url(request.url),
+        )
 
 
 async def _stop(ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]]) -> None:
@@ -214,6 +239,7 @@ class AsyncPaginator(Generic[T]):
         guess = self._guess
         peek = getattr(self.strategy, "peek_next", None)
         total: int | None = None
+        previous_items: Sequence[T] | None = None
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
@@ -254,6 +280,8 @@ class AsyncPaginator(Generic[T]):
                     for _ in range(_SEND_STEPS):
                         await asyncio.sleep(0)  # let them reach the socket before parsing
                 page = self._parse(response, cursor, size)
+                _check_progress(response, cursor, page.next_cursor, page.items, previous_items)
+                previous_items = page.items
                 if page.total is not None:
                     total = page.total
                 if ahead and page.next_cursor != ahead[0][0]:

@@ -22,10 +22,19 @@ class BadParameters(ValueError):
     """A parameter name that is not well-formed brackets, or mixes a list and a map."""
 
 
-def _scalar(value: Any) -> str:
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name}: a naive datetime is ambiguous (which time zone?); pass an aware one, "
+            "e.g. datetime(2024, 1, 1, tzinfo=timezone.utc)"
+        )
+
+
+def _scalar(value: Any, name: str = "a parameter") -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):
+        _require_aware(value, name)
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
@@ -52,7 +61,9 @@ def encode_query(
                     raise ValueError(f"{prefix}: nested lists of objects cannot go in a query")
                 walk(f"{prefix}[]", inner)
         else:
-            out.append((prefix, value if isinstance(value, keep) else _scalar(value)))
+            if isinstance(value, datetime):  # refused here, before any request is made
+                _require_aware(value, prefix)
+            out.append((prefix, value if isinstance(value, keep) else _scalar(value, prefix)))
 
     for key, value in params.items():
         walk(key, value)

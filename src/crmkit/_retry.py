@@ -18,6 +18,7 @@ loop in the Session. Rules:
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -43,6 +44,11 @@ class RetryPolicy:
     jitter: float = 0.25
     #: A longer ``Retry-After`` is not waited out: ``RateLimitError`` is raised.
     retry_after_cap: float = 120.0
+    #: The least a rate-limit answer without ``Retry-After`` pauses the Session: one
+    #: window of the platforms' sliding-window limits. A shorter pause probes a
+    #: window still full (another client shares it), and every probe is a
+    #: violation counted towards amoCRM's block.
+    rate_limit_pause: float = 1.0
     retry_statuses: frozenset[int] = RETRY_STATUSES
     idempotent_methods: frozenset[str] = IDEMPOTENT_METHODS
 
@@ -66,9 +72,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "nan" is no wait at all; "inf" and "1e400" are above any cap
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -23,9 +23,17 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._log import logger, redact_url
+from ._json import json_is_whole
+from ._log import clean_headers, logger, redact_url
 from ._login import is_login_step
-from ._mapping import ErrorMapper, default_error_mapper
+from ._mapping import (
+    ErrorMapper,
+    decoding_error,
+    default_error_mapper,
+    is_permanent_failure,
+    transport_error,
+    unexpected_redirect,
+)
 from ._retry import RetryPolicy
 from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
 from ._tls import shared_ssl_context
@@ -34,7 +42,6 @@ from .errors import (
     RateLimitError,
     ServerError,
     SessionClosedError,
-    TransportError,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
@@ -198,6 +205,7 @@ class Session:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency!r}")
         self.allow_insecure_http = allow_insecure_http
+        headers = clean_headers(headers)  # a credential's trailing newline, never printed
         self.base_url: httpx.URL | None = None
         if base_url is not None:
             url = httpx.URL(str(base_url))
@@ -224,6 +232,8 @@ class Session:
         self._semaphore = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._rng = random.Random()
         self._blocked: AccountBlockedError | None = None
+        #: A Retry-After above the cap: nothing is sent before this instant (clock time).
+        self._limited_until: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -393,6 +403,8 @@ class Session:
             if self._blocked is not None:
                 raise self._blocked
             self._check_open()
+            if self._limited_until is not None:
+                self._refuse_while_limited(method, target)
             request = self._client.build_request(
                 method,
                 target,
@@ -411,22 +423,33 @@ class Session:
                 permit.release()
                 if self._closed:
                     raise self._closed_error(method, target) from exc
-                failure = TransportError(
-                    f"{type(exc).__name__}: {exc or 'no answer'}",
-                    method=method,
-                    url=redact_url(request.url),
-                )
+                failure, cause = transport_error(exc, request)
                 self._log_attempt(request, None, started, retry, type(exc).__name__)
-                if retry < self.retry.max_retries and (can_repeat or isinstance(exc, _NOT_SENT)):
+                if (
+                    retry < self.retry.max_retries
+                    and (can_repeat or isinstance(exc, _NOT_SENT))
+                    and not is_permanent_failure(exc)
+                ):
                     await self._backoff(retry, request, str(failure))
                     retry += 1
                     continue
-                raise failure from exc
+                raise failure from cause
+            except httpx.DecodingError as exc:
+                raise decoding_error(exc, request) from None  # the permit: released below
             permit.release()
             if self._record is not None:
                 self._record(time.perf_counter() - started)
             self._log_attempt(request, response, started, retry, None)
-            mapped = self.error_mapper(response)
+            mapped = self.error_mapper(response) or unexpected_redirect(response)
+            if (
+                mapped is None
+                and can_repeat
+                and retry < self.retry.max_retries
+                and not json_is_whole(response)
+            ):  # cut short on the way: ask again rather than fail the caller
+                await self._backoff(retry, request, "a JSON answer cut short")
+                retry += 1
+                continue
             if mapped is None:
                 recovered = getattr(self.throttle, "recovered", None)
                 if recovered is not None:
@@ -440,11 +463,13 @@ class Session:
                 self.stats.rate_limited += 1
                 delay = error.retry_after
                 if delay is not None and delay > self.retry.retry_after_cap:
+                    # Too long to wait out here, and no other task may send meanwhile.
+                    self._limited_until = self.clock.monotonic() + delay
                     raise error
                 if retry >= self.retry.max_retries:
                     raise error
                 if delay is None:
-                    delay = self.retry.backoff(retry, self._rng)
+                    delay = max(self.retry.backoff(retry, self._rng), self.retry.rate_limit_pause)
                 slow_down = getattr(self.throttle, "slow_down", None)
                 if slow_down is not None:
                     slow_down()
@@ -489,6 +514,21 @@ class Session:
         await self.clock.sleep(delay)
 
     # -- checks and logging --------------------------------------------------
+
+    def _refuse_while_limited(self, method: str, url: httpx.URL) -> None:
+        """Inside a long Retry-After pause: release the slot and raise, sending nothing."""
+        left = (self._limited_until or 0.0) - self.clock.monotonic()
+        if left <= 0:
+            self._limited_until = None
+            return
+        raise RateLimitError(  # request()'s finally releases this attempt's permit
+            f"the platform asked for a {left:.0f} s pause (Retry-After above the "
+            f"{self.retry.retry_after_cap:.0f} s cap); nothing is sent until it passes",
+            status=429,
+            retry_after=left,
+            method=method,
+            url=redact_url(url),
+        )
 
     def _check_open(self) -> None:
         if self._closed:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, SessionStats, Vtiger
+from .._log import redact_url
 from .._models import Wire
 from .._tls import LOOPBACK_HOSTS
 from ..amocrm._wire import V2ListStrategy, V4ListStrategy
@@ -137,7 +138,7 @@ def make_job(spec: ExportSpec, *, client_options: Mapping[str, Any] | None = Non
     return ExportJob(
         name=f"{spec.platform} {entity}",
         account=account,
-        key=f"{spec.platform}:{entity}:{where}",
+        key=f"{spec.platform}:{entity}:{redact_url(where)}",  # no credential in the state file
         open_source=open_source,
         out=spec.out,
         state=spec.state,

@@ -96,6 +96,7 @@ class Corezoid(Listings, ClientBase):
         self._signer = Signer(secret)
         session_options.setdefault("error_mapper", _wire.error_mapper)
         self.session = Session(base_url, auth=self._signer, **session_options)
+        self.session.url_for(self.sync_url)  # https unless allowed, checked now rather than later
 
     def __repr__(self) -> str:
         return f"<Corezoid login={self.api_login!r} {redact_url(str(self.session.base_url))}>"
@@ -128,7 +129,10 @@ class Corezoid(Listings, ClientBase):
     ) -> OpsBatcher:
         """An :class:`OpsBatcher` packing concurrent callers' ops into few requests."""
         return OpsBatcher(
-            self, max_ops=max_ops or self.max_ops, max_delay=max_delay, max_in_flight=max_in_flight
+            self,
+            max_ops=self.max_ops if max_ops is None else max_ops,
+            max_delay=max_delay,
+            max_in_flight=max_in_flight,
         )
 
     async def sync_call(

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import attrs
 import httpx
 
-from .._json import dumps_text, response_json
+from .._json import dumps_text, reading, response_json
 from .._log import redact_url
 from .._mapping import default_error_mapper, error_for_status
 from .._models import to_wire
@@ -306,7 +306,8 @@ def read_upload(
         external = item.get("externalId")
         if external not in (None, ""):
             row = by_external.get(str(external))
-            ids.append(int(row["id"]) if row is not None and "id" in row else None)
+            with reading("the upload answer"):
+                ids.append(int(row["id"]) if row is not None and "id" in row else None)
             if row is None:
                 errors[n] = (
                     why(n, str(external))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from ..._json import response_json
+from ..._json import reading, response_json
 from ..._models import from_wire, to_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
@@ -122,6 +122,8 @@ class EntityResource(Generic[M]):
 
     async def get(self, id: int) -> M:
         """One entity by id (``GET /api/v4/{entity}/{id}``); ``NotFoundError`` if none."""
+        if isinstance(id, bool) or not isinstance(id, int) or id < 1:
+            raise ValueError(f"id must be a positive integer, not {id!r}")
         if self._client.api_version == 2:
             found = await self.list(page_size=1, id=id).first()
         else:
@@ -258,9 +260,10 @@ class EntityResource(Generic[M]):
             idempotent=update,
         )
         body = response_json(response)
-        embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
-        write.take_ids(embedded.get("items") or [], indices)
-        failures = (embedded.get("errors") or {}).get(write.action) or {}
+        with reading("amoCRM's v2 write answer", response):  # "_embedded": "x" is no crash
+            embedded = body.get("_embedded", {}) if isinstance(body, Mapping) else {}
+            write.take_ids(embedded.get("items") or [], indices)
+            failures = (embedded.get("errors") or {}).get(write.action) or {}
         if not isinstance(failures, Mapping):
             raise _wire.protocol_error(response, "amoCRM's v2 errors are not keyed by position")
         for position, message in failures.items():

@@ -31,6 +31,7 @@ import secrets
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -38,6 +39,7 @@ from ..._log import logger, redact_text
 from ...errors import CRMError
 from .._client import RetailCRM
 from ..models import IntegrationModule
+from ._addresses import Resolver, host_problem, resolved_problem, system_resolver
 from ._fields import (
     RETRY_FROM_CRM,
     Refusal,
@@ -126,6 +128,15 @@ class SimpleConnection:
       ``http_client`` to share a connection pool; ``transport`` in tests ...). With
       ``allow_insecure_http=True`` an ``http://`` loopback systemUrl is accepted
       (a local sandbox); any other non-https systemUrl is always refused.
+    - ``allowed_hosts``: patterns (``["*.retailcrm.ru", "*.simla.com"]``) a
+      systemUrl's host must match; without it any public host is accepted, and a
+      systemUrl on the loopback, a private range, a link-local address (cloud
+      metadata) or a local name, as written or as resolved, is refused before
+      anything is sent (see :mod:`crmkit.retailcrm.module._addresses`);
+    - ``resolver``: ``async (host, port) -> addresses`` for that check (default:
+      the system's), made by :meth:`register_module` just before it sends; with a
+      ``transport`` in ``session_options`` and no resolver, names are not
+      resolved (the transport decides where requests go).
 
     Requests for the same account are handled one at a time, so a double click
     on Connect cannot leave the CRM and the store with different clientIds.
@@ -142,6 +153,8 @@ class SimpleConnection:
         on_activity: OnActivity | None = None,
         scopes: Sequence[str] = (),
         session_options: Mapping[str, Any] | None = None,
+        allowed_hosts: Sequence[str] | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         if not isinstance(code, str) or not code.strip():
             raise ValueError("code must be the module's code from the partner account")
@@ -164,6 +177,12 @@ class SimpleConnection:
         self.on_connect = on_connect
         self.on_activity = on_activity
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        if isinstance(allowed_hosts, str):
+            raise TypeError("allowed_hosts must be a sequence of host patterns, not one string")
+        self.allowed_hosts = tuple(allowed_hosts) if allowed_hosts is not None else None
+        if resolver is None and "transport" not in self.session_options:
+            resolver = system_resolver
+        self._resolver = resolver
 
     def __repr__(self) -> str:
         return f"<SimpleConnection code={self.code!r} register_url={self.register_url!r}>"
@@ -193,6 +212,8 @@ class SimpleConnection:
                 account = ConnectedAccount(system_url, api_key, _new_client_id())
                 try:
                     await self.register_module(account)
+                except Refusal:
+                    raise
                 except CRMError as error:
                     raise refusal_for_crm_error(error, account.system_url) from None
                 except Exception as error:  # a bug or an override's failure: still the shape
@@ -248,7 +269,9 @@ class SimpleConnection:
         """Send ``integration-modules/{code}/edit`` to the account (raises ``CRMError``).
 
         ``active=False`` withdraws the registration (after ``on_connect`` failed).
+        A host that resolves to a non-public address is refused first (nothing sent).
         """
+        await self._check_resolved(account.system_url)
         module = attrs.evolve(
             self.module, code=self.code, client_id=account.client_id, active=active
         )
@@ -264,7 +287,7 @@ class SimpleConnection:
         """
         try:
             await self.register_module(account, active=False)
-        except CRMError as error:
+        except (CRMError, Refusal) as error:
             logger.warning(
                 "RetailCRM module %r: could not withdraw the registration on %s: %s",
                 self.code,
@@ -275,9 +298,27 @@ class SimpleConnection:
     def _normalize(self, system_url: str) -> str:
         insecure = bool(self.session_options.get("allow_insecure_http"))
         try:
-            return normalize_system_url(system_url, allow_insecure_loopback=insecure)
+            normalized = normalize_system_url(system_url, allow_insecure_loopback=insecure)
         except ValueError as error:
             raise Refusal(str(error), "the systemUrl is not an https account URL") from None
+        host = urlsplit(normalized).hostname or ""
+        problem = host_problem(host, allowed_hosts=self.allowed_hosts, allow_loopback=insecure)
+        if problem is not None:
+            raise Refusal(_NOT_AN_ACCOUNT, f"systemUrl refused: {problem}")
+        return normalized
+
+    async def _check_resolved(self, system_url: str) -> None:
+        if self._resolver is None or self.allowed_hosts is not None:
+            return
+        parts = urlsplit(system_url)
+        problem = await resolved_problem(
+            parts.hostname or "",
+            parts.port or 443,
+            self._resolver,
+            allow_loopback=bool(self.session_options.get("allow_insecure_http")),
+        )
+        if problem is not None:
+            raise Refusal(_NOT_AN_ACCOUNT, f"systemUrl refused: {problem}")
 
     async def _call_on_connect(self, account: ConnectedAccount) -> str:
         returned = await self._call_user(
@@ -339,6 +380,12 @@ class SimpleConnection:
             users[0] -= 1
             if users[0] == 0:
                 del self._locks[system_url]
+
+
+_NOT_AN_ACCOUNT = (
+    "The RetailCRM account address does not point to a RetailCRM account on the internet. "
+    + RETRY_FROM_CRM
+)
 
 
 def _new_client_id() -> str:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from ..._json import reading
 from ..._models import from_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from ..._results import WriteResult
@@ -176,7 +177,8 @@ class EntityResource(Listing[M]):
     def _saved(self, body: Mapping[str, Any]) -> Saved[M]:
         sent = body.get(self._one)
         entity = from_wire(sent, self._model, what=self._one) if sent is not None else None
-        return Saved(int(body["id"]) if "id" in body else None, entity)
+        with reading(f"the {self._one} answer"):
+            return Saved(int(body["id"]) if "id" in body else None, entity)
 
     def _by(self, by: By, site: str | None) -> dict[str, Any]:
         if by not in ("id", "externalId"):

@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..._json import reading
 from ..._models import from_wire
 from .. import _wire
 from ..models import ReferenceItem
@@ -67,7 +68,8 @@ class ReferenceBook(Resource):
             raw = builtins.list(raw.values())
         if self.book.key == "countriesIso":
             raw = [{"code": code} for code in raw]
-        return [from_wire(item, ReferenceItem, what=self.book.key) for item in raw]
+        with reading(f"the {self.book.key} answer"):
+            return [from_wire(item, ReferenceItem, what=self.book.key) for item in raw]
 
     async def edit(self, entry: ReferenceItem | Mapping[str, Any]) -> None:
         """Create or update the entry named by its ``code`` (``id`` for couriers, currencies)."""
