@@ -19,10 +19,17 @@ from crmkit.jobs import StatusBoard
 
 
 def start_worker(
-    config: Path, out: Path, redis_url: str, log: Path, env: Mapping[str, str] | None = None
+    config: Path,
+    out: Path,
+    redis_url: str,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    max_jobs: int | None = None,
 ) -> subprocess.Popen[bytes]:
     """A worker with one-second slices, its log lines in ``log``."""
     command = ["worker", "--config", str(config), "--out", str(out), "--redis", redis_url]
+    if max_jobs is not None:
+        command += ["--max-jobs", str(max_jobs)]
     with log.open("wb") as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "crmkit", *command, "--slice", "1"],
@@ -34,11 +41,16 @@ def start_worker(
 
 @contextlib.contextmanager
 def running_workers(
-    count: int, config: Path, out: Path, redis_url: str, env: Mapping[str, str] | None = None
+    count: int,
+    config: Path,
+    out: Path,
+    redis_url: str,
+    env: Mapping[str, str] | None = None,
+    max_jobs: int | None = None,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``count`` workers (logs ``out.parent/worker-N.log``), stopped with SIGTERM at the end."""
     workers = [
-        start_worker(config, out, redis_url, out.parent / f"worker-{n}.log", env)
+        start_worker(config, out, redis_url, out.parent / f"worker-{n}.log", env, max_jobs)
         for n in range(count)
     ]
     try:

@@ -4,7 +4,8 @@ One arq job per account and entity (:func:`job_id`: never two at once), run by
 any number of ``crmkit worker`` processes sharing one Redis: each account's
 rate limit (:class:`~crmkit.redis_throttle.RedisThrottle`), tokens
 (:class:`~crmkit.redis_stores.RedisTokenStore`) and checkpoints
-(:class:`~crmkit.redis_stores.RedisCheckpointStore`) live in Redis, so a job
+(:class:`~crmkit.redis_stores.RedisCheckpointStore`) and vtiger logins (one
+session per user: :class:`~crmkit.vtiger.RedisSessionStore`) live in Redis, so a job
 retried on another machine resumes from its last page. ``crmkit enqueue``
 queues the jobs (``--every 10m`` keeps doing it); ``crmkit jobs status`` shows
 them. Records go to JSON Lines files by default, or into a dlt destination
