@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -61,6 +62,14 @@ def running_workers(
                 w.send_signal(signal.SIGTERM)
         for w in workers:
             w.wait(timeout=20)
+
+
+def jsonl_ids(out: Path, account: str, entity: str) -> list[Any]:
+    """The ids of every record the JSON Lines sink wrote for ``account``'s ``entity``."""
+    ids = []
+    for run in sorted((out / account / entity).glob("run-*.jsonl")):
+        ids += [json.loads(line)["id"] for line in run.read_bytes().splitlines()]
+    return ids
 
 
 def worker_logs(out: Path, count: int) -> str:

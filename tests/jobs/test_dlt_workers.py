@@ -74,7 +74,8 @@ async def test_three_workers_sync_into_postgres_exactly_once_through_a_sigkill(
                     committed = await asyncio.to_thread(
                         _count, postgres_url, "amocrm_amo_big.leads"
                     )
-                    if committed >= 40:
+                    again = await board.read("amo-big", "leads")  # still there after the query
+                    if committed >= 40 and again == row:
                         victim = worker_pid(row)
                 await asyncio.sleep(0.05)
             assert victim in [w.pid for w in workers], "amo-big never ran past two loads"

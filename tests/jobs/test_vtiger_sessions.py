@@ -10,7 +10,6 @@ which slice of which module.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,18 +18,11 @@ from crmkit.jobs import StatusBoard, enqueue_accounts, load_accounts
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
 
 from ._accounts import toml_table
-from ._workers import running_workers, wait_all_done, worker_logs
+from ._workers import jsonl_ids, running_workers, wait_all_done, worker_logs
 
 pytestmark = pytest.mark.anyio
 
 COUNTS = {"Leads": 450, "Contacts": 350}
-
-
-def _ids(out: Path, account: str, entity: str) -> list[str]:
-    ids = []
-    for run in sorted((out / account / entity).glob("run-*.jsonl")):
-        ids += [json.loads(line)["id"] for line in run.read_bytes().splitlines()]
-    return ids
 
 
 async def test_two_workers_serving_one_vtiger_user_log_in_once(redis_url, tmp_path):
@@ -68,7 +60,7 @@ async def test_two_workers_serving_one_vtiger_user_log_in_once(redis_url, tmp_pa
             await pool.aclose()
         assert all(w.returncode is not None for w in workers)
     for module, count in COUNTS.items():
-        ids = _ids(out, f"vt-{module.lower()}", module)
+        ids = jsonl_ids(out, f"vt-{module.lower()}", module)
         assert len(ids) == count and len(set(ids)) == count, module
     logs = worker_logs(out, 2)
     starts = [json.loads(line) for line in logs.splitlines() if '"job.start"' in line]

@@ -12,7 +12,6 @@ import os
 import signal
 import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -22,16 +21,9 @@ from crmkit.amocrm.sandbox import AmoCRMSandbox
 from crmkit.jobs import StatusBoard, enqueue_accounts, job_id, load_accounts
 
 from ._accounts import served_accounts
-from ._workers import running_workers, wait_all_done, worker_logs, worker_pid
+from ._workers import jsonl_ids, running_workers, wait_all_done, worker_logs, worker_pid
 
 pytestmark = pytest.mark.anyio
-
-
-def _records(out: Path, account: str, entity: str) -> list[int]:
-    ids = []
-    for run in sorted((out / account / entity).glob("run-*.jsonl")):
-        ids += [json.loads(line)["id"] for line in run.read_bytes().splitlines()]
-    return ids
 
 
 async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(redis_url, tmp_path):
@@ -78,7 +70,7 @@ async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(r
     limited = 0
     for name, (sandbox, counts) in accounts.items():
         for entity, count in counts.items():
-            ids = _records(out, name, entity)
+            ids = jsonl_ids(out, name, entity)
             assert len(ids) == count and len(set(ids)) == count, (name, entity)
         limited += sandbox.limited if isinstance(sandbox, AmoCRMSandbox) else sandbox.rate_limited
     assert limited == 0

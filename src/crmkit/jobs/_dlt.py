@@ -178,10 +178,15 @@ async def dlt_sink(run: AccountRun) -> None:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    thread = asyncio.ensure_future(asyncio.to_thread(blocking))
     try:
-        await asyncio.to_thread(blocking)
+        await asyncio.shield(thread)
     except asyncio.CancelledError:
-        stop.set()  # the thread stops at its next page or load
+        # A slice cut short (or a shutdown): the thread stops at its next page or after
+        # the load in progress, and the attempt ends only then, so that the next attempt
+        # never loads beside it (two merges of one table at once could both insert a row).
+        stop.set()
+        await asyncio.wait([thread])
         raise
     except Exception as exc:
         from dlt.pipeline.exceptions import PipelineStepFailed
