@@ -154,6 +154,8 @@ async def dlt_sink(run: AccountRun) -> None:
         from ..dlt import sync
         from ..dlt._base import _PREFETCH, has_more
 
+        if parent:
+            os.makedirs(str(parent), exist_ok=True)
         workdir = tempfile.mkdtemp(prefix="crmkit-dlt-", dir=str(parent) if parent else None)
         try:
             pipeline = dlt.pipeline(
