@@ -24,6 +24,11 @@ its own schema (``<platform>_<entity>``), so the jobs of an account's entities
 share a dataset without sharing state or schema. A slice ends after the
 first load committed past ``slice_seconds``; a failed load (the destination
 unreachable, a migration race) is retried with backoff like a transport error.
+A slice cut off at its hard limit waits for the load in progress to end (two
+merges of one table at once could both insert a row); a load longer than the
+margin between that limit and arq's ``job_timeout`` (half a slice, at least
+5 s) is cut by arq, which then drops the job: keep ``pages_per_load`` small
+enough that a load takes well under that.
 
 Destinations: ``destination`` names any dlt destination; ``credentials``
 (or ``credentials_env``, read on the worker) are handed to it, else dlt reads
