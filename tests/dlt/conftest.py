@@ -13,8 +13,7 @@ import dlt
 import pytest
 
 import crmkit.dlt
-
-from ._postgres import running_postgres
+from tests._postgres import postgres_url  # noqa: F401  (the fixture)
 
 
 class Loaded:
@@ -58,13 +57,6 @@ def make_pipeline(tmp_path: Path, name: str, destination: Any = None) -> dlt.Pip
 @pytest.fixture
 def loaded(tmp_path: Path) -> Iterator[Loaded]:
     yield Loaded(make_pipeline(tmp_path, "crm"))
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of the tests' own on 127.0.0.1 (see ``_postgres``)."""
-    with running_postgres() as url:
-        yield url
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -29,10 +29,15 @@ def toml_table(**fields: Any) -> str:
 
 @contextlib.contextmanager
 def served_accounts(
-    path: Path, amocrm: int, retailcrm: int, **extra: dict[str, Any]
+    path: Path,
+    amocrm: int,
+    retailcrm: int,
+    common: dict[str, Any] | None = None,
+    **extra: dict[str, Any],
 ) -> Iterator[dict[str, tuple[Sandbox, dict[str, int]]]]:
     """Serve the sandboxes; write ``path``. ``extra``: more amoCRM accounts by name, with
-    their entity counts and options (``{"leads": 300, "rate_limit": 3}``)."""
+    their entity counts and options (``{"leads": 300, "rate_limit": 3}``); ``common``:
+    options of every account (``{"destination": "postgres"}``)."""
     accounts: dict[str, tuple[Sandbox, dict[str, int], dict[str, Any]]] = {}
     for n in range(amocrm):
         accounts[f"amo-{n}"] = (AmoCRMSandbox(**AMOCRM, seed=n), dict(AMOCRM), {})
@@ -53,7 +58,12 @@ def served_accounts(
                 auth = {"api_key": DEFAULT_API_KEY, "page_size": 20}
                 platform = "retailcrm"
             text += toml_table(
-                name=name, platform=platform, url=url, entities=list(counts), **auth, **options
+                name=name,
+                platform=platform,
+                url=url,
+                entities=list(counts),
+                **auth,
+                **{**(common or {}), **options},
             )
         path.write_text(text)
         yield {name: (sandbox, counts) for name, (sandbox, counts, _) in accounts.items()}

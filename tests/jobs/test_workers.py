@@ -10,11 +10,8 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -25,35 +22,9 @@ from crmkit.jobs import StatusBoard, enqueue_accounts, job_id, load_accounts
 from crmkit.retailcrm.sandbox import DEFAULT_API_KEY
 
 from ._accounts import served_accounts
+from ._workers import jsonl_ids, running_workers, wait_all_done, worker_logs, worker_pid
 
 pytestmark = pytest.mark.anyio
-
-
-def _start_worker(config: Path, out: Path, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    command = ["worker", "--config", str(config), "--out", str(out), "--redis", redis_url]
-    with log.open("wb") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", "crmkit", *command, "--slice", "1"],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-
-
-def _records(out: Path, account: str, entity: str) -> list[int]:
-    ids = []
-    for run in sorted((out / account / entity).glob("run-*.jsonl")):
-        ids += [json.loads(line)["id"] for line in run.read_bytes().splitlines()]
-    return ids
-
-
-async def _wait_all_done(board: StatusBoard, expected: int, timeout: float) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = await board.rows()
-        if len(rows) == expected and all(row.state == "done" for row in rows):
-            return [row.state for row in rows]
-        await asyncio.sleep(0.2)
-    pytest.fail(f"jobs not done: {[(r.account, r.entity, r.state, r.error) for r in rows]}")
 
 
 async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(redis_url, tmp_path):
@@ -61,52 +32,46 @@ async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(r
     redis = aioredis.Redis.from_url(redis_url)
     await redis.flushdb()
     # "amo-big" runs longest (15 pages at 4/s): the victim is killed while it runs it.
-    with served_accounts(config, 9, 10, **{"amo-big": {"leads": 150, "rate_limit": 4}}) as accounts:
-        workers = [
-            _start_worker(config, out, redis_url, tmp_path / f"worker-{n}.log") for n in range(3)
-        ]
-        try:
-            from arq import create_pool
-            from arq.connections import RedisSettings
+    big = {"leads": 150, "rate_limit": 4}
+    with (
+        served_accounts(config, 9, 10, **{"amo-big": big}) as accounts,
+        running_workers(3, config, out, redis_url) as workers,
+    ):
+        from arq import create_pool
+        from arq.connections import RedisSettings
 
-            pool = await create_pool(RedisSettings.from_dsn(redis_url))
-            queued = await enqueue_accounts(pool, load_accounts(config))
-            assert len(queued) == 39 and all(ok for *_, ok in queued)
-            # Enqueueing again while they are queued or running adds nothing.
-            assert not any(ok for *_, ok in await enqueue_accounts(pool, load_accounts(config)))
-            board = StatusBoard(pool)
-            big = job_id("amo-big", "leads")
-            victim = None
-            deadline = time.monotonic() + 30
-            while victim is None and time.monotonic() < deadline:
-                row = await board.read("amo-big", "leads")
-                running = row.get("state") == "running" and await pool.exists(
-                    "arq:in-progress:" + big
-                )
-                if running and row.get("worker"):
-                    saved = await pool.get("crmkit:checkpoint:amo-big:leads")
-                    if saved and json.loads(saved)["records"] >= 30:
-                        victim = int(str(row["worker"]).rsplit(":", 1)[1])
-                await asyncio.sleep(0.05)
-            assert victim in [w.pid for w in workers]
-            os.kill(victim, signal.SIGKILL)
-            assert await pool.exists("arq:in-progress:" + big)  # it died holding the job
-            killed_at = json.loads(await pool.get("crmkit:checkpoint:amo-big:leads"))["records"]
-            await _wait_all_done(board, 39, timeout=60)
-            final = await board.read("amo-big", "leads")
-            await pool.aclose()
-        finally:
-            for w in workers:
-                if w.poll() is None:
-                    w.send_signal(signal.SIGTERM)
-            for w in workers:
-                w.wait(timeout=20)
-    assert int(str(final["worker"]).rsplit(":", 1)[1]) != victim
+        pool = await create_pool(RedisSettings.from_dsn(redis_url))
+        queued = await enqueue_accounts(pool, load_accounts(config))
+        assert len(queued) == 39 and all(ok for *_, ok in queued)
+        # Enqueueing again while they are queued or running adds nothing.
+        assert not any(ok for *_, ok in await enqueue_accounts(pool, load_accounts(config)))
+        board = StatusBoard(pool)
+        big_job = job_id("amo-big", "leads")
+        victim = None
+        deadline = time.monotonic() + 30
+        while victim is None and time.monotonic() < deadline:
+            row = await board.read("amo-big", "leads")
+            running = row.get("state") == "running" and await pool.exists(
+                "arq:in-progress:" + big_job
+            )
+            if running and row.get("worker"):
+                saved = await pool.get("crmkit:checkpoint:amo-big:leads")
+                if saved and json.loads(saved)["records"] >= 30:
+                    victim = worker_pid(row)
+            await asyncio.sleep(0.05)
+        assert victim in [w.pid for w in workers]
+        os.kill(victim, signal.SIGKILL)
+        assert await pool.exists("arq:in-progress:" + big_job)  # it died holding the job
+        killed_at = json.loads(await pool.get("crmkit:checkpoint:amo-big:leads"))["records"]
+        await wait_all_done(board, 39, timeout=60)
+        final = await board.read("amo-big", "leads")
+        await pool.aclose()
+    assert worker_pid(final) != victim
     assert 30 <= killed_at < 150
     limited = 0
     for name, (sandbox, counts) in accounts.items():
         for entity, count in counts.items():
-            ids = _records(out, name, entity)
+            ids = jsonl_ids(out, name, entity)
             assert len(ids) == count and len(set(ids)) == count, (name, entity)
         limited += sandbox.limited if isinstance(sandbox, AmoCRMSandbox) else sandbox.rate_limited
     assert limited == 0
@@ -117,7 +82,7 @@ async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(r
     )
     assert len(pages) == 15 and max(pages.values()) <= 2
     assert sum(pages.values()) <= 15 + 3
-    logs = "".join((tmp_path / f"worker-{n}.log").read_text() for n in range(3))
+    logs = worker_logs(out, 3)
     starts = [json.loads(line) for line in logs.splitlines() if '"job.start"' in line]
     assert {(s["account"], s["entity"]) for s in starts} >= {
         ("amo-big", "leads"),

@@ -18,7 +18,19 @@ for all workers.
 
 Any option of ``crmkit export --config`` tables goes in a table (``url``,
 ``api_key``, ``page_size`` ...); ``sink`` picks where records go (``jsonl``,
-the default, or a name given to :func:`crmkit.jobs.register_sink`).
+the default; ``dlt``, the default when the table names a ``destination``; or
+a name given to :func:`crmkit.jobs.register_sink`). A ``dlt`` account syncs
+into a dlt destination (see :func:`crmkit.jobs.dlt_sink`)::
+
+    [[account]]
+    name = "shop"
+    platform = "retailcrm"
+    url = "https://shop.retailcrm.ru"
+    api_key_env = "SHOP_RETAILCRM_KEY"
+    entities = ["orders", "customers"]
+    destination = "postgres"      # or "duckdb" (with database = "path.duckdb"), any dlt name
+    credentials_env = "WAREHOUSE_DSN"   # else dlt's own configuration
+    dataset = "retailcrm_shop"    # default: platform_name
 """
 
 from __future__ import annotations
@@ -88,4 +100,5 @@ def _account(table: Any, where: str) -> Account:
         if known and entity not in known:
             raise SpecError(f"{where} ({name}): {platform} has no entity {entity!r}")
     options = {k: v for k, v in table.items() if k not in _OWN_KEYS}
-    return Account(name, platform, tuple(entities), options, str(table.get("sink", "jsonl")))
+    sink = table.get("sink", "dlt" if "destination" in table else "jsonl")
+    return Account(name, platform, tuple(entities), options, str(sink))

@@ -37,7 +37,7 @@ import attrs
 
 from ..amocrm._client import DEFAULT_RATE_LIMIT as AMOCRM_RATE
 from ..cli._export import ExportJob, JobStats, run_export
-from ..cli._sources import SpecError, make_job
+from ..cli._sources import ExportSpec, SpecError, make_job
 from ..errors import (
     AuthenticationError,
     PaymentRequiredError,
@@ -57,20 +57,28 @@ __all__ = [
     "AccountStopped",
     "JobsContext",
     "Sink",
+    "SinkUnavailable",
     "enqueue_accounts",
     "export_entity",
     "register_sink",
+    "shared_client_options",
     "worker_settings",
 ]
 
 #: Requests per second by platform when the account names none (the clients' own defaults).
 DEFAULT_RATES = {"amocrm": AMOCRM_RATE, "retailcrm": RETAILCRM_RATE}
-_RETRIED = (TransportError, ServerError, RateLimitError)
 _STOPPED = (PermissionDeniedError, AuthenticationError, PaymentRequiredError)
 
 
 class AccountStopped(RuntimeError):
     """The account refused the job (blocked, unauthorized, unpaid): not retried."""
+
+
+class SinkUnavailable(RuntimeError):
+    """A sink's store failed (a destination down, a load refused): retried with backoff."""
+
+
+_RETRIED = (TransportError, ServerError, RateLimitError, SinkUnavailable)
 
 
 class JobFailed(RuntimeError):
@@ -104,7 +112,13 @@ async def _jsonl(run: AccountRun) -> None:
     await run_export(run.job, run.stats, run.on_page)
 
 
-_SINKS: dict[str, Sink] = {"jsonl": _jsonl}
+async def _dlt(run: AccountRun) -> None:
+    from ._dlt import dlt_sink  # dlt is imported only by workers that sync
+
+    await dlt_sink(run)
+
+
+_SINKS: dict[str, Sink] = {"jsonl": _jsonl, "dlt": _dlt}
 
 
 def register_sink(name: str, sink: Sink) -> None:
@@ -156,17 +170,8 @@ async def export_entity(
     run_number = 1 if saved is None else int(saved.get("run", 1)) + bool(saved.get("complete"))
     checkpoints.extra.update(run=run_number, ticket=ticket)
     spec = acct.spec(entity)
-    rate = spec.option("rate_limit", DEFAULT_RATES.get(acct.platform))
-    throttle = (
-        RedisThrottle(redis, key=f"{acct.platform}:{account}", rate=float(rate)) if rate else None
-    )
-    client_options: dict[str, Any] = {"throttle": throttle} if throttle else {}
-    if acct.platform == "amocrm" and spec.option("oauth"):
-        # The account's OAuth pair, refreshed once for every worker and job (saved by
-        # whoever authorized the integration: RedisTokenStore(key="amocrm:<name>").save).
-        client_options["token_store"] = RedisTokenStore(redis, key=f"amocrm:{account}")
-    if spec.option("max_retries") is not None:  # the Session's own retries within a job
-        client_options["max_retries"] = int(spec.option("max_retries"))
+    client_options = shared_client_options(acct, spec, redis)
+    throttle: RedisThrottle | None = client_options.get("throttle")
     try:
         export = make_job(spec, client_options=client_options)
     except SpecError as exc:  # the accounts file lacks something: no retry can help
@@ -252,6 +257,34 @@ async def export_entity(
     )
     log_event("job.done", watermark=watermark, **fields, **result)
     return result
+
+
+def shared_client_options(account: Account, spec: ExportSpec, redis: Any) -> dict[str, Any]:
+    """The client options that make every worker share the account through ``redis``.
+
+    Its rate limit (a :class:`~crmkit.redis_throttle.RedisThrottle` keyed by the
+    account, under ``"throttle"``: its owner closes it), its OAuth pair
+    (:class:`~crmkit.redis_stores.RedisTokenStore`, refreshed once for everyone)
+    and, for vtiger, its login: one session per user for every worker and job
+    (:class:`~crmkit.vtiger.RedisSessionStore`; a vtiger login ends the user's
+    other sessions, so separate logins would keep invalidating each other).
+    """
+    options: dict[str, Any] = {}
+    rate = spec.option("rate_limit", DEFAULT_RATES.get(account.platform))
+    if rate:
+        key = f"{account.platform}:{account.name}"
+        options["throttle"] = RedisThrottle(redis, key=key, rate=float(rate))
+    if account.platform == "amocrm" and spec.option("oauth"):
+        # The account's OAuth pair, refreshed once for every worker and job (saved by
+        # whoever authorized the integration: RedisTokenStore(key="amocrm:<name>").save).
+        options["token_store"] = RedisTokenStore(redis, key=f"amocrm:{account.name}")
+    if account.platform == "vtiger":
+        from ..vtiger import RedisSessionStore
+
+        options["session_store"] = RedisSessionStore(redis)
+    if spec.option("max_retries") is not None:  # the Session's own retries within a job
+        options["max_retries"] = int(spec.option("max_retries"))
+    return options
 
 
 def _hard_limit(slice_seconds: float) -> float:

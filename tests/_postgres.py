@@ -1,5 +1,7 @@
 """A throwaway PostgreSQL server on 127.0.0.1, started from the installed binaries.
 
+Shared by ``tests/dlt`` and ``tests/jobs`` (their conftests import :func:`postgres_url`).
+
 ``initdb`` into a temporary directory, then ``postgres`` on a free port with its
 unix socket in that directory too. PostgreSQL refuses to run as root: when the
 tests run as root, both run as ``nobody`` (``setpriv``). The binaries are found
@@ -22,7 +24,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["find_binary", "running_postgres"]
+import pytest
+
+__all__ = ["find_binary", "postgres_url", "running_postgres"]
 
 _UNPRIVILEGED = "nobody"
 
@@ -142,6 +146,13 @@ def running_postgres() -> Iterator[str]:
                 proc.wait()
         stack.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of the tests' own on 127.0.0.1 (see :func:`running_postgres`)."""
+    with running_postgres() as url:
+        yield url
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
