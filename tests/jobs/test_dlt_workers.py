@@ -82,7 +82,7 @@ async def test_three_workers_sync_into_postgres_exactly_once_through_a_sigkill(
             os.kill(victim, signal.SIGKILL)
             seen_before_kill = len(accounts["amo-big"][0].recent_requests)
             killed_at = await asyncio.to_thread(_count, postgres_url, "amocrm_amo_big.leads")
-            await wait_all_done(board, 9, timeout=60)
+            await wait_all_done(board, 9, timeout=90)
             final = await board.read("amo-big", "leads")
             await pool.aclose()
     logs = worker_logs(out, 3)

@@ -63,7 +63,7 @@ async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(r
         os.kill(victim, signal.SIGKILL)
         assert await pool.exists("arq:in-progress:" + big_job)  # it died holding the job
         killed_at = json.loads(await pool.get("crmkit:checkpoint:amo-big:leads"))["records"]
-        await wait_all_done(board, 39, timeout=60)
+        await wait_all_done(board, 39, timeout=90)
         final = await board.read("amo-big", "leads")
         await pool.aclose()
     assert worker_pid(final) != victim

@@ -328,7 +328,8 @@ def worker_settings(
         "redis_settings": RedisSettings.from_dsn(redis_url),
         "ctx": {"crmkit": context},
         "max_jobs": max_jobs,
-        "job_timeout": _hard_limit(slice_seconds) + max(5.0, slice_seconds / 2),
+        # The margin covers a dlt load the cut slice waits for (seconds on a busy machine).
+        "job_timeout": _hard_limit(slice_seconds) + max(15.0, slice_seconds / 2),
         "poll_delay": poll_delay,
         "burst": burst,
         "health_check_interval": 30,
