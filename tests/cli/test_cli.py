@@ -211,6 +211,33 @@ def test_sandbox_serve_prints_a_url_an_export_can_use(tmp_path):
     assert proc.returncode == 0
 
 
+def test_sandbox_serve_corezoid_prints_an_export_that_runs(tmp_path):
+    """The "try" line of a served Corezoid sandbox names the node its tasks rest in."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmkit", "sandbox", "serve", "corezoid", "--records", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        while not lines or not lines[-1].lstrip().startswith("try:"):
+            lines.append(proc.stdout.readline())
+            assert lines[-1], "".join(lines)
+        command = lines[-1].split("try: crmkit ", 1)[1].split()
+        assert "--node" in command and "--refs" not in command
+        out = tmp_path / "tasks.jsonl"
+        done = crmkit(*command, "--out", str(out), "--quiet")
+        assert done.returncode == 0, done.stderr
+        refs = sorted(json.loads(line)["ref"] for line in out.read_text().splitlines())
+        assert refs == sorted(f"sandbox-task-{n}" for n in range(30))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
 def test_jsonl_demo_runs_start_to_finish(tmp_path):
     done = crmkit(
         "demo", "--jsonl", "--json", "--out-dir", str(tmp_path),

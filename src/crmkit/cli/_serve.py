@@ -85,15 +85,22 @@ def serve_command(args: argparse.Namespace) -> int:
     setup = make_sandbox(
         args.platform, records=args.records, rate_limit=args.rate_limit, faults=args.faults
     )
+    options = dict(setup.options)
+    if args.platform == "corezoid":
+        # Tasks to export, and the node they rest in: `export corezoid tasks` lists a node.
+        from ..corezoid.sandbox import DEFAULT_CONV, CorezoidSandbox
+
+        assert isinstance(setup.sandbox, CorezoidSandbox)
+        for n in range(args.records):
+            setup.sandbox.add_task(data={"n": n}, ref=f"sandbox-task-{n}")
+        options["node"] = setup.sandbox.processes[DEFAULT_CONV].final_node
     served = setup.sandbox.serve(port=args.port)
     try:
-        flags = " ".join(
-            f"--{key.replace('_', '-')} {value}" for key, value in setup.options.items()
-        )
+        flags = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in options.items())
         limit = getattr(getattr(setup.sandbox, "limiter", None), "limit", None)
         print(f"{args.platform} sandbox serving at {served.url}")
         print(f"  rate limit: {limit or 'none'}; records: {args.records}")
-        for key, value in setup.options.items():
+        for key, value in options.items():
             print(f"  {key}: {value}")
         print(f"  try: crmkit export {args.platform} {setup.entity} --url {served.url} {flags}")
         print("Ctrl-C stops it.", flush=True)
