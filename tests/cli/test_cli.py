@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -186,18 +188,32 @@ state = "amo.state"
     assert other.limiter.violations() == 0
 
 
-def test_sandbox_serve_prints_a_url_an_export_can_use(tmp_path):
+@contextlib.contextmanager
+def served_from_cli(platform: str, records: int) -> Iterator[list[str]]:
+    """``crmkit sandbox serve``: yields its lines up to the "try" line; Ctrl-C at the end."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crmkit", "sandbox", "serve", "retailcrm", "--records", "120"],
+        [sys.executable, "-m", "crmkit", "sandbox", "serve", platform, "--records", str(records)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        url = first.strip().rsplit(" ", 1)[-1]
-        assert url.startswith("http://127.0.0.1:"), first
+        lines: list[str] = []
+        while not lines or not lines[-1].lstrip().startswith("try:"):
+            lines.append(proc.stdout.readline())
+            assert lines[-1], "".join(lines)
+        yield lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
+def test_sandbox_serve_prints_a_url_an_export_can_use(tmp_path):
+    with served_from_cli("retailcrm", 120) as lines:
+        url = lines[0].strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:"), lines[0]
         out = tmp_path / "orders.jsonl"
         done = crmkit(
             "export", "retailcrm", "orders", "--url", url, "--api-key", DEFAULT_API_KEY,
@@ -205,26 +221,11 @@ def test_sandbox_serve_prints_a_url_an_export_can_use(tmp_path):
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert len(out.read_text().splitlines()) == 120
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=20)
-    assert proc.returncode == 0
 
 
 def test_sandbox_serve_corezoid_prints_an_export_that_runs(tmp_path):
     """The "try" line of a served Corezoid sandbox names the node its tasks rest in."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crmkit", "sandbox", "serve", "corezoid", "--records", "30"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        lines = []
-        while not lines or not lines[-1].lstrip().startswith("try:"):
-            lines.append(proc.stdout.readline())
-            assert lines[-1], "".join(lines)
+    with served_from_cli("corezoid", 30) as lines:
         command = lines[-1].split("try: crmkit ", 1)[1].split()
         assert "--node" in command and "--refs" not in command
         out = tmp_path / "tasks.jsonl"
@@ -232,10 +233,6 @@ def test_sandbox_serve_corezoid_prints_an_export_that_runs(tmp_path):
         assert done.returncode == 0, done.stderr
         refs = sorted(json.loads(line)["ref"] for line in out.read_text().splitlines())
         assert refs == sorted(f"sandbox-task-{n}" for n in range(30))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=20)
-    assert proc.returncode == 0
 
 
 def test_jsonl_demo_runs_start_to_finish(tmp_path):
