@@ -7,12 +7,15 @@ hint: a row with it true deletes the record in the destination) and
 say updated and then deleted, the later row wins).
 
 A resource keeps its position in dlt's resource state, which dlt commits with
-the data it loads. A run is one load unless ``pages_per_load`` is set: then
-each resource stops after that many pages with ``more`` in its state, and
-:func:`sync` runs the pipeline again until no resource has more, so a run that
-dies loses at most the pages of the load in progress and the next run resumes
-after the last one committed. The reading itself runs ahead of dlt on a loop
-of its own (:class:`Prefetch`), so loads do not stop the requests.
+the data it loads. :func:`sync` runs the pipeline again and again, each load
+taking the pages read while the one before it was being loaded (at most
+``pages_per_load`` of them), each resource saying ``more`` in its state
+until it has read to its end; a run that dies loses at most the pages of the
+load in progress and the next run resumes after the last one committed. The
+reading itself runs ahead of dlt on a loop of its own (:class:`Prefetch`),
+so loads do not stop the requests, and the last load holds only what was
+read during the one before it. ``pipeline.run(source)`` without :func:`sync`
+is one load (or ``pages_per_load`` pages per resource).
 
 Not here: anything a platform decides (which listing, which feed).
 """
@@ -40,7 +43,7 @@ from .._client_base import ClientBase
 from .._models import to_wire
 from .._pagination import AsyncPaginator, Page, PaginatorState
 from .._session import Session
-from ._prefetch import Prefetch, Read
+from ._prefetch import NOTHING, Prefetch, Read
 
 __all__ = [
     "DELETED",
@@ -62,7 +65,10 @@ DELETED = "_crmkit_deleted"
 #: The dedup-sort column: the later of two rows for one record in a load wins.
 ORDER = "_crmkit_order"
 #: Pages a resource reads ahead of dlt when there is no ``pages_per_load``.
-READ_AHEAD = 4
+READ_AHEAD = 16
+#: In :func:`sync`, a load ends when no page came for this long (seconds): a page
+#: that is on its way joins the load, one waiting on a rate limit goes to the next.
+GAP = 0.05
 #: How deep lists become child tables; deeper ones are kept as JSON.
 MAX_TABLE_NESTING = 2
 
@@ -190,8 +196,10 @@ def merge_resource(
     ``read`` runs on the source's own event loop, ahead of dlt (see
     :class:`Prefetch`); each page's rows reach dlt with the position after
     them, which dlt commits with the load. With ``pages_per_load``, the
-    resource stops after that many pages and says ``more`` in its state.
+    resource stops after that many pages and says ``more`` in its state;
+    under :func:`sync`, also when no page is waiting (within :data:`GAP`).
     """
+    budget.prefetch.readers[name] = read
 
     def records() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
@@ -201,8 +209,8 @@ def merge_resource(
         if feed is None:
             return
         pages = 0
+        page = feed.next()
         while True:
-            page = feed.next()
             if page is None:
                 prefetch.done(name)
                 return
@@ -213,12 +221,13 @@ def merge_resource(
             pages += 1
             if rows:
                 yield rows
-            if budget.spent(pages):
-                following = feed.next()
-                if following is None:
-                    prefetch.done(name)
-                    return
-                feed.unget(following)
+            if not (prefetch.eager or budget.spent(pages)):
+                page = feed.next()
+                continue
+            page = feed.poll(GAP if prefetch.eager else None)
+            if page is not None and (page is NOTHING or budget.spent(pages)):
+                if page is not NOTHING:
+                    feed.unget(page)
                 state["more"] = True
                 return
 
@@ -269,28 +278,56 @@ def sync(
     source: DltSource,
     *,
     on_load: Callable[[LoadInfo], None] | None = None,
+    eager: bool = True,
     **run_options: Any,
 ) -> list[LoadInfo]:
     """Run ``source`` into ``pipeline`` until every resource has read to its end.
 
-    One ``pipeline.run`` per load: with the source's ``pages_per_load`` several,
-    each committed with its resources' positions; without, one. Returns each
-    load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is told each one as it
-    is committed). Other keywords go to
-    ``pipeline.run`` (into DuckDB, ``loader_file_format`` defaults to ``jsonl``).
+    The readers start at once (from the positions dlt keeps) and read on while
+    dlt loads. One ``pipeline.run`` per load, each committed with its
+    resources' positions. ``eager`` (the default): each load takes the pages
+    read while the one before it was loading (at most the source's
+    ``pages_per_load``), so data reaches the destination soon after it is read
+    and the last load is small. ``eager=False``: each load waits for
+    ``pages_per_load`` pages of each resource (one load without it): fewer
+    loads, less CPU when reading is slow (many accounts in one worker).
+
+    Returns each load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is
+    told each one as it is committed). Other keywords go to ``pipeline.run``
+    (into DuckDB, ``loader_file_format`` defaults to ``jsonl``).
     """
     destination = getattr(pipeline.destination, "destination_name", None)
     if destination == "duckdb":
         # DuckDB reads JSON Lines files several times faster than dlt's INSERT statements.
         run_options.setdefault("loader_file_format", "jsonl")
     loads: list[LoadInfo] = []
+    prefetch = _PREFETCH.get(source)
     try:
+        if prefetch is not None:
+            prefetch.eager = eager
+            _start_reading(pipeline, source, prefetch, run_options)
         while not loads or has_more(pipeline, source):
             loads.append(pipeline.run(source, **run_options))
             if on_load is not None:
                 on_load(loads[-1])
     finally:
-        prefetch = _PREFETCH.get(source)
         if prefetch is not None:
             prefetch.close()
     return loads
+
+
+def _start_reading(
+    pipeline: dlt.Pipeline, source: DltSource, prefetch: Prefetch, run_options: Mapping[str, Any]
+) -> None:
+    """Start the readers from the positions dlt will hand the resources, before dlt's first step.
+
+    The positions are the pipeline's state once restored from the destination
+    (``pipeline.run`` would restore it first). A resource whose state turns
+    out otherwise starts again from it (:meth:`Prefetch.feed`).
+    """
+    if pipeline.destination is None or {"destination", "dataset_name"} & set(run_options):
+        return  # the destination comes with the run: leave the restoring to it
+    if pipeline.config.restore_from_destination and not pipeline.dev_mode:
+        pipeline.sync_destination()
+    saved = pipeline.state.get("sources", {}).get(source.name, {}).get("resources", {})
+    prefetch.start({name: dict(saved.get(name, {})) for name in source.selected_resources})

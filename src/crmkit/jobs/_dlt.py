@@ -181,7 +181,9 @@ async def dlt_sink(run: AccountRun) -> None:
                 if has_more(pipeline, source):
                     run.on_page(stats)  # ends the slice (committed) when its time is up
 
-            sync(pipeline, source, on_load=on_load)
+            # Loads of pages_per_load pages: many accounts share a worker's CPU,
+            # and a load costs the same fixed work however few pages it holds.
+            sync(pipeline, source, on_load=on_load, eager=False)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -1,0 +1,92 @@
+"""``sync`` loads what was read while the load before it ran, and starts reading before dlt."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from crmkit.amocrm.sandbox import AmoCRMSandbox
+from crmkit.dlt import PageRead, amocrm_source, sync
+from crmkit.dlt._prefetch import Prefetch
+
+from .conftest import Loaded
+
+LEADS, PAGE = 140, 50  # 3 pages, the last one short
+
+
+def test_each_load_takes_the_pages_read_while_the_one_before_it_loaded(loaded: Loaded) -> None:
+    """The reader is held at each page until the load before it is committed.
+
+    Each load then finds one page waiting and takes only that one: a load per
+    page, each committed with its position, every lead once. A sync that waited
+    for more pages (a load per ``pages_per_load``, or one load per run) would
+    never commit a load here, and the reader's wait would time out.
+    """
+    sandbox = AmoCRMSandbox(leads=LEADS, rate_limit=None)
+    sandbox.clock.advance(10)
+    committed = threading.Condition()
+    loads: list[int] = []  # pages read when each load was committed
+    pages: list[int] = []
+    stalled: list[int] = []
+
+    def on_page(page: PageRead) -> None:
+        with committed:
+            if pages and not committed.wait_for(lambda: len(loads) >= len(pages), timeout=10):
+                stalled.append(len(pages))
+            pages.append(page.records)
+
+    def on_load(info: Any) -> None:
+        with committed:
+            loads.append(len(pages))
+            committed.notify_all()
+
+    source = amocrm_source(
+        base_url="http://acme.amocrm.test",
+        access_token=sandbox.credentials.access_token,
+        transport=sandbox.transport(),
+        allow_insecure_http=True,
+        resources=("leads",),
+        page_size=PAGE,
+        pages_per_load=100,
+        on_page=on_page,
+    )
+    sync(loaded.pipeline, source, on_load=on_load)
+    assert not stalled, f"a load waited for more pages after page {stalled}"
+    assert pages == [PAGE, PAGE, LEADS - 2 * PAGE]
+    # A load per page; a fourth with the position alone only if the reader's end came
+    # later than the load's wait for the next page (a busy machine).
+    assert loads[:3] == [1, 2, 3] and loads[3:] in ([], [3]), loads
+    ids = loaded.column("SELECT id FROM leads")
+    assert sorted(ids) == sorted(sandbox.entities["leads"])
+
+
+def test_a_reader_started_early_starts_again_from_the_position_dlt_has() -> None:
+    """``Prefetch.start`` reads from the state it was given; if dlt's resource then holds
+    another (restored from the destination), the reader starts over from that one."""
+    starts: list[Any] = []
+
+    async def read(state: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        starts.append(state.get("at"))
+        for n in range(int(state.get("at", 0)), 3):
+            state["at"] = n + 1
+            yield [{"id": n}]
+            await asyncio.sleep(0)
+
+    prefetch = Prefetch(4)
+    prefetch.readers["leads"] = read
+    try:
+        prefetch.start({"leads": {"at": 0}})
+        same = prefetch.feed("leads", read, {"at": 0})
+        assert same is not None and same.next() == ([{"id": 0}], {"at": 1})
+        prefetch.done("leads")
+
+        prefetch.start({"leads": {"at": 0}})
+        feed = prefetch.feed("leads", read, {"at": 2})
+        assert feed is not None
+        assert feed.next() == ([{"id": 2}], {"at": 3})
+        assert feed.next() is None
+    finally:
+        prefetch.close()
+    assert starts[0] == 0 and starts[-1] == 2
