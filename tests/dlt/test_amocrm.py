@@ -59,10 +59,19 @@ def test_full_load_then_only_changes(loaded: Loaded) -> None:
 
     new_id = asyncio.run(add())
     sandbox.delete("leads", [8, 9])  # each leaves a lead_deleted event
+    # A task (task_deleted) and a lead's note (common_note_deleted on the lead) deleted:
+    task_id, note_id = min(sandbox.entities["tasks"]), min(sandbox.entities["notes"])
+    sandbox.delete("tasks", [task_id])
+    sandbox.delete("notes", [note_id])
     sandbox.clock.advance(5)  # the run starts a while after the changes
     loaded.sync(source())
     assert loaded.read("leads") == 2 + 4  # 2 deletion events, then 3 changed and 1 new
     assert loaded.read("contacts") == 0
+    assert loaded.read("tasks") == loaded.read("lead_notes") == 1  # the deletion alone
+    assert loaded.column(f"SELECT id FROM tasks WHERE id = {task_id}") == []
+    assert loaded.column(f"SELECT id FROM lead_notes WHERE id = {note_id}") == []
+    assert loaded.count("tasks") == len(sandbox.entities["tasks"])
+    assert loaded.count("lead_notes") == len(sandbox.entities["notes"])
     assert loaded.count("leads") == 121 - 2 == len(sandbox.entities["leads"])
     assert loaded.column("SELECT id FROM leads WHERE id IN (8, 9)") == []
     names = dict(loaded.rows("SELECT id, name FROM leads WHERE id IN (1, 2, 3, 4)"))

@@ -9,13 +9,15 @@ Custom fields: ``custom_fields_values`` becomes the child table
 ``field_code``, ``field_name``, ``value``, ``enum_id``, ``enum_code``, those
 the account sends).
 
-Deletions: amoCRM reports them in its events feed (``/api/v4/events``).
-Each run of ``leads``, ``contacts``, ``companies`` and ``customers`` first
-reads the ``{entity}_deleted`` events since the last run (kept as
-``events_from`` in the resource state, the server's clock) and deletes those
-rows, then reads the listing; a record deleted and restored in between comes
-back with the listing. Tasks and notes have no deletion events: their
-deletions stay in the destination.
+Deletions: amoCRM reports them in its events feed (``/api/v4/events``; the
+types are those of its events list, amocrm.ru/developers/content/crm_platform/
+events-and-notes). Each later run of a resource first reads the deletion
+events since the last run (kept as ``events_from`` in the resource state, the
+server's clock) and deletes those rows, then reads the listing; a record
+deleted and restored in between comes back with the listing. Leads, contacts,
+companies, customers: ``{entity}_deleted``; tasks: ``task_deleted``; notes:
+``common_note_deleted`` on the record the note was under, naming the note
+(``{"note": {"id": ...}}`` in ``value_before`` or ``value_after``).
 """
 
 from __future__ import annotations
@@ -44,12 +46,16 @@ AMOCRM_RESOURCES: dict[str, tuple[str, str | None]] = {
     "company_notes": ("notes", "companies"),
 }
 _DEFAULT = ("leads", "contacts", "companies", "tasks", "lead_notes")
-#: The event that says a record of the resource was deleted.
-DELETION_EVENTS = {
-    "leads": "lead_deleted",
-    "contacts": "contact_deleted",
-    "companies": "company_deleted",
-    "customers": "customer_deleted",
+#: The event that says a record of the resource was deleted, and the entity it is on.
+DELETION_EVENTS: dict[str, tuple[str, str]] = {
+    "leads": ("lead_deleted", "lead"),
+    "contacts": ("contact_deleted", "contact"),
+    "companies": ("company_deleted", "company"),
+    "customers": ("customer_deleted", "customer"),
+    "tasks": ("task_deleted", "task"),
+    "lead_notes": ("common_note_deleted", "lead"),
+    "contact_notes": ("common_note_deleted", "contact"),
+    "company_notes": ("common_note_deleted", "company"),
 }
 
 
@@ -105,18 +111,33 @@ def _resource(
 
 
 async def _deletions(
-    amo: AmoCRM, budget: Budget, name: str, event: str, state: dict[str, Any], rows: Rows
+    amo: AmoCRM,
+    budget: Budget,
+    name: str,
+    event: tuple[str, str],
+    state: dict[str, Any],
+    rows: Rows,
 ) -> list[dict[str, Any]]:
     """The rows deleting what the ``event``s since ``state["events_from"]`` name; moves it on."""
     since = datetime.fromisoformat(str(state["events_from"]))
+    kind, entity = event
     events = amo.events.list(
-        filter={"type": [event], "created_at": {"from": int(since.timestamp())}}
+        filter={"type": [kind], "entity": [entity], "created_at": {"from": int(since.timestamp())}}
     )
-    gone = sorted({item.entity_id async for item in events if item.entity_id is not None})
+    gone = sorted({found async for item in events for found in _deleted_ids(item)})
     if events.watermark is not None:
         state["events_from"] = events.watermark.isoformat()
     budget.report(amo, name, len(gone), None)
     return [rows.delete("id", entity_id) for entity_id in gone]
+
+
+def _deleted_ids(event: Any) -> list[int]:
+    """The ids a deletion event names: a note's from its value, else the entity's own."""
+    if event.type != "common_note_deleted":
+        return [event.entity_id] if event.entity_id is not None else []
+    values = [*(event.value_before or []), *(event.value_after or [])]
+    notes = [value.get("note") for value in values if isinstance(value, dict)]
+    return [int(note["id"]) for note in notes if isinstance(note, dict) and note.get("id")]
 
 
 def to_row(item: Any) -> dict[str, Any]:

@@ -307,12 +307,29 @@ class AmoCRMSandbox(Sandbox):
         """Delete entities as a user does in amoCRM's interface (v4 has no API for it).
 
         They leave the lists (``with=only_deleted`` on leads and contacts still
-        shows them) and each leaves a ``{entity}_deleted`` event.
+        shows them) and each leaves a ``{entity}_deleted`` event (``task_deleted``
+        for a task); a note leaves ``common_note_deleted`` on the record it was
+        under, naming the note as ``common_note_added`` does (``{"note": {"id"}}``).
+        The event types are those of amoCRM's events list
+        (amocrm.ru/developers/content/crm_platform/events-and-notes, "Типы
+        событий": ``task_deleted`` "Задача удалена", ``common_note_deleted``
+        "Примечание удалено"). Which of ``value_before``/``value_after`` holds a
+        deleted note is not shown there: it is put in ``value_before``, the note
+        as it was before the change.
         """
         for entity_id in ids:
             gone = self.entities[entity].pop(entity_id)
             gone["updated_at"] = self.clock.now_int()
             self.deleted[entity][entity_id] = gone
+            if entity == "notes":
+                self.record(
+                    "common_note_deleted",
+                    str(gone.get("entity_type", "leads")),
+                    int(gone.get("entity_id") or 0),
+                    before=[{"note": {"id": entity_id}}],
+                    user_id=user_id,
+                )
+                continue
             self.record(
                 f"{SINGULAR.get(entity, entity)}_deleted", entity, entity_id, user_id=user_id
             )
