@@ -77,6 +77,24 @@ def test_tasks_by_ref(loaded: Loaded) -> None:
     assert loaded.count("tasks__data__tags") == 199 * 2 - 2 + 1
     assert loaded.column("SELECT data__n FROM tasks WHERE ref = 'order-210'") == [210]
 
+    # Run 3: another task deleted, a ref that had no task now has one; the rest unchanged.
+    shown = asyncio.run(_ops(sandbox, [Op.show_task(DEFAULT_CONV, ref="order-11")]))[0]
+    asyncio.run(
+        _ops(
+            sandbox,
+            [
+                Op.delete_task(DEFAULT_CONV, shown.obj_id, shown.raw["node_id"]),
+                Op.create_task(DEFAULT_CONV, {"n": 225}, ref="order-225"),
+            ],
+        )
+    )
+    loaded.sync(source())
+    assert loaded.count("tasks") == len(process.tasks) == 200
+    assert loaded.column("SELECT ref FROM tasks WHERE ref IN ('order-9', 'order-11')") == []
+    assert loaded.column("SELECT data__n FROM tasks WHERE ref = 'order-225'") == [225]
+    assert loaded.rows("SELECT data__n FROM tasks WHERE ref = 'order-7'") == [(1007,)]
+    assert loaded.count("tasks__data__tags") == 199 * 2 - 2 + 1 - 2
+
 
 def test_tasks_by_node_listing(loaded: Loaded) -> None:
     sandbox = CorezoidSandbox()
