@@ -73,7 +73,10 @@ def add_sync_parser(commands: Any) -> None:
         "--pages-per-load",
         type=int,
         default=50,
-        help="commit a load (and the position) every N pages per table (default 50)",
+        help=(
+            "at most N pages per table in a load (each load, with its position, takes "
+            "the pages read while the one before it ran; default 50)"
+        ),
     )
     where = sync.add_argument_group("the account (as for export)")
     where.add_argument("--url")
