@@ -31,7 +31,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -306,14 +306,34 @@ def sync(
         if prefetch is not None:
             prefetch.eager = eager
             _start_reading(pipeline, source, prefetch, run_options)
-        while not loads or has_more(pipeline, source):
-            loads.append(pipeline.run(source, **run_options))
-            if on_load is not None:
-                on_load(loads[-1])
+        with _kept_open(pipeline, destination, run_options):
+            while not loads or has_more(pipeline, source):
+                loads.append(pipeline.run(source, **run_options))
+                if on_load is not None:
+                    on_load(loads[-1])
     finally:
         if prefetch is not None:
             prefetch.close()
     return loads
+
+
+@contextmanager
+def _kept_open(
+    pipeline: dlt.Pipeline, destination: str | None, run_options: Mapping[str, Any]
+) -> Iterator[None]:
+    """Into DuckDB: the database held open for the whole sync.
+
+    dlt opens the database file for each load and closes it after, and the
+    close checkpoints the file: about 0.1 s of CPU a load, more as the file
+    grows. While one connection stays open, each load's own connection joins
+    the open database instead. A load's commit stays durable (DuckDB's
+    write-ahead log, replayed when the file is next opened).
+    """
+    if destination != "duckdb" or {"destination", "dataset_name"} & set(run_options):
+        yield
+        return
+    with pipeline.sql_client():
+        yield
 
 
 def _start_reading(
