@@ -21,7 +21,7 @@ import duckdb
 from crmkit.amocrm.sandbox import AmoCRMSandbox
 
 CHILD = Path(__file__).with_name("_sync_child.py")
-LEADS = 300  # 6 pages of 50
+LEADS = 500  # 10 pages of 50
 
 
 def _run(url: str, token: str, workdir: Path, kill_after: int | None, delay: float) -> list[str]:
@@ -53,7 +53,9 @@ def test_killed_at_a_random_page_then_rerun(tmp_path: Path) -> None:
     sandbox.clock.advance(10)
     token = sandbox.credentials.access_token
     rng = random.Random(os.urandom(8))
-    kill_after, delay = rng.randint(1, 4), rng.uniform(0.0, 0.6)  # of 6 loads
+    # Of 10 loads: at least five more to go when the kill comes, so the child cannot
+    # have finished first (a load takes well over 60 ms even with the database held open).
+    kill_after, delay = rng.randint(1, 5), rng.uniform(0.0, 0.3)
     served = sandbox.serve()
     try:
         first = _run(served.url, token, tmp_path, kill_after, delay)
