@@ -7,6 +7,10 @@ applies a plan in front of any app. A dropped connection is raised as
 in-process transport (:func:`crmkit.sandbox.sandbox_transport`) turns it into
 ``httpx.RemoteProtocolError``; either way the client sees a connection dropped
 before (``drop_before``) or after (``drop_after``) the request was processed.
+``server_error_after`` lets the app act on the request (a write commits), then
+answers an nginx-style HTML 502 or 504 page instead of the app's answer: what a
+gateway sends when it gave up on an upstream that went on to finish, and the
+case that tells a client which writes it may repeat.
 
 Time, as a real server's clients see it, has two parts: the network's delay
 before the server counts a request against its rate limit (``network_delay``:
@@ -68,6 +72,8 @@ class FaultPlan:
     """
 
     server_error: float = attrs.field(default=0.0, validator=_probability)
+    #: A 502/504 HTML gateway page sent after the app processed the request.
+    server_error_after: float = attrs.field(default=0.0, validator=_probability)
     rate_limited: float = attrs.field(default=0.0, validator=_probability)
     drop_before: float = attrs.field(default=0.0, validator=_probability)
     drop_after: float = attrs.field(default=0.0, validator=_probability)
@@ -102,6 +108,7 @@ class FaultPlan:
         return any(
             (
                 self.server_error,
+                self.server_error_after,
                 self.rate_limited,
                 self.drop_before,
                 self.drop_after,
@@ -153,6 +160,11 @@ class FaultInjector:
         if self._roll("drop_after", plan.drop_after):
             await self.app(scope, receive, _discard)
             await _drop(send, "after")
+        if self._roll("server_error_after", plan.server_error_after):
+            await self.app(scope, receive, _discard)
+            status = self._rng.choice((502, 504))  # the gateway gave up; the app went on
+            await _gateway_page(send, status)
+            return
         if self._roll("truncate", plan.truncate):
             await self.app(scope, receive, _Truncating(send))
             return
@@ -179,6 +191,21 @@ async def _plain(
     await send(
         {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
     )
+    await send({"type": "http.response.body", "body": body})
+
+
+_GATEWAY_TITLES = {502: b"502 Bad Gateway", 504: b"504 Gateway Time-out"}
+
+
+async def _gateway_page(send: Send, status: int) -> None:
+    """nginx's own error page, as a gateway in front of the platform sends it."""
+    title = _GATEWAY_TITLES[status]
+    body = (
+        b"<html>\r\n<head><title>" + title + b"</title></head>\r\n<body>\r\n<center><h1>"
+        + title + b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )  # fmt: skip
+    headers = [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
