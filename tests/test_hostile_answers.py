@@ -38,6 +38,7 @@ from crmkit.retailcrm.sandbox import DEFAULT_API_KEY, RetailCRMSandbox
 from crmkit.vtiger import Vtiger
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
 
+from .amocrm._clients import auth_for
 from .hostile import run_hostile, spoils
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "40"))
@@ -66,14 +67,11 @@ class Platform:
 
 def _amocrm(version: int) -> Callable[[Any, httpx.AsyncBaseTransport, Any], AmoCRM]:
     def client(sandbox: AmoCRMSandbox, transport: httpx.AsyncBaseTransport, clock: Any) -> AmoCRM:
-        c = sandbox.credentials
-        auth: dict[str, Any] = (
-            {"api_version": 2, "login": c.login, "api_key": c.api_key}
-            if version == 2
-            else {"access_token": c.access_token}
-        )
         return AmoCRM(
-            base_url="http://acme.amocrm.test", rate_limit=None, **auth, **_common(transport, clock)
+            base_url="http://acme.amocrm.test",
+            rate_limit=None,
+            **auth_for(sandbox, version),
+            **_common(transport, clock),
         )
 
     return client

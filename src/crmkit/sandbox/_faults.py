@@ -68,7 +68,8 @@ class FaultPlan:
     ``server_time`` holds its answer that long after the sandbox handled it.
     ``latency`` is the older name of a delay before the sandbox (added to
     ``network_delay``). ``paths`` limits faults to requests whose path
-    starts with one of the prefixes (all requests when empty).
+    starts with one of the prefixes (all requests when empty); ``methods`` to
+    requests with one of these methods (``("POST",)``: only the writes).
     """
 
     server_error: float = attrs.field(default=0.0, validator=_probability)
@@ -83,6 +84,7 @@ class FaultPlan:
     server_time: float | tuple[float, float] = attrs.field(default=0.0, validator=_delay)
     seed: int = 0
     paths: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> FaultPlan:
@@ -92,7 +94,7 @@ class FaultPlan:
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, raw = part.partition("=")
             name = name.strip().replace("-", "_")
-            if not sep or name not in fields or name == "paths":
+            if not sep or name not in fields or name in ("paths", "methods"):
                 raise ValueError(f"unknown fault setting {part!r}; known: {', '.join(fields)}")
             if name == "seed":
                 values[name] = int(raw)
@@ -137,8 +139,10 @@ class FaultInjector:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plan = self.plan
-        if scope["type"] != "http" or (
-            plan.paths and not str(scope.get("path", "")).startswith(plan.paths)
+        if (
+            scope["type"] != "http"
+            or (plan.paths and not str(scope.get("path", "")).startswith(plan.paths))
+            or (plan.methods and scope.get("method") not in plan.methods)
         ):
             await self.app(scope, receive, send)
             return
