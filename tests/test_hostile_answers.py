@@ -105,6 +105,14 @@ RETAIL_OPS: dict[str, Operation] = {
     ),
     "sites": lambda crm: crm.reference.sites.list(),
     "statuses": lambda crm: crm.reference.statuses.list(),
+    "orders.statuses": lambda crm: crm.orders.statuses(ids=[1, 2]),
+    "couriers.create": lambda crm: crm.reference.couriers.create({"firstName": "O"}),
+    "tasks.create": lambda crm: crm.tasks.create({"text": "Call", "performerId": 1}),
+    "inventories.upload": lambda crm: crm.store.inventories.upload(
+        [{"id": 20, "stores": [{"code": "main-store", "available": 4}]}]
+    ),
+    "timezone": lambda crm: crm.timezone(),
+    "api_versions": lambda crm: crm.api_versions(),
 }
 
 VTIGER_OPS: dict[str, Operation] = {
@@ -368,3 +376,48 @@ async def test_a_malformed_upload_answer_leaves_its_item_outcome_unknown():
     async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
         result = await crm.orders.upload([{"externalId": "x-1"}])
     assert result.ids == [None] and "outcome unknown" in str(result.errors[0])
+
+
+CALLS = {"date": "2026-01-01 10:00:00", "type": "in", "phone": "+7900", "externalId": "c"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("call", "answer"),
+    [
+        (lambda crm: crm.orders.statuses(ids=[1]), {"orders": -1}),
+        (lambda crm: crm.orders.statuses(ids=[1]), {"orders": ["x"]}),
+        (lambda crm: crm.reference.couriers.create({"firstName": "O"}), {}),
+        (lambda crm: crm.reference.couriers.create({"firstName": "O"}), {"id": None}),
+        (lambda crm: crm.tasks.create({"text": "t", "performerId": 1}), {"id": ""}),
+        (lambda crm: crm.tasks.create({"text": "t", "performerId": 1}), {"id": {"id": None}}),
+        (lambda crm: crm.store.inventories.upload([{"id": 1}]), {"processedOffersCount": "x"}),
+        (lambda crm: crm.store.inventories.upload([{"id": 1}]), {"notFoundOffers": -1}),
+        (lambda crm: crm.telephony.calls_upload([CALLS]), {"processedCallsCount": [None]}),
+        (lambda crm: crm.telephony.calls_upload([CALLS]), {"duplicateCalls": -1}),
+        (lambda crm: crm.timezone(), {"settings": {"timezone": "x"}}),
+        (lambda crm: crm.api_versions(), {"versions": -1}),
+    ],
+)
+async def test_malformed_answers_across_the_retailcrm_surface_are_protocol_errors(call, answer):
+    """Found by re-running the spoiled-answer sweep over the rewritten RetailCRM (32,175 runs)."""
+    body = {"success": True, **answer}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    async with RetailCRM(
+        "https://shop.retailcrm.ru", "key-1", transport=transport, rate_limit=None
+    ) as crm:
+        with pytest.raises(crmkit.ProtocolError):
+            await call(crm)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer", [{"uploadedOrders": -1}, {"uploadedOrders": [{"id": ""}]}, {"failedOrders": 7}]
+)
+async def test_a_malformed_upload_answer_is_an_outcome_per_item_not_a_crash(answer):
+    """Found by the same sweep: ``uploadedOrders`` not a list, an unreadable id."""
+    body = {"success": True, **answer}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
+        result = await crm.orders.upload([{"number": "no externalId"}])
+    assert result.ids == [None] and result.errors[0]

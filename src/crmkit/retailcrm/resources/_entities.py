@@ -231,4 +231,5 @@ class Orders(EntityResource[Order]):
             "orders/statuses",
             params={"ids": [int(i) for i in ids], "externalIds": list(external_ids)},
         )
-        return [dict(row) for row in body.get("orders") or []]
+        with reading("the orders/statuses answer"):
+            return [dict(row) for row in _wire.listed(body, "orders", "orders/statuses")]
