@@ -86,6 +86,7 @@ AMO_OPS: dict[str, Operation] = {
     "leads.list since": lambda amo: amo.leads.list(page_size=20, modified_since=SINCE).to_list(),
     "leads.get": lambda amo: amo.leads.get(3),
     "leads.add": lambda amo: amo.leads.add([{"name": f"d{n}", "price": n} for n in range(3)]),
+    "leads.add key": lambda amo: amo.leads.add([{"name": f"k{n}"} for n in range(3)], key="name"),
     "account": lambda amo: amo.account(),
     "pipelines": lambda amo: amo.pipelines.list().to_list(),
     "notes.list": lambda amo: amo.notes.list(entity_type="leads").to_list(),

@@ -21,7 +21,9 @@ less 2 s for whole-second stamps), so the client's clock does not matter.
 What remains: a gateway that gives up while amoCRM is still writing may see
 amoCRM finish after the look-up; crmkit waits the retry backoff before it
 looks, and the key is the caller's promise that no other entity created
-during the write carries the same value.
+during the write carries the same value. The look-up is believed: a list
+answer that leaves a created entity out (or a 429 sent after the write was
+done, which by its meaning did nothing) makes crmkit send that item again.
 """
 
 from __future__ import annotations
