@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import httpx
 import pytest
 
 import crmkit
@@ -103,3 +104,28 @@ async def test_a_key_must_be_present_and_tell_items_apart():
         with pytest.raises(ValueError, match="key must name a field"):
             await amo.leads.add([{"name": "a"}], key="id")
     assert sandbox.request_count == 0  # refused before anything was sent
+
+
+async def test_a_look_up_refused_leaves_the_items_outcome_unknown_and_sends_nothing_more():
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if request.method == "POST":
+            return httpx.Response(504, headers={"content-type": "text/html"}, content=b"<html>")
+        return httpx.Response(403, json={"title": "Forbidden", "status": 403, "detail": "no"})
+
+    async with AmoCRM(
+        base_url="https://acme.amocrm.ru",
+        access_token="t",
+        transport=httpx.MockTransport(answer),
+        rate_limit=None,
+        clock=VirtualClock(),
+    ) as amo:
+        result = await amo.leads.add([{"name": f"r-{n}"} for n in range(300)], key="name")
+    assert result.ids == [None] * 300
+    assert "outcome unknown" in str(result.errors[0]) and "looking it up failed" in str(
+        result.errors[249]
+    )
+    assert "not sent" in str(result.errors[250])
+    assert [r.method for r in sent] == ["POST", "GET"]  # the second chunk never went

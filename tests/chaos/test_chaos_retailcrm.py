@@ -73,4 +73,8 @@ async def test_an_upload_and_creates_under_faults_land_every_order_exactly_once(
         assert order["firstName"] == item["firstName"]
     assert len(orders) == total + singles
     injected = sandbox.injected_faults
+    looked_up = sandbox.requests_by_path["/api/v5/orders"] + sum(
+        n for path, n in sandbox.requests_by_path.items() if path.startswith("/api/v5/orders/one-")
+    )
+    print(f"faults {injected}, HTML 502 {gateway.sent}, {looked_up} look-ups")
     assert injected.get("server_error_after", 0) > 0 and injected.get("drop_after", 0) > 0
