@@ -51,6 +51,25 @@ async def test_two_clients_each_told_twice_the_account_rate_never_reach_the_bloc
     assert max(slowed) > 1.0  # they did adapt (their throttles slowed down)
 
 
+async def test_one_client_told_more_than_twice_the_account_rate_adapts_within_a_few_refusals():
+    """The account takes 5/s, the client believes 12/s: 32 requests, at most 4 refused.
+
+    Before the throttle's spacing slowed with its slots and its recovery kept a
+    floor, such a client went on bursting at its configured rate between 429s:
+    6 violations here, 8-10 in 60 requests at 7/s on 3/s (10 at most 3 now).
+    """
+    sandbox = AmoCRMSandbox(leads=200, rate_limit=5, block_after=20)
+    async with amo(sandbox, 12) as client:
+        client.session.retry = crmkit.RetryPolicy(max_retries=10, backoff_base=0.2)
+        pages = await asyncio.gather(
+            *(client.leads.list(limit=100, page_size=50).to_list() for _ in range(16))
+        )
+        slowdown = client.session.throttle.slowdown
+    assert all(len(p) == 100 for p in pages)
+    assert sandbox.limiter is not None and 0 < sandbox.limiter.violations() <= 4
+    assert not sandbox.blocked and slowdown >= 2.0
+
+
 class BlockWitness(httpx.AsyncBaseTransport):
     """Forwards to the sandbox, noting each request sent after the Session knew of a block."""
 

@@ -38,6 +38,7 @@ from crmkit.retailcrm.sandbox import DEFAULT_API_KEY, RetailCRMSandbox
 from crmkit.vtiger import Vtiger
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
 
+from .amocrm._clients import auth_for
 from .hostile import run_hostile, spoils
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "40"))
@@ -66,14 +67,11 @@ class Platform:
 
 def _amocrm(version: int) -> Callable[[Any, httpx.AsyncBaseTransport, Any], AmoCRM]:
     def client(sandbox: AmoCRMSandbox, transport: httpx.AsyncBaseTransport, clock: Any) -> AmoCRM:
-        c = sandbox.credentials
-        auth: dict[str, Any] = (
-            {"api_version": 2, "login": c.login, "api_key": c.api_key}
-            if version == 2
-            else {"access_token": c.access_token}
-        )
         return AmoCRM(
-            base_url="http://acme.amocrm.test", rate_limit=None, **auth, **_common(transport, clock)
+            base_url="http://acme.amocrm.test",
+            rate_limit=None,
+            **auth_for(sandbox, version),
+            **_common(transport, clock),
         )
 
     return client
@@ -88,6 +86,7 @@ AMO_OPS: dict[str, Operation] = {
     "leads.list since": lambda amo: amo.leads.list(page_size=20, modified_since=SINCE).to_list(),
     "leads.get": lambda amo: amo.leads.get(3),
     "leads.add": lambda amo: amo.leads.add([{"name": f"d{n}", "price": n} for n in range(3)]),
+    "leads.add key": lambda amo: amo.leads.add([{"name": f"k{n}"} for n in range(3)], key="name"),
     "account": lambda amo: amo.account(),
     "pipelines": lambda amo: amo.pipelines.list().to_list(),
     "notes.list": lambda amo: amo.notes.list(entity_type="leads").to_list(),
@@ -107,6 +106,14 @@ RETAIL_OPS: dict[str, Operation] = {
     ),
     "sites": lambda crm: crm.reference.sites.list(),
     "statuses": lambda crm: crm.reference.statuses.list(),
+    "orders.statuses": lambda crm: crm.orders.statuses(ids=[1, 2]),
+    "couriers.create": lambda crm: crm.reference.couriers.create({"firstName": "O"}),
+    "tasks.create": lambda crm: crm.tasks.create({"text": "Call", "performerId": 1}),
+    "inventories.upload": lambda crm: crm.store.inventories.upload(
+        [{"id": 20, "stores": [{"code": "main-store", "available": 4}]}]
+    ),
+    "timezone": lambda crm: crm.timezone(),
+    "api_versions": lambda crm: crm.api_versions(),
 }
 
 VTIGER_OPS: dict[str, Operation] = {
@@ -351,10 +358,6 @@ async def test_a_malformed_amocrm_v2_write_answer_is_a_protocol_error(embedded: 
     ("call", "answer"),
     [
         (lambda crm: crm.orders.create({"externalId": "x-1"}), {"success": True, "id": ""}),
-        (
-            lambda crm: crm.orders.upload([{"externalId": "x-1"}]),
-            {"success": True, "uploadedOrders": [{"externalId": "x-1", "id": None}]},
-        ),
         (lambda crm: crm.reference.sites.list(), {"success": True, "sites": [7]}),
     ],
 )
@@ -364,3 +367,58 @@ async def test_malformed_retailcrm_write_and_reference_answers_are_protocol_erro
     async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
         with pytest.raises(crmkit.ProtocolError):
             await call(crm)
+
+
+@pytest.mark.anyio
+async def test_a_malformed_upload_answer_leaves_its_item_outcome_unknown():
+    """An unreadable upload answer (the sweep's find) is an unknown outcome: looked up, kept."""
+    answer = {"success": True, "uploadedOrders": [{"externalId": "x-1", "id": None}]}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
+        result = await crm.orders.upload([{"externalId": "x-1"}])
+    assert result.ids == [None] and "outcome unknown" in str(result.errors[0])
+
+
+CALLS = {"date": "2026-01-01 10:00:00", "type": "in", "phone": "+7900", "externalId": "c"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("call", "answer"),
+    [
+        (lambda crm: crm.orders.statuses(ids=[1]), {"orders": -1}),
+        (lambda crm: crm.orders.statuses(ids=[1]), {"orders": ["x"]}),
+        (lambda crm: crm.reference.couriers.create({"firstName": "O"}), {}),
+        (lambda crm: crm.reference.couriers.create({"firstName": "O"}), {"id": None}),
+        (lambda crm: crm.tasks.create({"text": "t", "performerId": 1}), {"id": ""}),
+        (lambda crm: crm.tasks.create({"text": "t", "performerId": 1}), {"id": {"id": None}}),
+        (lambda crm: crm.store.inventories.upload([{"id": 1}]), {"processedOffersCount": "x"}),
+        (lambda crm: crm.store.inventories.upload([{"id": 1}]), {"notFoundOffers": -1}),
+        (lambda crm: crm.telephony.calls_upload([CALLS]), {"processedCallsCount": [None]}),
+        (lambda crm: crm.telephony.calls_upload([CALLS]), {"duplicateCalls": -1}),
+        (lambda crm: crm.timezone(), {"settings": {"timezone": "x"}}),
+        (lambda crm: crm.api_versions(), {"versions": -1}),
+    ],
+)
+async def test_malformed_answers_across_the_retailcrm_surface_are_protocol_errors(call, answer):
+    """Found by re-running the spoiled-answer sweep over the rewritten RetailCRM (32,175 runs)."""
+    body = {"success": True, **answer}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    async with RetailCRM(
+        "https://shop.retailcrm.ru", "key-1", transport=transport, rate_limit=None
+    ) as crm:
+        with pytest.raises(crmkit.ProtocolError):
+            await call(crm)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer", [{"uploadedOrders": -1}, {"uploadedOrders": [{"id": ""}]}, {"failedOrders": 7}]
+)
+async def test_a_malformed_upload_answer_is_an_outcome_per_item_not_a_crash(answer):
+    """Found by the same sweep: ``uploadedOrders`` not a list, an unreadable id."""
+    body = {"success": True, **answer}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    async with RetailCRM("https://shop.retailcrm.ru", "key-1", transport=transport) as crm:
+        result = await crm.orders.upload([{"number": "no externalId"}])
+    assert result.ids == [None] and result.errors[0]

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import anyio
+import httpx
 import pytest
 
 import crmkit
-from crmkit.sandbox import FakeData, FaultPlan, SandboxClock, SlidingWindowLimiter, Verdict
+from crmkit.sandbox import (
+    FakeData,
+    FaultInjector,
+    FaultPlan,
+    SandboxClock,
+    SlidingWindowLimiter,
+    Verdict,
+    sandbox_transport,
+)
 from crmkit.sandbox.demo import DemoSandbox, list_items
 
 pytestmark = pytest.mark.anyio
@@ -173,3 +182,31 @@ def test_delays_parse_as_values_or_ranges_and_refuse_negatives():
         FaultPlan(network_delay=(0.2, 0.1))
     with pytest.raises(ValueError, match="server_time"):
         FaultPlan(server_time=-1.0)
+
+
+async def test_a_gateway_error_after_processing_comes_after_the_write_committed():
+    """``server_error_after``: the app acts on the request, the client sees an HTML 502/504."""
+    writes: list[bytes] = []
+
+    async def app(scope, receive, send):
+        writes.append((await receive()).get("body", b""))
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"id": 1}'})
+
+    plan = FaultPlan.parse("server_error_after=1,seed=4")
+    injector = FaultInjector(app, plan)
+    async with crmkit.Session(
+        "http://demo.test",
+        transport=sandbox_transport(injector),
+        allow_insecure_http=True,
+        max_retries=3,
+    ) as session:
+        with pytest.raises(crmkit.ServerError) as caught:
+            await session.request("POST", "items", json={"n": 1})  # a POST: never repeated
+    async with httpx.AsyncClient(transport=sandbox_transport(injector)) as raw:
+        response = await raw.post("http://demo.test/items", json={"n": 2})
+    assert caught.value.status in (502, 504)
+    assert response.status_code in (502, 504) and b"nginx" in response.content
+    assert response.headers["content-type"] == "text/html"
+    assert writes == [b'{"n":1}', b'{"n":2}']  # each write reached the app once and committed
+    assert injector.injected == {"server_error_after": 2}

@@ -115,13 +115,16 @@ async def test_a_rate_limit_answer_halves_the_rate_and_good_answers_win_it_back(
     limiter.slow_down()
     limiter.slow_down()  # two 429s: a quarter of the rate, 2.5/s
     assert limiter.slowdown == 4.0
-    await burst(10)  # takes the ten slots, each now held 4 s after its answer (not 1 s)
     started = time.monotonic()
+    await burst(10)  # takes the ten slots, each now held 4 s after its answer (not 1 s)
     await burst(3)  # waits for the first of them to come back
-    assert time.monotonic() - started > 3.0
+    assert time.monotonic() - started > 4.0
     for _ in range(100):
         limiter.recovered()
-    assert limiter.slowdown == 1.0
+    assert limiter.slowdown >= 2.0  # the floor: twice found too fast, not forgotten at once
+    for _ in range(3000):
+        limiter.recovered()
+    assert limiter.slowdown == 1.0 and limiter.floor == 1.0
 
 
 def test_paced_mode_spaces_by_the_measured_spread_and_a_429_makes_it_strict(clock):
@@ -178,3 +181,26 @@ async def test_paced_default_never_exceeds_the_server_window_with_a_fixed_networ
     assert limiter.pacing and not limiter.tightened  # the paced rule ran, and no 429 came
     assert set(verdicts) == {Verdict.ALLOWED}
     assert max_in_window(counted) <= 20
+
+
+def test_after_rate_limit_answers_the_spacing_widens_and_recovery_stops_at_a_floor(clock):
+    """Issue 19: a client told 7/s on a 3/s account kept bursting at 7/s after its 429s.
+
+    The held slots slowed down, but the spacing did not, and each answer won a
+    tenth of the way back: 8-10 violations in 60 requests. Now the spacing
+    slows with the slots, and recovery stops short of the slowdown a rate-limit
+    answer found too fast (a memory that fades over some hundreds of answers).
+    """
+    limiter = crmkit.RateLimiter(7, margin=0.0, clock=clock)
+    assert limiter.spacing == pytest.approx(1 / 7)
+    limiter.slow_down()  # 7/s was too fast
+    assert limiter.spacing == pytest.approx(2 / 7) and limiter.floor == 1.25
+    for _ in range(50):
+        limiter.recovered()
+    assert limiter.slowdown == pytest.approx(limiter.floor, abs=0.01)
+    found = limiter.slowdown
+    limiter.slow_down()  # and so was 7/found
+    assert limiter.floor == pytest.approx(found * 1.25) and limiter.slowdown == 2 * found
+    for _ in range(60):  # 60 answers later it still spaces well below 7/found
+        limiter.recovered()
+    assert limiter.spacing >= 1.15 * found / 7

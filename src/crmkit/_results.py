@@ -3,8 +3,9 @@
 A write that sends many items (amoCRM ``add``/``update``, RetailCRM ``upload``,
 vtiger and Corezoid batches) reports what happened to each item, in input order,
 instead of raising on the first failure and losing what was already created.
-This module holds only that value type; how each platform fills it lives in the
-platform's client.
+This module holds that value type and the one rule every platform's writes
+share about unknown outcomes (:func:`outcome_unknown`); how each platform fills
+a result lives in the platform's client.
 """
 
 from __future__ import annotations
@@ -13,7 +14,22 @@ from typing import Any
 
 import attrs
 
-__all__ = ["WriteResult"]
+from .errors import ProtocolError, RateLimitError, ServerError, TransportError
+
+__all__ = ["WriteResult", "outcome_unknown"]
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a write that ended in ``error`` may have been done all the same.
+
+    A 5xx (a gateway's 502/504 often comes after the platform committed), a
+    connection lost on the way or an answer that cannot be read: the platform
+    may have acted. A rate-limit answer (RetailCRM's 503 included) and every
+    other refusal mean it did not.
+    """
+    if isinstance(error, RateLimitError):
+        return False
+    return isinstance(error, (ServerError, TransportError, ProtocolError))
 
 
 @attrs.frozen

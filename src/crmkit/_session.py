@@ -39,6 +39,7 @@ from ._throttle import PausableThrottle, RateLimiter, Throttle, as_pausable
 from ._tls import shared_ssl_context
 from .errors import (
     AccountBlockedError,
+    ProtocolError,
     RateLimitError,
     ServerError,
     SessionClosedError,
@@ -442,11 +443,11 @@ class Session:
             self._log_attempt(request, response, started, retry, None)
             mapped = self.error_mapper(response) or unexpected_redirect(response)
             if (
-                mapped is None
+                (mapped is None or isinstance(mapped, ProtocolError))
                 and can_repeat
                 and retry < self.retry.max_retries
                 and not json_is_whole(response)
-            ):  # cut short on the way: ask again rather than fail the caller
+            ):  # cut short on the way (an error's answer too): ask again, not fail the caller
                 await self._backoff(retry, request, "a JSON answer cut short")
                 retry += 1
                 continue

@@ -37,9 +37,13 @@ rate; a RateLimiter runs one of them at a time:
 Any rate-limit answer means the estimate was wrong (a jittery network, another
 client on the account): :meth:`RateLimiter.slow_down`, which the Session calls
 on every 429, switches the limiter to the strict rule for the rest of its life
-and halves the rate its slots allow; each answer without one wins a tenth of
-the way back to the full rate, never back to pacing. A server stricter than
-configured is met within a few answers instead of being hit again and again,
+and halves the rate its slots allow and its spacing (a burst of ``rate``
+requests at full spacing would overrun a stricter window however long the
+slots are held); each answer without one wins a tenth of the way back, never
+back to pacing, and never past a floor: the slowdown a rate-limit answer found
+too fast, and a quarter more (a memory that fades over some hundreds of
+answers). A server stricter than configured is met within a few answers
+instead of being hit again and again,
 which is how amoCRM accounts get blocked.
 
 Both rules also space requests at least ``1/rate`` apart: no start-up burst.
@@ -67,6 +71,10 @@ from ._clock import Clock, SystemClock
 
 __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 
+#: After a rate-limit answer, recovery stops this much slower than the slowdown it came at.
+FLOOR_MARGIN = 1.25
+#: The share of the floor's excess over 1 each answer without a rate-limit answer forgets.
+FLOOR_FADE = 0.002
 #: Response times measured within the horizon before the paced mode trusts its spread.
 MIN_SAMPLES = 10
 #: Seconds of answers the spread is computed over (at least :data:`MIN_SAMPLES`,
@@ -182,6 +190,8 @@ class RateLimiter:
         self._wake: asyncio.Future[None] | None = None
         #: How many times the configured hold a slot is held now (1 = full rate).
         self.slowdown = 1.0
+        #: The least slowdown recovery goes back to (set by rate-limit answers, fading).
+        self.floor = 1.0
 
     # -- the two rules ---------------------------------------------------------
 
@@ -197,8 +207,8 @@ class RateLimiter:
 
     @property
     def spacing(self) -> float:
-        """Seconds between two sends now (0 without a rate)."""
-        return self._interval * self._pace.widening
+        """Seconds between two sends now (0 without a rate); longer while slowed down."""
+        return self._interval * self._pace.widening * self.slowdown
 
     @property
     def in_use(self) -> int:
@@ -260,13 +270,16 @@ class RateLimiter:
     def slow_down(self) -> None:
         """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64)."""
         self._pace.tightened = True
+        self.floor = min(max(self.floor, self.slowdown * FLOOR_MARGIN), 64.0)
         self.slowdown = min(self.slowdown * 2.0, 64.0)
         self._hold = self._base_hold * self.slowdown
 
     def recovered(self) -> None:
-        """An answer came without a rate-limit error: win back a tenth of the way."""
+        """An answer came without a rate-limit error: win back a tenth of the way (to the floor)."""
+        if self.floor > 1.0:
+            self.floor = max(1.0, self.floor - (self.floor - 1.0) * FLOOR_FADE - 0.001)
         if self.slowdown > 1.0:
-            self.slowdown = max(1.0, self.slowdown - (self.slowdown - 1.0) * 0.1 - 0.01)
+            self.slowdown = max(self.floor, self.slowdown - (self.slowdown - 1.0) * 0.1 - 0.01)
             self._hold = self._base_hold * self.slowdown
 
     async def __aenter__(self) -> RateLimiter:

@@ -183,7 +183,7 @@ async def test_a_429_storm_never_reaches_the_block():
         )
     assert all(len(p) == 50 for p in pages)
     assert not sandbox.blocked
-    assert 0 < sandbox.limiter.violations() < 20
+    assert 0 < sandbox.limiter.violations() <= 3  # of the 20 that block the account
 
 
 async def test_after_a_block_no_further_request_reaches_the_sandbox():

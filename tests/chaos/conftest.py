@@ -16,9 +16,11 @@ SCALE = float(os.environ.get("CHAOS_SCALE", "0.1"))
 SEED = int(os.environ.get("CHAOS_SEED", "19"))
 
 #: 10 % 5xx, 5 % dropped before and 5 % after processing, 3 % truncated, random 429s,
-#: latency spikes up to 5 ms.
+#: latency spikes up to 5 ms; and 5 % HTML 502/504 gateway pages sent after the request
+#: was processed (a write that committed).
 FAULTS = FaultPlan(
     server_error=0.10,
+    server_error_after=0.05,
     drop_before=0.05,
     drop_after=0.05,
     truncate=0.03,

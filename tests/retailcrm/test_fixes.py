@@ -23,30 +23,11 @@ import crmkit
 from crmkit.retailcrm import Order, RetailCRM, ServiceUnavailableError, parse_datetime
 from crmkit.retailcrm.sandbox import DEFAULT_API_KEY, RetailCRMSandbox
 
-from .conftest import client_for
+from .conftest import client_for, scripted
 
 pytestmark = pytest.mark.anyio
 
-FAST = crmkit.RetryPolicy(max_retries=3, backoff_base=0.001)
 HTML = {"content-type": "text/html; charset=utf-8"}
-
-
-def scripted(answers: list[httpx.Response], seen: list[httpx.Request]) -> RetailCRM:
-    """A client whose server answers ``answers`` in turn (a gateway, played)."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return answers.pop(0)
-
-    client = RetailCRM(
-        "http://demo.retailcrm.test",
-        "k",
-        transport=httpx.MockTransport(handler),
-        allow_insecure_http=True,
-        rate_limit=None,
-    )
-    client.session.retry = FAST
-    return client
 
 
 # -- 1. HTML answers ------------------------------------------------------------

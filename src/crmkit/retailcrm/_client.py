@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from .._client_base import ClientBase
+from .._json import reading
 from .._models import from_wire
 from .._pagination import PageRequest
 from .._session import Session
@@ -154,7 +155,9 @@ class RetailCRM(ClientBase):
             return self._tz
         async with self._tz_lock:
             if self._tz is None:
-                value = ((await self.settings()).get("timezone") or {}).get("value")
+                settings = await self.settings()
+                with reading("the settings answer"):
+                    value = (settings.get("timezone") or {}).get("value")
                 try:
                     self._tz = ZoneInfo(str(value))
                 except (ZoneInfoNotFoundError, ValueError):
@@ -208,7 +211,7 @@ class RetailCRM(ClientBase):
     async def api_versions(self) -> list[str]:
         """``/api/api-versions``: the API versions the account speaks (``["4.0", "5.0"]``)."""
         body = await self.request("GET", self._outside_v5("api-versions"))
-        return [str(v) for v in body.get("versions") or []]
+        return [str(v) for v in _wire.listed(body, "versions", "the api-versions answer")]
 
     async def credentials(self) -> Credentials:
         """``/api/credentials``: the methods, scopes and stores this API key may use."""

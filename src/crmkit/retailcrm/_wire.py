@@ -283,8 +283,8 @@ def read_upload(
     entries without one, in order, when the counts say which they are, and are
     reported failed ("not said") when they cannot be told apart.
     """
-    done = [row for row in body.get(uploaded) or [] if isinstance(row, Mapping)]
-    refused = [row for row in body.get(failed) or [] if isinstance(row, Mapping)]
+    done = [row for row in _listed(body.get(uploaded)) if isinstance(row, Mapping)]
+    refused = [row for row in _listed(body.get(failed)) if isinstance(row, Mapping)]
     by_external = {str(r["externalId"]): r for r in done if r.get("externalId") not in (None, "")}
     failed_external = {str(r.get("externalId")) for r in refused}
     anonymous = [r for r in done if r.get("externalId") in (None, "")]
@@ -316,7 +316,8 @@ def read_upload(
                 )
         elif unnamed_ok:
             row = anonymous[unnamed.index(n)]
-            ids.append(int(row["id"]) if "id" in row else None)
+            with reading("the upload answer"):
+                ids.append(int(row["id"]) if "id" in row else None)
         else:
             ids.append(None)
             errors[n] = {
@@ -325,6 +326,21 @@ def read_upload(
                 "errors": errors_raw,
             }
     return WriteResult(ids=ids, errors=errors)
+
+
+def _listed(value: Any) -> list[Any]:
+    """An answer's list, or nothing when the field is missing, null or not a list."""
+    return value if isinstance(value, list) else []
+
+
+def listed(body: Mapping[str, Any], key: str, what: str) -> list[Any]:
+    """``body[key]`` as a list (missing or null: empty); any other shape is a ProtocolError."""
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProtocolError(f"malformed {what}: {key!r} is {type(value).__name__}, not a list")
+    return value
 
 
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

@@ -7,7 +7,8 @@
 - :class:`SlidingWindowLimiter`: a strict per-account rate limit that can
   block for good after repeated violations;
 - :class:`FaultPlan` / :class:`FaultInjector`: seeded 5xx, 429, dropped
-  connections (before or after processing), truncated bodies and latency;
+  connections (before or after processing), a gateway's HTML 502/504 after
+  processing (a write that committed), truncated bodies and latency;
 - :class:`FakeData`: seeded fake records; :class:`SandboxClock`: a clock tests
   can advance;
 - :mod:`crmkit.sandbox.demo`: a tiny generic sandbox that pages numbered items.

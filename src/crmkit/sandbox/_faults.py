@@ -7,6 +7,10 @@ applies a plan in front of any app. A dropped connection is raised as
 in-process transport (:func:`crmkit.sandbox.sandbox_transport`) turns it into
 ``httpx.RemoteProtocolError``; either way the client sees a connection dropped
 before (``drop_before``) or after (``drop_after``) the request was processed.
+``server_error_after`` lets the app act on the request (a write commits), then
+answers an nginx-style HTML 502 or 504 page instead of the app's answer: what a
+gateway sends when it gave up on an upstream that went on to finish, and the
+case that tells a client which writes it may repeat.
 
 Time, as a real server's clients see it, has two parts: the network's delay
 before the server counts a request against its rate limit (``network_delay``:
@@ -64,10 +68,13 @@ class FaultPlan:
     ``server_time`` holds its answer that long after the sandbox handled it.
     ``latency`` is the older name of a delay before the sandbox (added to
     ``network_delay``). ``paths`` limits faults to requests whose path
-    starts with one of the prefixes (all requests when empty).
+    starts with one of the prefixes (all requests when empty); ``methods`` to
+    requests with one of these methods (``("POST",)``: only the writes).
     """
 
     server_error: float = attrs.field(default=0.0, validator=_probability)
+    #: A 502/504 HTML gateway page sent after the app processed the request.
+    server_error_after: float = attrs.field(default=0.0, validator=_probability)
     rate_limited: float = attrs.field(default=0.0, validator=_probability)
     drop_before: float = attrs.field(default=0.0, validator=_probability)
     drop_after: float = attrs.field(default=0.0, validator=_probability)
@@ -77,6 +84,7 @@ class FaultPlan:
     server_time: float | tuple[float, float] = attrs.field(default=0.0, validator=_delay)
     seed: int = 0
     paths: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> FaultPlan:
@@ -86,7 +94,7 @@ class FaultPlan:
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, raw = part.partition("=")
             name = name.strip().replace("-", "_")
-            if not sep or name not in fields or name == "paths":
+            if not sep or name not in fields or name in ("paths", "methods"):
                 raise ValueError(f"unknown fault setting {part!r}; known: {', '.join(fields)}")
             if name == "seed":
                 values[name] = int(raw)
@@ -102,6 +110,7 @@ class FaultPlan:
         return any(
             (
                 self.server_error,
+                self.server_error_after,
                 self.rate_limited,
                 self.drop_before,
                 self.drop_after,
@@ -130,8 +139,10 @@ class FaultInjector:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plan = self.plan
-        if scope["type"] != "http" or (
-            plan.paths and not str(scope.get("path", "")).startswith(plan.paths)
+        if (
+            scope["type"] != "http"
+            or (plan.paths and not str(scope.get("path", "")).startswith(plan.paths))
+            or (plan.methods and scope.get("method") not in plan.methods)
         ):
             await self.app(scope, receive, send)
             return
@@ -153,6 +164,11 @@ class FaultInjector:
         if self._roll("drop_after", plan.drop_after):
             await self.app(scope, receive, _discard)
             await _drop(send, "after")
+        if self._roll("server_error_after", plan.server_error_after):
+            await self.app(scope, receive, _discard)
+            status = self._rng.choice((502, 504))  # the gateway gave up; the app went on
+            await _gateway_page(send, status)
+            return
         if self._roll("truncate", plan.truncate):
             await self.app(scope, receive, _Truncating(send))
             return
@@ -179,6 +195,21 @@ async def _plain(
     await send(
         {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
     )
+    await send({"type": "http.response.body", "body": body})
+
+
+_GATEWAY_TITLES = {502: b"502 Bad Gateway", 504: b"504 Gateway Time-out"}
+
+
+async def _gateway_page(send: Send, status: int) -> None:
+    """nginx's own error page, as a gateway in front of the platform sends it."""
+    title = _GATEWAY_TITLES[status]
+    body = (
+        b"<html>\r\n<head><title>" + title + b"</title></head>\r\n<body>\r\n<center><h1>"
+        + title + b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )  # fmt: skip
+    headers = [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -8,6 +8,7 @@ SDK's ``EntitiesServices/Leads.php`` and its siblings differ only in names).
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -16,8 +17,8 @@ import attrs
 
 from ..._json import reading, response_json
 from ..._models import from_wire, to_wire
-from ..._pagination import AsyncPaginator, PaginatorState
-from ..._results import WriteResult
+from ..._pagination import AsyncPaginator, PaginatorState, server_date
+from ..._results import WriteResult, outcome_unknown
 from ...errors import (
     AccountBlockedError,
     AuthenticationError,
@@ -31,6 +32,7 @@ from ...errors import (
     ValidationError,
 )
 from .. import _v2_fields, _wire
+from . import _exactly_once
 
 if TYPE_CHECKING:
     from .._client import AmoCRM
@@ -139,9 +141,21 @@ class EntityResource(Generic[M]):
             raise NotFoundError(f"amoCRM has no {self.entity} with id {id}", status=204)
         return found
 
-    async def add(self, items: Sequence[Any]) -> WriteResult:
-        """Create entities, 250 per request; new ids in input order, failures kept per item."""
-        return await self._write(_Write("add", [_wire_item(item) for item in items]))
+    async def add(self, items: Sequence[Any], *, key: str | int | None = None) -> WriteResult:
+        """Create entities, 250 per request; new ids in input order, failures kept per item.
+
+        Without ``key`` a chunk whose outcome is unknown (a 5xx, a lost
+        connection, an answer cut short) is never sent again: its items are
+        reported "outcome unknown". With ``key`` (a field whose value tells
+        every item apart: ``"name"``, or a custom field's int id) crmkit looks
+        the chunk's entities up, takes the ids of those amoCRM created, and
+        sends only the others again: each item is created exactly once
+        (see :mod:`crmkit.amocrm.resources._exactly_once`).
+        """
+        write = _Write("add", [_wire_item(item) for item in items])
+        if key is not None:
+            write.key, write.keys = key, _exactly_once.keys_of(write.wired, key)
+        return await self._write(write)
 
     async def update(self, items: Sequence[Any] | Any) -> WriteResult:
         """Update entities (each with its ``id``), 250 per request.
@@ -194,11 +208,9 @@ class EntityResource(Generic[M]):
         return WriteResult(write.ids, write.errors)
 
     async def _write_chunk(self, write: _Write, indices: builtins.list[int]) -> None:
+        sent = time.monotonic()
         try:
-            if self._client.api_version == 2:
-                await self._write_v2(write, indices)
-            else:
-                await self._write_v4(write, indices)
+            await self._send(write, indices)
         except _STOPPING:
             raise
         except (ServerError, TransportError, ProtocolError) as exc:
@@ -208,6 +220,9 @@ class EntityResource(Generic[M]):
                 half = len(indices) // 2
                 await self._write_chunk(write, indices[:half])
                 await self._write_chunk(write, indices[half:])
+                return
+            if write.action == "add" and write.key is not None:
+                await self._add_exactly_once(write, indices, exc, sent)
                 return
             if write.action == "add":
                 # A gateway's 504 (or a lost or garbled answer) often comes after the
@@ -221,6 +236,72 @@ class EntityResource(Generic[M]):
             write.fail(indices, str(exc))
         except CRMError as exc:
             write.fail(indices, getattr(exc, "details", None) or str(exc))
+
+    async def _send(self, write: _Write, indices: builtins.list[int]) -> None:
+        if self._client.api_version == 2:
+            await self._write_v2(write, indices)
+        else:
+            await self._write_v4(write, indices)
+
+    async def _add_exactly_once(
+        self, write: _Write, indices: builtins.list[int], unknown: CRMError, sent: float
+    ) -> None:
+        """After an unknown outcome: take what amoCRM created, send the rest again."""
+        pending = [i for i in indices if write.ids[i] is None and i not in write.errors]
+        session = self._client.session
+        for attempt in range(session.retry.max_retries + 1):
+            await session.clock.sleep(session.retry.backoff(attempt))  # let a late write land
+            try:
+                pending = await self._not_created(write, pending, sent)
+            except CRMError as exc:
+                write.fail(pending, f"outcome unknown ({unknown}); looking it up failed: {exc}")
+                if isinstance(exc, _STOPPING):
+                    raise
+                return
+            if not pending:
+                return
+            if attempt == session.retry.max_retries:
+                break
+            sent = time.monotonic()
+            try:
+                await self._send(write, pending)
+                return
+            except _STOPPING:
+                raise
+            except CRMError as exc:
+                if not outcome_unknown(exc):
+                    write.fail(pending, getattr(exc, "details", None) or str(exc))
+                    return
+                unknown = exc
+        write.fail(
+            pending,
+            f"not created: every attempt ended with an unknown outcome (the last: {unknown}) "
+            "and looking it up found nothing",
+        )
+
+    async def _not_created(
+        self, write: _Write, pending: builtins.list[int], sent: float
+    ) -> builtins.list[int]:
+        """Take the ids of the ``pending`` items amoCRM created since ``sent``; return the rest."""
+        assert write.key is not None
+        # the smallest read of this very list: its Date is amoCRM's clock (a 204 has one too)
+        if self._client.api_version == 2:
+            path, params = f"api/v2/{self.entity}", {**self._v2_params, "limit_rows": 1}
+        else:
+            path, params = f"api/v4/{self._v4_path}", {"limit": 1}
+        probe = await self._client.session.request("GET", path, params=params)
+        server_now = server_date(probe)
+        if server_now is None:
+            raise _wire.protocol_error(probe, "amoCRM's answer has no Date to bound a look-up by")
+        bound = _exactly_once.since(server_now, time.monotonic() - sent)
+        wanted = {write.keys[i]: i for i in pending}
+        async for entity in self.list(modified_since=bound):
+            wired = _wire_item(entity)
+            created = getattr(entity, "created_at", None)
+            index = wanted.get(_exactly_once.key_value(wired, write.key) or "")
+            if index is not None and (created is None or created >= bound) and wired.get("id"):
+                write.ids[index] = int(wired["id"])
+        return [i for i in pending if write.ids[i] is None]
 
     async def _write_v4(self, write: _Write, indices: builtins.list[int]) -> None:
         method = "POST" if write.action == "add" else "PATCH"
@@ -282,6 +363,9 @@ class _Write:
     wired: list[dict[str, Any]]
     ids: list[int | None] = attrs.field()
     errors: dict[int, Any] = attrs.field(factory=dict)
+    #: The field that tells items apart (``add(key=)``), and each item's value of it.
+    key: str | int | None = None
+    keys: list[str] = attrs.field(factory=list)
 
     @ids.default
     def _no_ids(self) -> list[int | None]:

@@ -4,14 +4,9 @@ Writes and repeats (checked against the vendor's clients and api-notes):
 
 - ``edit`` is sent as safe to repeat: a repeated edit sets the same fields to
   the same values, so a 502/504 or a dropped connection is retried;
-- ``create`` of an entity with an ``externalId`` is safe to repeat because the
-  service refuses a second entity with the same ``externalId``: after a
-  502/504 or a dropped answer the client first reads the entity by that
-  ``externalId`` and returns it if the first attempt made it, and sends the
-  create again only if it did not. A create without ``externalId`` is never
-  repeated (the service would make a second entity);
-- ``upload`` is not repeated after a 5xx (its items may be half made): the
-  error reaches the caller;
+- ``create`` and ``upload`` land exactly once by ``externalId`` (``_writes.py``
+  says how); an item without ``externalId`` is never repeated after an
+  unknown outcome (the service would make a second entity);
 - a 429 or 503 (the rate limit) is repeated for every method: the service did
   nothing.
 """
@@ -26,11 +21,11 @@ from typing import Any, Literal, TypeVar
 from ..._json import reading
 from ..._models import from_wire
 from ..._pagination import AsyncPaginator, PaginatorState
-from ..._results import WriteResult
-from ...errors import NotFoundError, RateLimitError, ServerError, TransportError
+from ...errors import NotFoundError
 from .. import _wire
 from ..models import HistoryEntry, Order, Saved
 from ._base import Listing
+from ._writes import ExactlyOnceWrites
 
 __all__ = ["By", "Customers", "EntityResource", "Orders"]
 
@@ -39,7 +34,7 @@ By = Literal["id", "externalId"]
 Entity = Mapping[str, Any] | Any
 
 
-class EntityResource(Listing[M]):
+class EntityResource(Listing[M], ExactlyOnceWrites[M]):
     """``customers``, ``customers_corporate`` or ``orders``.
 
     ``list(filter=, site=)``: ``site`` (or the client's) filters by
@@ -66,30 +61,6 @@ class EntityResource(Listing[M]):
         )
         return from_wire(body.get(self._one), self._model, what=self._one)
 
-    async def create(self, entity: Entity, *, site: str | None = None) -> Saved[M]:
-        """Create one entity: its new ``id``, and the entity when the service sends it back."""
-        wired = _wire.entity_dict(entity)
-        external = wired.get("externalId")
-        form = {self._one: wired, "site": self._site(site)}
-        policy = self._client.session.retry
-        attempt = 0
-        while True:
-            try:
-                body = await self._client.request("POST", f"{self._path}/create", form=form)
-                return self._saved(body)
-            except (ServerError, TransportError) as exc:
-                repeatable = not isinstance(exc, RateLimitError) and (
-                    isinstance(exc, TransportError) or exc.status in policy.retry_statuses
-                )
-                if external in (None, "") or not repeatable or attempt >= policy.max_retries:
-                    raise
-            attempt += 1
-            try:
-                found = await self.get(external, site=site)
-            except NotFoundError:
-                continue  # the first attempt made nothing: send it again
-            return Saved(getattr(found, "id", None), found)
-
     async def edit(
         self, entity: Entity, *, by: By = "externalId", site: str | None = None
     ) -> Saved[M]:
@@ -105,26 +76,6 @@ class EntityResource(Listing[M]):
             idempotent=True,
         )
         return self._saved(body)
-
-    async def upload(self, entities: Sequence[Entity], *, site: str | None = None) -> WriteResult:
-        """Create many, in requests of 50 (the API's limit).
-
-        Returns ``ids`` in input order (None where an item was refused) and
-        ``errors`` by input index; a partial upload (HTTP 460) loses nothing.
-        """
-        items = [_wire.entity_dict(e) for e in entities]
-        ids: builtins.list[int | None] = []
-        errors: dict[int, Any] = {}
-        for chunk in _wire.chunks(items, _wire.UPLOAD_CHUNK):
-            body = await self._client.request(
-                "POST",
-                f"{self._path}/upload",
-                form={self._key: builtins.list(chunk), "site": self._site(site)},
-            )
-            result = _wire.read_upload(chunk, body, self._uploaded, self._failed)
-            errors.update({len(ids) + n: why for n, why in result.errors.items()})
-            ids.extend(result.ids)
-        return WriteResult(ids=ids, errors=errors)
 
     async def fix_external_ids(
         self, pairs: Mapping[int, str] | Sequence[Mapping[str, Any]], *, site: str | None = None
@@ -179,6 +130,26 @@ class EntityResource(Listing[M]):
         entity = from_wire(sent, self._model, what=self._one) if sent is not None else None
         with reading(f"the {self._one} answer"):
             return Saved(int(body["id"]) if "id" in body else None, entity)
+
+    async def _existing(self, externals: Sequence[str], site: str | None) -> dict[str, M]:
+        """The entities with these ``externalId`` values, by it.
+
+        One is read as ``{path}/{externalId}?by=externalId``; more with
+        ``filter[externalIds][]``, 100 a request.
+        """
+        found: dict[str, M] = {}
+        if len(externals) == 1:
+            try:
+                return {externals[0]: await self.get(externals[0], site=site)}
+            except NotFoundError:
+                return found
+        for start in range(0, len(externals), _wire.PAGE_SIZES[-1]):
+            wanted = builtins.list(externals[start : start + _wire.PAGE_SIZES[-1]])
+            async for entity in self.list(filter={"externalIds": wanted}, site=site):
+                external = getattr(entity, "external_id", None)
+                if external is not None and str(external) in wanted:
+                    found[str(external)] = entity
+        return found
 
     def _by(self, by: By, site: str | None) -> dict[str, Any]:
         if by not in ("id", "externalId"):
@@ -260,4 +231,5 @@ class Orders(EntityResource[Order]):
             "orders/statuses",
             params={"ids": [int(i) for i in ids], "externalIds": list(external_ids)},
         )
-        return [dict(row) for row in body.get("orders") or []]
+        with reading("the orders/statuses answer"):
+            return [dict(row) for row in _wire.listed(body, "orders", "orders/statuses")]

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
+from ..._json import reading
 from ..._models import from_wire
 from ..._pagination import AsyncPaginator, PaginatorState
 from .. import _wire
@@ -121,7 +122,8 @@ class RecordResource(Listing[M]):
         if self.kind.site:
             form["site"] = self._site(site)
         body = await self._client.request("POST", f"{self.kind.path}/create", form=form)
-        return int(body["id"])
+        with reading(f"the {self.kind.path}/create answer"):
+            return int(body["id"])
 
     async def edit(self, id: int | str, record: M | Mapping[str, Any], **params: Any) -> None:
         """Change the record ``id`` (fields not given are kept); ``params`` go in the form."""

@@ -92,7 +92,8 @@ class ReferenceBook(Resource):
         body = await self._client.request(
             "POST", f"{self._path}/create", form={one: _wire.entity_dict(entry)}
         )
-        return int(body["id"])
+        with reading(f"the {self._path}/create answer"):
+            return int(body["id"])
 
     def _writable(self) -> str:
         if self.book.one is None:

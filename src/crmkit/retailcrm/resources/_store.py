@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..._json import reading
 from .. import _wire
 from ..models import InventoryOffer, InventoryUpload, Offer, Product, ProductGroup
 from ._base import Listing, Resource
@@ -42,8 +43,9 @@ class Inventories(Listing[InventoryOffer]):
                 form={"offers": list(chunk), "site": self._site(site)},
                 idempotent=True,  # setting stock to a value twice leaves the same stock
             )
-            processed += int(body.get("processedOffersCount") or 0)
-            missing.extend(body.get("notFoundOffers") or [])
+            with reading("the store/inventories/upload answer"):
+                processed += int(body.get("processedOffersCount") or 0)
+                missing.extend(_wire.listed(body, "notFoundOffers", "the inventories answer"))
         return InventoryUpload(processed_offers_count=processed, not_found_offers=missing)
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..._json import reading
 from ..._models import from_wire
+from .. import _wire
 from ..models import CallManager
 from ._base import Resource
 
@@ -47,7 +49,8 @@ class Telephony(Resource):
         body = await self._client.request(
             "POST", "telephony/calls/upload", form={"calls": [dict(c) for c in calls]}
         )
-        return {
-            "processedCallsCount": int(body.get("processedCallsCount") or 0),
-            "duplicateCalls": list(body.get("duplicateCalls") or []),
-        }
+        with reading("the telephony/calls/upload answer"):
+            return {
+                "processedCallsCount": int(body.get("processedCallsCount") or 0),
+                "duplicateCalls": _wire.listed(body, "duplicateCalls", "the calls answer"),
+            }

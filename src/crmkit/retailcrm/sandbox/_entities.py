@@ -31,6 +31,11 @@ PARTIAL = 460
 CHANNELS = ("email", "sms", "waba")
 #: Names under each area that are methods of their own, not entity ids
 #: (``ResourceGroup/Orders.php``, ``Customers.php``, ``Packs.php``, ``Payments``).
+#: How the service names each kind in "... with externalId=X already exists." (the
+#: vendor's PrestaShop module, ``retailcrm/prestashop-module``
+#: ``retailcrm/lib/api/middleware/RetailcrmExportOrdersMiddleware.php``, reads
+#: ``Order with externalId=(\d+) already exists.`` from an upload's ``errors``).
+NAMED = {"orders": "Order", "customers": "Customer", "customers-corporate": "CustomerCorporate"}
 RESERVED: dict[str, set[str]] = {
     "orders": {"combine", "links", "loyalty", "packs", "payments", "statuses"},
     "customers": {"combine", "notes"},
@@ -89,7 +94,8 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
             problem = _problem(entity)
             if problem:
                 failed.append({"externalId": entity.get("externalId")})
-                errors[str(n)] = problem
+                # by position, each a message (the vendor's module reads strings)
+                errors[str(n)] = next(iter(problem.values()))
                 continue
             done.append(account.create(area, _with_site(entity, form)))
         rows = [{"id": r["id"], "externalId": r.get("externalId")} for r in done]
@@ -106,7 +112,7 @@ def entity_route(account: Account, method: str, area: str, rest: list[str]) -> H
     def _problem(entity: dict[str, Any]) -> dict[str, str]:
         ext = entity.get("externalId")
         if ext not in (None, "") and str(ext) in store.by_external:
-            return {"externalId": f"{one} with externalId {ext} already exists."}
+            return {"externalId": f"{NAMED[area]} with externalId={ext} already exists."}
         site = entity.get("site")
         if site is not None and site not in account.sites:
             return {"site": f"Site {site!r} does not exist."}
