@@ -299,16 +299,20 @@ class RateLimiter:
         return busy, frees_at
 
     async def _slot_freed(self, wait: float) -> None:
-        """Wait ``wait`` seconds for a slot to end, or less if an answer comes first."""
-        self._wake = wake = asyncio.get_running_loop().create_future()
-        sleeper = None if math.isinf(wait) else asyncio.ensure_future(self._clock.sleep(wait))
+        """Wait for the slot that ends first (``wait`` seconds), or for an answer if none ends.
+
+        An answer cannot free a slot sooner than the first to end: its own slot
+        ends a window after its answer less the floor, later than the slots of
+        requests answered before it.
+        """
+        if not math.isinf(wait):
+            await self._clock.sleep(wait)
+            return
+        self._wake = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait([wake] if sleeper is None else [wake, sleeper],
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            await self._wake
         finally:
             self._wake = None
-            if sleeper is not None:
-                sleeper.cancel()
 
     def slow_down(self) -> None:
         """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64)."""

@@ -22,10 +22,10 @@ across every process that names the same ``key``:
 One Lua script per grant decides atomically, on Redis's own clock (the
 processes' clocks may disagree), and answers how long to wait when it says
 "not yet": until the slot that ends first ends, the spacing or the pause is
-over. A waiter sleeps exactly that long, or until an answer somewhere frees
-a slot sooner: every release publishes on the key's channel, to which a
-waiting throttle subscribes (one connection per throttle, opened at its first
-wait). Within a process, one task at a time asks
+over. A waiter sleeps exactly that long; when the slot it waits for is still
+in flight (its answer will end it sooner), it also wakes when a release is
+published on the key's channel, to which it subscribes (one connection per
+throttle, opened at its first such wait). Within a process, one task at a time asks
 Redis; the others queue locally. Pass it as ``throttle=`` to any client::
 
     throttle = RedisThrottle("redis://127.0.0.1:6379/0", key="amocrm:acme", rate=7)
@@ -55,25 +55,28 @@ local spacing, flight = tonumber(ARGV[3]), tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = redis.call('PTTL', pause)
-if paused > 0 then return paused end
+if paused > 0 then return {paused, 0} end
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', now - window)
-local wait = 0
+local wait, shrinks = 0, 0
 local held = redis.call('ZCARD', slots)
 if held >= limit then
   local ending = redis.call('ZRANGE', slots, held - limit, held - limit, 'WITHSCORES')
-  wait = tonumber(ending[2]) + window - now
+  local ends = tonumber(ending[2])
+  wait = ends + window - now
+  -- A slot still in flight (its end ahead of now) ends sooner once answered.
+  if ends > now then shrinks = 1 end
 end
 local previous = redis.call('GET', last)
 if previous then
   local gap = tonumber(previous) + spacing - now
-  if gap > wait then wait = gap end
+  if gap > wait then wait, shrinks = gap, 0 end
 end
 -- Redis turns a Lua number into an integer by truncation: 0.4 ms would read as "granted".
-if wait > 0 then return math.ceil(wait) end
+if wait > 0 then return {math.ceil(wait), shrinks} end
 redis.call('ZADD', slots, now + flight, ARGV[5])
 redis.call('SET', last, now, 'PX', math.ceil(spacing) + 1000)
 redis.call('PEXPIRE', slots, flight + window + 1000)
-return 0
+return {0, 0}
 """
 
 # The answer is in: the slot now ends one window after this instant less the
@@ -169,8 +172,9 @@ class RedisThrottle:
                 hold = self._pace.in_flight_hold
                 flight = self._flight_ms if math.isinf(hold) else math.ceil(hold * 1000)
                 try:
-                    wait_ms = int(
-                        await self._grant(
+                    wait_ms, shrinks = (
+                        int(value)
+                        for value in await self._grant(
                             keys=self._keys,
                             args=[self._window_ms, self._limit, self._spacing_ms, flight, name],
                         )
@@ -184,7 +188,10 @@ class RedisThrottle:
                     held = self._held.setdefault(asyncio.current_task(), deque())
                     held.append((name, loop.time()))
                     return
-                await self._wait(min(wait_ms / 1000.0, _MAX_WAIT))
+                if shrinks:
+                    await self._wait(min(wait_ms / 1000.0, _MAX_WAIT))
+                else:  # the spacing, a pause or an answered slot: an answer changes nothing
+                    await asyncio.sleep(wait_ms / 1000.0)
 
     async def _wait(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if a release on this key is published meanwhile."""
