@@ -40,18 +40,20 @@ the server counted less than a window before it still holds its slot at
 What the paced rule can reach: with the delay spread evenly over ``J``
 seconds (+-J/2), the slot of a request counted ``x`` above the least delay is
 held ``x`` longer than a window, ``J/2`` on average; ``rate`` requests then
-take about ``1 + J/2`` seconds plus the floor's uncertainty. A simulation of
-this module's rules (80 requests at 7/s, 100 ms +- 20 ms network delay, 300
-runs each) gives 0.964 of the rate at 0 ms of server time, 0.926 at 250 ms and
-0.906 at 500 ms, counted as the benchmark counts it (requests over the time
-from the first send to the last answer, which the last answer's response
-time lengthens), with 0 runs over the window; with a widening of 3 instead of
-6 it gains 0.003 and 9 of 200 runs draw one 429. With +- 100 ms: 0.882,
-0.830, 0.805. Knowing the least delay exactly, the ceiling at +-20 ms is
-about ``1 / (1 + 0.02)``, 0.98 of the rate before the last answer's wait: 0.97
-at 0 ms of server time is at the edge of what a safe client can do. A pace by
-send time alone (``(1 + spread) / rate`` apart, the rule before this one)
-tops out at ``1 / (1 + J)``, 0.96.
+take about ``1 + J/2`` seconds, plus the floor's uncertainty. A model of these
+rules (``benchmarks/simulate_throttle.py``: 80 requests at 7/s, all ready from
+the start, 100 ms +-20 ms of network delay, 200 runs each) uses 0.964 of the
+rate at 0 ms of server time, 0.926 at 250 ms and 0.906 at 500 ms, counted as the benchmark counts it
+(requests over the time from the first send to the last answer, which the
+last answer's response time lengthens), and no run puts more than ``rate``
+requests in a window; with +-100 ms: 0.882, 0.830, 0.805. A floor widened 3
+times the range over ``n - 1`` instead of 6 gains 0.003 to 0.015 and puts one
+second over the rate in 9 to 13 runs of 200. Knowing the least delay exactly,
+the ceiling at +-20 ms is about ``1 / (1 + 0.02)``, 0.98 of the rate before
+the last answer's wait: 0.97 at 0 ms of server time is at the edge of what
+a client that never risks the window can do. Spacing requests by send time
+alone (``(1 + spread) / rate`` apart, the rule this one replaced) tops out at
+``1 / (1 + J)``, 0.96, before the same losses.
 
 Any rate-limit answer means the estimate was wrong (a jittery network, another
 client on the account): :meth:`RateLimiter.slow_down`, which the Session calls
