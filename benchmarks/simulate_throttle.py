@@ -4,11 +4,12 @@ A model of the rule, not crmkit's code: requests leave ``1/rate`` apart at
 least, each holds a slot until a window after ``s + e`` (``e`` = its response
 time less the floor when answered; the widened range when still in flight,
 once ten answers are in; until its answer before that), the floor being the
-least response time lowered by ``widening`` x range / (n - 1). The server
-counts each request after a uniform network delay and answers after a fixed
-server time. Printed: the median share of the rate (requests over the time
-from the first send to the last answer, as bench_throughput.py counts it) and
-how many runs had a second with more than ``rate`` counted requests.
+least response time lowered by ``widening`` x range / (n - 1), and by at
+least a fifth of the range. The server counts each request after a uniform
+network delay and answers after a fixed server time. Printed: the median
+share of the rate (requests over the time from the first send to the last
+answer, as bench_throughput.py counts it) and how many runs had a second
+with more than ``rate`` counted requests.
 
     python benchmarks/simulate_throttle.py [--runs N] [--widening W]
 """
@@ -37,7 +38,7 @@ def one_run(jitter: float, server: float, widening: float, seed: int) -> tuple[f
         if len(times) < 3:
             return 0.0, math.inf
         low, high = min(times), max(times)
-        widen = (high - low) * widening / (len(times) - 1)
+        widen = (high - low) * max(widening / (len(times) - 1), 0.2)
         floor = max(0.0, low - widen)
         return floor, (high + widen - floor) if len(times) >= 10 else math.inf
 
