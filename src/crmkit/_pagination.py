@@ -61,6 +61,8 @@ _SEND_STEPS = 8
 
 #: The most page requests one paginator keeps on their way.
 MAX_CONCURRENCY = 16
+#: Seconds the first answer may take before pages after it are asked for unseen.
+RAMP_AFTER = 0.25
 
 
 def _check_progress(
@@ -143,9 +145,10 @@ class AsyncPaginator(Generic[T]):
     requests are kept on their way: ``concurrency`` of them, or by default
     the throttle's rate times the median response time plus one (at most
     16), enough to keep the rate limit busy and no more (one without a rate
-    limit). Before the first answer, the pages asked for grow with the time it
-    takes (the rate times the wait so far, plus one), so a slow server's first
-    page does not leave the rate idle. A listing without a ``total`` may see up
+    limit). When the first answer takes longer than :data:`RAMP_AFTER`, the
+    pages asked for grow with the wait (the rate times the wait so far, plus
+    one), so a slow server's first page does not leave the rate idle (not for
+    ``modified_since`` runs, whose changes are most often one page). A listing without a ``total`` may see up
     to that many requests sent past its end (the server answers them, the run
     ignores them). Pages, items and :attr:`state` still follow the listing's
     order; ``limit`` and a ``total`` the server gives bound the pages asked for.
@@ -248,7 +251,13 @@ class AsyncPaginator(Generic[T]):
                 # The page size stays fixed for the whole run: page-number protocols
                 # (most of them) address pages by size, so `limit` truncates instead.
                 size = self.page_size
-                if not ahead and guess is not None and not self._times and self.prefetch:
+                if (
+                    not ahead
+                    and guess is not None
+                    and not self._times
+                    and self.prefetch
+                    and self.modified_since is None  # changes since: most likely one page
+                ):
                     self._send(ahead, cursor, size)
                     await self._ramp_up(ahead, size, seen - counted_from, total, seen)
                 if ahead:
@@ -389,6 +398,8 @@ class AsyncPaginator(Generic[T]):
         loop = asyncio.get_running_loop()
         started = loop.time()
         first = ahead[0][1]
+        if self.concurrency is None:  # a list that answers this soon asks for no page ahead
+            await asyncio.wait([first], timeout=RAMP_AFTER)
         try:
             while not first.done():
                 self._waited = loop.time() - started

@@ -75,7 +75,10 @@ end
 if wait > 0 then return {math.ceil(wait), shrinks} end
 redis.call('ZADD', slots, now + flight, ARGV[5])
 redis.call('SET', last, now, 'PX', math.ceil(spacing) + 1000)
-redis.call('PEXPIRE', slots, flight + window + 1000)
+-- Never shortens the set's life: another grant's slot may be in flight longer.
+if redis.call('PTTL', slots) < flight + window + 1000 then
+  redis.call('PEXPIRE', slots, flight + window + 1000)
+end
 return {0, 0}
 """
 
