@@ -148,10 +148,11 @@ class AsyncPaginator(Generic[T]):
     limit). When the first answer takes longer than :data:`RAMP_AFTER`, the
     pages asked for grow with the wait (the rate times the wait so far, plus
     one), so a slow server's first page does not leave the rate idle (not for
-    ``modified_since`` runs, whose changes are most often one page). A listing without a ``total`` may see up
-    to that many requests sent past its end (the server answers them, the run
-    ignores them). Pages, items and :attr:`state` still follow the listing's
-    order; ``limit`` and a ``total`` the server gives bound the pages asked for.
+    ``modified_since`` runs, whose changes are most often one page). A listing
+    without a ``total`` may see up to that many requests sent past its end
+    (the server answers them, the run ignores them). Pages, items and
+    :attr:`state` still follow the listing's order; ``limit`` and a ``total``
+    the server gives bound the pages asked for.
     """
 
     def __init__(
