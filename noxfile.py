@@ -6,6 +6,8 @@ plain virtualenv otherwise.
 
 from __future__ import annotations
 
+import time
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -66,9 +68,15 @@ def bench(session: nox.Session) -> None:
 
     scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))
     only = set(session.posargs)
+    took: dict[str, float] = {}
     for script in scripts:
         if only and script.stem.removeprefix("bench_") not in only:
             continue
         # bench_throughput rewrites BENCHMARKS.md and its plot from this run.
         extra = ["--write"] if script.stem == "bench_throughput" else []
+        started = time.monotonic()
         session.run("python", str(script), *extra)
+        took[script.name] = time.monotonic() - started
+    for name, seconds in took.items():  # the whole session must stay within 15 minutes
+        session.log(f"{name}: {seconds:.0f} s")
+    session.log(f"benchmarks in all: {sum(took.values()) / 60:.1f} min")

@@ -7,14 +7,17 @@ time the rate limits allow (each account's requests, the first at once, then
 ``1/rate`` apart), the time taken, and the 429s.
 
 Figure to beat (design.md): within 10 % of the time the rate limits allow.
+The figure is the median of ``--runs`` runs against the same server (a pause
+between them lets every account's window empty), with the lowest and highest.
 
-    python benchmarks/bench_many_accounts.py [--accounts N] [--rate R] [--requests K]
+    python benchmarks/bench_many_accounts.py [--accounts N] [--rate R] [--requests K] [--runs R]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -65,24 +68,36 @@ async def run(url: str, accounts: int, rate: float) -> tuple[float, int, int, in
     )
 
 
-def main(accounts: int, rate: float, requests: int) -> None:
+def main(accounts: int, rate: float, requests: int, runs: int) -> None:
     code = SERVER.format(items=PAGE * requests, rate=int(rate), accounts=accounts)
+    results = []
     with served_in_subprocess(code, ready_timeout=120) as url:
-        elapsed, items, sent, limited = asyncio.run(run(url, accounts, rate))
+        for n in range(runs):
+            if n:
+                time.sleep(1.1)  # every account's last requests leave its window
+            results.append(asyncio.run(run(url, accounts, rate)))
     ideal = (requests - 1) / rate
+    times = sorted(r[0] for r in results)
+    elapsed = statistics.median(times)
+    items, sent = results[0][1], results[0][2]
+    limited = max(r[3] for r in results)
+    spread = f"{elapsed / ideal:.2f}x ({times[0] / ideal:.2f}-{times[-1] / ideal:.2f}x)"
     rows = [
-        ("", "accounts", "items", "requests", "429s", "time s", "vs ideal", "peak RSS MiB"),
+        ("", "accounts", "items", "requests", "429s (max)", "time s", "vs ideal", "peak RSS MiB"),
         ("rate limits allow", str(accounts), "-", str(accounts * requests), "0", f"{ideal:.2f}",
          "1.00x", "-"),
         ("crmkit", str(accounts), str(items), str(sent), str(limited), f"{elapsed:.2f}",
-         f"{elapsed / ideal:.2f}x", f"{peak_rss_mib():.0f}"),
+         spread, f"{peak_rss_mib():.0f}"),
     ]  # fmt: skip
     print(
         f"\nMany accounts: {accounts} Sessions in one process, {requests} requests each "
         f"at {rate:g}/s per account\n"
     )
     print(table(rows))
-    print("\n(target: within 1.10x of the time the rate limits allow, no 429)")
+    print(
+        f"\n(median of {runs} runs, lowest-highest; target: within 1.10x of the time the"
+        " rate limits allow, no 429)"
+    )
 
 
 if __name__ == "__main__":
@@ -90,5 +105,6 @@ if __name__ == "__main__":
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--rate", type=float, default=2.0)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    main(args.accounts, args.rate, args.requests)
+    main(args.accounts, args.rate, args.requests, args.runs)

@@ -223,3 +223,27 @@ async def test_a_strategy_that_also_peeks_still_keeps_the_pipeline_full():
     assert ids == list(range(1, 1001))
     assert rec.most == 4
     assert sorted(rec.sent) == list(range(1, 11))
+
+
+async def test_pages_are_asked_for_ahead_while_a_slow_first_answer_is_awaited():
+    """Before any answer, the wait so far bounds the response time: the pipeline grows with it."""
+    sandbox = DemoSandbox(2000, faults=FaultPlan(server_time=0.5))
+    async with crmkit.Session(
+        "http://demo.test", transport=sandbox.transport(), allow_insecure_http=True, rate_limit=20
+    ) as session:
+        sent_by_first_answer: list[int] = []
+
+        class FirstAnswer(Recorder):
+            async def fetch(self, request: crmkit.PageRequest) -> httpx.Response:
+                response = await super().fetch(request)
+                if int(request.params["page"]) == 1:
+                    sent_by_first_answer.append(len(self.sent))
+                return response
+
+        rec = FirstAnswer(session)
+        paginator = crmkit.AsyncPaginator(rec.fetch, PagedAhead(), page_size=100)
+        ids = [item["id"] async for item in paginator]
+    assert ids == list(range(1, 2001))
+    # 0.5 s at 20/s: about ten pages were asked for when the first came back (one, before)
+    assert sent_by_first_answer[0] >= 6
+    assert sorted(rec.sent) == list(range(1, 21))

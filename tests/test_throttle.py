@@ -124,21 +124,38 @@ async def test_a_rate_limit_answer_halves_the_rate_and_good_answers_win_it_back(
     assert limiter.slowdown >= 2.0  # the floor: twice found too fast, not forgotten at once
     for _ in range(3000):
         limiter.recovered()
-    assert limiter.slowdown == 1.0 and limiter.floor == 1.0
+    assert limiter.slowdown == 1.0 and limiter.slowdown_floor == 1.0
 
 
-def test_paced_mode_spaces_by_the_measured_spread_and_a_429_makes_it_strict(clock):
+async def _answer_after(limiter: crmkit.RateLimiter, clock, seconds: float) -> None:
+    await limiter.acquire()
+    clock.now += seconds
+    limiter.release()
+
+
+def _all_free_from(limiter: crmkit.RateLimiter, clock, instant: float) -> bool:
+    """Whether a slot is held just before ``instant`` and none just after (moves the clock)."""
+    clock.now = instant - 0.001
+    held = limiter.in_use
+    clock.now = instant + 0.001
+    return held >= 1 and limiter.in_use == 0
+
+
+async def test_paced_slots_end_a_window_after_the_count_and_a_429_makes_them_strict(clock):
     limiter = crmkit.RateLimiter(10, margin=0.0, clock=clock)
-    assert not limiter.pacing  # nothing measured yet: the strict rule
-    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53]:
-        limiter.record(seconds)
-    assert not limiter.pacing  # nine answers are not enough to judge the spread
-    limiter.record(0.57)
+    await _answer_after(limiter, clock, 0.50)
+    await _answer_after(limiter, clock, 0.52)
+    assert not limiter.pacing and limiter.floor == 0  # two answers: no floor yet
+    for seconds in [0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53, 0.57]:
+        await _answer_after(limiter, clock, seconds)
     assert limiter.pacing
-    # 1/rate, widened by the range (100 ms) and the share ten draws miss (11/9)
-    assert limiter.spacing == pytest.approx(0.1 * (1 + 0.10 * 11 / 9))
+    # the least of ten answers (0.50) lowered by six times their range (0.10) over nine
+    assert limiter.floor == pytest.approx(0.50 - 0.10 * 6 / 9)
+    assert limiter.spacing == pytest.approx(0.1)  # the spacing itself is never widened
+    # the last slot ends a window after the instant its request can have been counted
+    assert _all_free_from(limiter, clock, clock.now - limiter.floor + 1.0)
     limiter.slow_down()
-    assert limiter.tightened and not limiter.pacing
+    assert limiter.tightened and not limiter.pacing and limiter.floor == 0
     for _ in range(200):
         limiter.recovered()
     assert not limiter.pacing  # the strict rule for the rest of the run
@@ -147,11 +164,38 @@ def test_paced_mode_spaces_by_the_measured_spread_and_a_429_makes_it_strict(cloc
         crmkit.RateLimiter(10, mode="fast")  # type: ignore[arg-type]
 
 
-def test_paced_mode_keeps_the_strict_rule_when_the_spread_is_as_long_as_the_answers(clock):
+async def test_strict_mode_never_paces(clock):
+    limiter = crmkit.RateLimiter(10, mode="strict", clock=clock)
+    for _ in range(12):
+        await _answer_after(limiter, clock, 0.5)
+    assert not limiter.pacing and limiter.floor == 0
+    assert _all_free_from(limiter, clock, clock.now + 1.0)  # a window after the last answer
+
+
+async def test_paced_mode_keeps_the_strict_rule_when_the_spread_is_as_long_as_the_answers(clock):
     limiter = crmkit.RateLimiter(10, clock=clock)
     for seconds in [0.05, 0.9, 0.1, 0.8, 0.05, 0.95, 0.1, 0.9, 0.2, 0.3]:
-        limiter.record(seconds)
-    assert not limiter.pacing
+        await _answer_after(limiter, clock, seconds)
+    assert not limiter.pacing  # the floor would lie below 0
+
+
+async def test_a_paced_request_in_flight_frees_its_slot_past_the_widest_measured_delay(clock):
+    """Once ten answers are in, a request not yet answered ends its slot a window after
+    its send plus the measured range (widened); under the strict rule it waits for its answer."""
+    limiter = crmkit.RateLimiter(1, clock=clock)
+    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53, 0.57]:
+        clock.now += 1.0
+        await _answer_after(limiter, clock, seconds)
+    clock.now += 2.0
+    await limiter.acquire()  # in flight, no answer
+    sent = clock.now
+    hold = (0.60 + 0.10 * 6 / 9) - (0.50 - 0.10 * 6 / 9)
+    clock.now = sent + 1.0 + hold - 0.01
+    assert limiter.in_use == 1
+    clock.now = sent + 1.0 + hold + 0.01
+    assert limiter.in_use == 0
+    limiter.slow_down()
+    assert limiter.in_use == 1  # strict: held until its answer
 
 
 async def test_paced_default_never_exceeds_the_server_window_with_a_fixed_network_delay():
@@ -194,13 +238,13 @@ def test_after_rate_limit_answers_the_spacing_widens_and_recovery_stops_at_a_flo
     limiter = crmkit.RateLimiter(7, margin=0.0, clock=clock)
     assert limiter.spacing == pytest.approx(1 / 7)
     limiter.slow_down()  # 7/s was too fast
-    assert limiter.spacing == pytest.approx(2 / 7) and limiter.floor == 1.25
+    assert limiter.spacing == pytest.approx(2 / 7) and limiter.slowdown_floor == 1.25
     for _ in range(50):
         limiter.recovered()
-    assert limiter.slowdown == pytest.approx(limiter.floor, abs=0.01)
+    assert limiter.slowdown == pytest.approx(limiter.slowdown_floor, abs=0.01)
     found = limiter.slowdown
     limiter.slow_down()  # and so was 7/found
-    assert limiter.floor == pytest.approx(found * 1.25) and limiter.slowdown == 2 * found
+    assert limiter.slowdown_floor == pytest.approx(found * 1.25) and limiter.slowdown == 2 * found
     for _ in range(60):  # 60 answers later it still spaces well below 7/found
         limiter.recovered()
     assert limiter.spacing >= 1.15 * found / 7

@@ -61,6 +61,8 @@ _SEND_STEPS = 8
 
 #: The most page requests one paginator keeps on their way.
 MAX_CONCURRENCY = 16
+#: Seconds the first answer may take before pages after it are asked for unseen.
+RAMP_AFTER = 0.25
 
 
 def _check_progress(
@@ -143,8 +145,12 @@ class AsyncPaginator(Generic[T]):
     requests are kept on their way: ``concurrency`` of them, or by default
     the throttle's rate times the median response time plus one (at most
     16), enough to keep the rate limit busy and no more (one without a rate
-    limit). A listing without a ``total`` may see up to that many requests
-    sent past its end (the sandbox answers them, the run ignores them). Pages, items and
+    limit). When the first answer takes longer than :data:`RAMP_AFTER`, the
+    pages asked for grow with the wait (the rate times the wait so far, plus
+    one), so a slow server's first page does not leave the rate idle (not for
+    ``modified_since`` runs, whose changes are most often one page). A listing
+    without a ``total`` may see up to that many requests sent past its end
+    (the server answers them, the run ignores them). Pages, items and
     :attr:`state` still follow the listing's order; ``limit`` and a ``total``
     the server gives bound the pages asked for.
     """
@@ -182,6 +188,7 @@ class AsyncPaginator(Generic[T]):
             raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
         self.concurrency = concurrency
         self._times: deque[float] = deque(maxlen=20)  # recent response times
+        self._waited = 0.0  # how long the first answer has been awaited, until it comes
         self._state = resume_from or PaginatorState(modified_since=self.modified_since)
         self._item_at: tuple[PaginatorState, Cursor, int] | None = None
         self._streaming = bool(getattr(strategy, "streaming", False))
@@ -245,6 +252,15 @@ class AsyncPaginator(Generic[T]):
                 # The page size stays fixed for the whole run: page-number protocols
                 # (most of them) address pages by size, so `limit` truncates instead.
                 size = self.page_size
+                if (
+                    not ahead
+                    and guess is not None
+                    and not self._times
+                    and self.prefetch
+                    and self.modified_since is None  # changes since: most likely one page
+                ):
+                    self._send(ahead, cursor, size)
+                    await self._ramp_up(ahead, size, seen - counted_from, total, seen)
                 if ahead:
                     response = await ahead.popleft()[1]
                 else:
@@ -368,6 +384,31 @@ class AsyncPaginator(Generic[T]):
             self._send(ahead, last, size)
             budget -= 1
 
+    async def _ramp_up(
+        self,
+        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+        size: int,
+        taken: int,
+        total: int | None,
+        position: int,
+    ) -> None:
+        """Until the first answer, ask for more pages ahead the longer it takes."""
+        rate = _rate_of(self._fetch)
+        if rate is None and self.concurrency is None:
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first = ahead[0][1]
+        if self.concurrency is None:  # a list that answers this soon asks for no page ahead
+            await asyncio.wait([first], timeout=RAMP_AFTER)
+        try:
+            while not first.done():
+                self._waited = loop.time() - started
+                self._send_ahead(ahead, ahead[0][0], size, taken, total, position)
+                await asyncio.wait([first], timeout=1.0 / rate if rate else None)
+        finally:
+            self._waited = 0.0
+
     def in_flight_target(self) -> int:
         """How many page requests to keep on their way (``concurrency``, or chosen).
 
@@ -377,12 +418,11 @@ class AsyncPaginator(Generic[T]):
         """
         if self.concurrency is not None:
             return self.concurrency
-        if not self._times:
-            return 1
         rate = _rate_of(self._fetch)
-        if rate is None:  # no rate to fill (or none known): today's one page ahead
-            return 1
-        median = sorted(self._times)[len(self._times) // 2]
+        if rate is None or not (self._times or self._waited):
+            return 1  # no rate to fill (or none known), or nothing known yet: one page ahead
+        # Before any answer, the time waited so far is the least the answer takes.
+        median = sorted(self._times)[len(self._times) // 2] if self._times else self._waited
         return max(1, min(MAX_CONCURRENCY, math.ceil(rate * median) + 1))
 
     def _measure(self, response: httpx.Response) -> None:

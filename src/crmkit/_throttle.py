@@ -7,32 +7,56 @@ time. The default, :class:`RateLimiter`, is designed from the server's side.
 
 The server counts a request at some instant between its sending and its
 answer, and refuses one when the window (1 s) before that instant already
-holds ``rate`` counted requests. Two rules keep every such window within the
-rate; a RateLimiter runs one of them at a time:
+holds ``rate`` counted requests. Write ``c = s + d`` for the instant the server
+counts a request sent at ``s`` after a delay ``d`` (the network, a handshake),
+and ``r = d + p`` for its response time, ``p`` the time from counting to the
+answer. Each request holds a *slot* from its acquire until a window after
+``s + e``, an upper bound of ``c - d_lo`` (``d_lo`` the least delay any
+request can have); a new request goes when fewer than ``rate`` slots are held.
+A request sent at ``s'`` is counted at ``c' >= s' + d_lo``, so every request
+the server counted less than a window before it still holds its slot at
+``s'``: no window holds more than ``rate``. The two rules differ in ``e``:
 
-- **strict** (``mode="strict"``, proven safe whatever the network does): at
-  most ``rate`` requests hold a slot, each from its acquire until one window
-  after its answer. Whenever the server counted a request, its slot covered
-  the window that follows, so no window holds more than ``rate``. The price:
-  a slot is busy for the response time plus a window, so a Session cannot do
-  better than ``rate / (1 + response time)``.
-- **paced** (the default): requests leave ``(1 + spread) / rate`` seconds
-  apart, where ``spread`` is how much the delay between sending a request and
-  the server counting it varies. Write ``c = s + d`` for the instant the server
-  counts a request sent at ``s`` after a delay ``d``: two requests ``rate``
-  apart in the queue leave at least ``1 + spread`` seconds apart, and their
-  delays differ by at most ``spread``, so they are counted at least one window
-  apart and no window holds ``rate + 1`` of them, however long the responses
-  take. The delay to the counting instant cannot be seen from the client; the
-  response time it is part of can: ``spread`` is the range of the recent
-  response times (all answers of the last two seconds, at least ten, the
-  range widened by ``(n + 1) / (n - 1)`` for the share ``n`` draws miss; a new
-  connection's handshake is a delay before counting too, and is not left
-  out), which bounds the
-  spread of the delay when the server's own time varies too (it only adds to
-  the range). Until a few answers are measured, and when the spread is as
-  long as the responses themselves (the strict rule is then as fast), the
-  paced mode keeps the strict rule.
+- **strict** (``mode="strict"``, proven safe whatever the network does):
+  ``e = r``, the slot held until a window after the answer (``d_lo = 0``, and
+  the server counted the request before it answered). The price: a slot is
+  busy for the response time plus a window, so a Session cannot do better
+  than ``rate / (1 + response time)``.
+- **paced** (the default): ``e = r - floor``, where ``floor`` is a lower bound
+  of the response times (so ``d_lo + p`` with ``p`` as short as it gets):
+  ``r - floor`` is how much later than the fastest possible this request was
+  counted, i.e. ``d - d_lo`` when the server's own time does not vary (its
+  variation only adds to ``r``, which errs on the safe side for all but the
+  rare answer faster than the floor's). A slot thus ends about a window after
+  the *send*, later by as much as this request was slow on the network. The
+  floor is the least of the last :data:`SAMPLES` response times lowered by
+  :data:`FLOOR_WIDENING` times their range over ``n - 1`` (the least of ``n``
+  draws overshoots the true least by about range/(n-1)), and by at least
+  :data:`FLOOR_SHARE` of the range; 0 (the strict rule) until
+  :data:`MIN_SAMPLES` answers are in. A request still in flight
+  holds its slot until its answer, or (once :data:`TRUST_SAMPLES` answers are
+  in) until a window after ``s`` plus the widened range of the response times,
+  whichever comes first.
+
+What the paced rule can reach: with the delay spread evenly over ``J``
+seconds (+-J/2), the slot of a request counted ``x`` above the least delay is
+held ``x`` longer than a window, ``J/2`` on average; ``rate`` requests then
+take about ``1 + J/2`` seconds, plus the floor's uncertainty. A model of these
+rules (``benchmarks/simulate_throttle.py``: 80 requests at 7/s, all ready from
+the start, 100 ms +-20 ms of network delay, 200 runs each) uses 0.963 of the
+rate at 0 ms of server time, 0.925 at 250 ms and 0.905 at 500 ms, counted as
+the benchmark counts it (requests over the time from the first send to the
+last answer, which the last answer's response time lengthens), and no run
+puts more than ``rate`` requests in a window; with +-100 ms: 0.882, 0.826,
+0.800. A floor widened 3 times the range over ``n - 1`` instead of 6 gains
+0.001 to 0.010 and puts one second over the rate in 4 to 7 runs of 200. On a
+loaded machine the timing noise is neither even nor bounded, hence the fifth
+of the range. Knowing the least delay exactly, the ceiling at +-20 ms is about
+``1 / (1 + 0.02)``, 0.98 of the rate before the last answer's wait: 0.97 at
+0 ms of server time is at the edge of what a client that never risks the
+window can do. Spacing requests by send time
+alone (``(1 + spread) / rate`` apart, the rule this one replaced) tops out at
+``1 / (1 + J)``, 0.96, before the same losses.
 
 Any rate-limit answer means the estimate was wrong (a jittery network, another
 client on the account): :meth:`RateLimiter.slow_down`, which the Session calls
@@ -75,12 +99,17 @@ __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 FLOOR_MARGIN = 1.25
 #: The share of the floor's excess over 1 each answer without a rate-limit answer forgets.
 FLOOR_FADE = 0.002
-#: Response times measured within the horizon before the paced mode trusts its spread.
-MIN_SAMPLES = 10
-#: Seconds of answers the spread is computed over (at least :data:`MIN_SAMPLES`,
-#: at most :data:`SAMPLES` of them).
-HORIZON = 2.0
+#: Answers before the paced mode trusts a floor under the response times.
+MIN_SAMPLES = 3
+#: Answers before a request still in flight may free its slot unanswered.
+TRUST_SAMPLES = 10
+#: Response times the floor and the range are taken over (the latest ones).
 SAMPLES = 200
+#: How many times range/(n-1) the floor lies below the least response time seen...
+FLOOR_WIDENING = 6.0
+#: ...and at least this share of the range, however many answers are in (a loaded
+#: machine's timing noise is not the even spread the 1/(n-1) rule assumes).
+FLOOR_SHARE = 0.2
 
 
 @runtime_checkable
@@ -103,7 +132,7 @@ Mode = Literal["paced", "strict"]
 
 
 class Pacing:
-    """Which rule runs now, from the mode, the measured response times and any 429.
+    """Which rule runs now, and its bounds, from the mode, the response times and any 429.
 
     Shared by :class:`RateLimiter` and :class:`crmkit.redis_throttle.RedisThrottle`.
     """
@@ -113,52 +142,50 @@ class Pacing:
             raise ValueError(f"mode must be 'paced' or 'strict', not {mode!r}")
         self.mode = mode
         self.tightened = False
-        self.spread: float | None = None
-        self._median = 0.0
-        self._samples: deque[tuple[float, float]] = deque(maxlen=SAMPLES)
+        self._samples: deque[float] = deque(maxlen=SAMPLES)
+        self._floor = 0.0
+        self._ceiling = math.inf
 
-    def record(self, seconds: float, now: float) -> None:
+    def record(self, seconds: float) -> None:
+        """One request's response time (acquire to answer)."""
         samples = self._samples
-        samples.append((now, seconds))
-        while len(samples) > MIN_SAMPLES and now - samples[0][0] > HORIZON:
-            samples.popleft()
-        if len(samples) < MIN_SAMPLES:
-            self.spread = None
+        samples.append(seconds)
+        n = len(samples)
+        if n < MIN_SAMPLES:
             return
-        ordered = sorted(r for _, r in samples)
-        # The range of n draws falls short of the range they come from by a share
-        # of about 2/(n+1) (exactly so for uniform jitter): widen it by as much.
-        n = len(ordered)
-        self.spread = (ordered[-1] - ordered[0]) * (n + 1) / (n - 1)
-        self._median = ordered[len(ordered) // 2]
+        low, high = min(samples), max(samples)
+        widening = (high - low) * max(FLOOR_WIDENING / (n - 1), FLOOR_SHARE)
+        self._floor = max(0.0, low - widening)
+        self._ceiling = high + widening if n >= TRUST_SAMPLES else math.inf
 
     @property
     def pacing(self) -> bool:
-        return (
-            self.mode == "paced"
-            and not self.tightened
-            and self.spread is not None
-            and self.spread < self._median
-        )
+        """Whether the paced rule runs (a floor above 0 is known, no 429 came)."""
+        return self.mode == "paced" and not self.tightened and self._floor > 0
 
     @property
-    def widening(self) -> float:
-        """What the window and the spacing are multiplied by now (``1 + spread`` when pacing)."""
-        return 1.0 + self.spread if self.pacing and self.spread is not None else 1.0
+    def floor(self) -> float:
+        """Seconds a slot ends before a window after the answer (0 under the strict rule)."""
+        return self._floor if self.pacing else 0.0
+
+    @property
+    def in_flight_hold(self) -> float:
+        """Seconds after its send a request still in flight frees its slot (inf: at its answer)."""
+        return self._ceiling - self._floor if self.pacing else math.inf
 
 
 class RateLimiter:
     """At most ``rate`` requests in any one-second window the server sees, never a burst.
 
-    ``mode`` is ``"paced"`` (the default: the whole rate, paced by send time
-    with a margin learned from the response times) or ``"strict"`` (each
-    request's slot held until a window after its answer: slower, safe whatever
-    the network does); the module docstring gives the reasoning.
-    ``rate=None`` limits nothing but still honours :meth:`pause`. ``margin`` is
-    the share of the rate the spacing gives up (0.01 spaces at 99 % of ``rate``).
-    Rates below one per second hold their one slot for ``1/rate`` seconds.
-    Call :meth:`release` once per :meth:`acquire` (the Session does), or use
-    ``async with limiter:``.
+    ``mode`` is ``"paced"`` (the default: the whole rate, each slot ending a
+    window after the request was counted, as bounded from the measured response
+    times) or ``"strict"`` (each slot held until a window after its answer:
+    slower, safe whatever the network does); the module docstring gives the
+    reasoning. ``rate=None`` limits nothing but still honours :meth:`pause`.
+    ``margin`` is the share of the rate the spacing gives up (0.01 spaces at
+    99 % of ``rate``). Rates below one per second hold their one slot for
+    ``1/rate`` seconds. Call :meth:`release` once per :meth:`acquire`, from the
+    same task (the Session does), or use ``async with limiter:``.
     """
 
     def __init__(
@@ -184,6 +211,9 @@ class RateLimiter:
         self._hold = self._base_hold
         self._interval = 1.0 / (rate * (1.0 - margin)) if rate is not None else 0.0
         self._next_at = 0.0
+        # When each request in flight was sent, by the task that sent it (answers
+        # come back out of order: each ends its own slot).
+        self._sent: dict[asyncio.Task[object] | None, deque[float]] = {}
         self._in_flight = 0
         self._tails: list[float] = []  # when each answered request's slot ends, in order
         self._turn = asyncio.Lock()
@@ -191,13 +221,13 @@ class RateLimiter:
         #: How many times the configured hold a slot is held now (1 = full rate).
         self.slowdown = 1.0
         #: The least slowdown recovery goes back to (set by rate-limit answers, fading).
-        self.floor = 1.0
+        self.slowdown_floor = 1.0
 
     # -- the two rules ---------------------------------------------------------
 
     @property
     def pacing(self) -> bool:
-        """Whether requests are paced by send time now (else each holds a slot)."""
+        """Whether the paced rule runs now (else each slot is held past its answer)."""
         return self._pace.pacing
 
     @property
@@ -208,16 +238,17 @@ class RateLimiter:
     @property
     def spacing(self) -> float:
         """Seconds between two sends now (0 without a rate); longer while slowed down."""
-        return self._interval * self._pace.widening * self.slowdown
+        return self._interval * self.slowdown
+
+    @property
+    def floor(self) -> float:
+        """Seconds each answered slot ends before a window after its answer (the paced rule)."""
+        return self._pace.floor
 
     @property
     def in_use(self) -> int:
         """Slots held now: requests in flight plus answered ones still within their window."""
-        return self._busy(self._clock.monotonic())
-
-    def record(self, seconds: float) -> None:
-        """One request's response time (the Session reports each), for the paced mode."""
-        self._pace.record(seconds, self._clock.monotonic())
+        return self._busy(self._clock.monotonic())[0]
 
     # -- acquire and release ----------------------------------------------------
 
@@ -231,35 +262,69 @@ class RateLimiter:
                 wait = max(self._paused_until, self._next_at) - now
                 if wait > 0:
                     await self._clock.sleep(wait)
-                elif not self.pacing and self._busy(now) >= self._capacity:
-                    await self._slot_freed(now)
-                else:
+                    continue
+                busy, frees_at = self._busy(now)
+                if busy < self._capacity:
                     break
+                await self._slot_freed(frees_at - now)
             # Taken together, after the last await: a cancelled waiter took nothing.
             self._in_flight += 1
-            self._next_at = now + self.spacing
+            self._sent.setdefault(asyncio.current_task(), deque()).append(now)
+            self._next_at = now + self._interval
 
     def release(self) -> None:
-        """The answer to an acquired request is in: its slot frees one window from now."""
+        """The answer to an acquired request is in: its slot ends a window after it was counted."""
         if self.rate is None or self._in_flight == 0:
             return
         self._in_flight -= 1
         now = self._clock.monotonic()
-        bisect.insort(self._tails, now + self._hold)
-        self._busy(now)
+        sent = self._sent_by(asyncio.current_task())
+        if sent is not None:
+            self._pace.record(now - sent)
+        bisect.insort(self._tails, now - self._pace.floor + self._hold)
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
-    def _busy(self, now: float) -> int:
+    def _sent_by(self, task: asyncio.Task[object] | None) -> float | None:
+        """When ``task``'s oldest request in flight was sent (any task's, from another one)."""
+        sends = self._sent.get(task)
+        if not sends:
+            task = next(iter(self._sent), None)
+            sends = self._sent.get(task)
+            if not sends:
+                return None
+        sent = sends.popleft()
+        if not sends:
+            del self._sent[task]
+        return sent
+
+    def _busy(self, now: float) -> tuple[int, float]:
+        """Slots held at ``now``, and when the next one ends (inf: at an answer)."""
         tails = self._tails
         ended = bisect.bisect_right(tails, now)
         if ended:
             del tails[:ended]
-        return self._in_flight + len(tails)
+        busy, frees_at = len(tails), tails[0] if tails else math.inf
+        hold = self._pace.in_flight_hold
+        if math.isinf(hold):
+            return busy + self._in_flight, frees_at
+        for sends in self._sent.values():
+            for sent in sends:
+                ends = sent + hold + self._hold
+                if ends > now:
+                    busy += 1
+                    frees_at = min(frees_at, ends)
+        return busy, frees_at
 
-    async def _slot_freed(self, now: float) -> None:
-        if self._tails:  # the earliest answered slot ends then; an answer frees nothing sooner
-            await self._clock.sleep(self._tails[0] - now)
+    async def _slot_freed(self, wait: float) -> None:
+        """Wait for the slot that ends first (``wait`` seconds), or for an answer if none ends.
+
+        An answer cannot free a slot sooner than the first to end: its own slot
+        ends a window after its answer less the floor, later than the slots of
+        requests answered before it.
+        """
+        if not math.isinf(wait):
+            await self._clock.sleep(wait)
             return
         self._wake = asyncio.get_running_loop().create_future()
         try:
@@ -270,16 +335,18 @@ class RateLimiter:
     def slow_down(self) -> None:
         """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64)."""
         self._pace.tightened = True
-        self.floor = min(max(self.floor, self.slowdown * FLOOR_MARGIN), 64.0)
+        self.slowdown_floor = min(max(self.slowdown_floor, self.slowdown * FLOOR_MARGIN), 64.0)
         self.slowdown = min(self.slowdown * 2.0, 64.0)
         self._hold = self._base_hold * self.slowdown
 
     def recovered(self) -> None:
         """An answer came without a rate-limit error: win back a tenth of the way (to the floor)."""
-        if self.floor > 1.0:
-            self.floor = max(1.0, self.floor - (self.floor - 1.0) * FLOOR_FADE - 0.001)
+        if self.slowdown_floor > 1.0:
+            floor = self.slowdown_floor
+            self.slowdown_floor = max(1.0, floor - (floor - 1.0) * FLOOR_FADE - 0.001)
         if self.slowdown > 1.0:
-            self.slowdown = max(self.floor, self.slowdown - (self.slowdown - 1.0) * 0.1 - 0.01)
+            won_back = self.slowdown - (self.slowdown - 1.0) * 0.1 - 0.01
+            self.slowdown = max(self.slowdown_floor, won_back)
             self._hold = self._base_hold * self.slowdown
 
     async def __aenter__(self) -> RateLimiter:

@@ -11,15 +11,21 @@ across every process that names the same ``key``:
   processes starting together do not burst;
 - ``pause(seconds)`` after a 429 holds every process, not only the one that
   got it;
-- the same two modes (see :mod:`crmkit._throttle`): ``mode="paced"`` (the
-  default) grants by send time in a window widened by the spread of the
-  response times this process measured, and holds no slot after the answer;
-  ``mode="strict"``, and any process's run after its first 429, holds each
-  slot until a window after the answer. Both kinds of grant live in one
-  sorted set, so processes in different modes still share one limit.
+- the same two modes (see :mod:`crmkit._throttle`): ``mode="strict"``, and
+  any process's run after its first 429, holds each slot until a window after
+  its answer; ``mode="paced"`` (the default) ends it a window after the
+  instant the server can have counted the request, the answer's instant less
+  the floor under the response times this process measured. Both kinds of
+  slot live in one sorted set, so processes in different modes still share
+  one limit.
 
 One Lua script per grant decides atomically, on Redis's own clock (the
-processes' clocks may disagree). Within a process, one task at a time asks
+processes' clocks may disagree), and answers how long to wait when it says
+"not yet": until the slot that ends first ends, the spacing or the pause is
+over. A waiter sleeps exactly that long; when the slot it waits for is still
+in flight (its answer will end it sooner), it also wakes when a release is
+published on the key's channel, to which it subscribes (one connection per
+throttle, opened at its first such wait). Within a process, one task at a time asks
 Redis; the others queue locally. Pass it as ``throttle=`` to any client::
 
     throttle = RedisThrottle("redis://127.0.0.1:6379/0", key="amocrm:acme", rate=7)
@@ -49,31 +55,40 @@ local spacing, flight = tonumber(ARGV[3]), tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = redis.call('PTTL', pause)
-if paused > 0 then return paused end
+if paused > 0 then return {paused, 0} end
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', now - window)
-local wait = 0
-if redis.call('ZCARD', slots) >= limit then
-  local oldest = redis.call('ZRANGE', slots, 0, 0, 'WITHSCORES')
-  wait = tonumber(oldest[2]) + window - now
+local wait, shrinks = 0, 0
+local held = redis.call('ZCARD', slots)
+if held >= limit then
+  local ending = redis.call('ZRANGE', slots, held - limit, held - limit, 'WITHSCORES')
+  local ends = tonumber(ending[2])
+  wait = ends + window - now
+  -- A slot still in flight (its end ahead of now) ends sooner once answered.
+  if ends > now then shrinks = 1 end
 end
 local previous = redis.call('GET', last)
 if previous then
   local gap = tonumber(previous) + spacing - now
-  if gap > wait then wait = gap end
+  if gap > wait then wait, shrinks = gap, 0 end
 end
 -- Redis turns a Lua number into an integer by truncation: 0.4 ms would read as "granted".
-if wait > 0 then return math.ceil(wait) end
+if wait > 0 then return {math.ceil(wait), shrinks} end
 redis.call('ZADD', slots, now + flight, ARGV[5])
 redis.call('SET', last, now, 'PX', math.ceil(spacing) + 1000)
-redis.call('PEXPIRE', slots, flight + window + 1000)
-return 0
+-- Never shortens the set's life: another grant's slot may be in flight longer.
+if redis.call('PTTL', slots) < flight + window + 1000 then
+  redis.call('PEXPIRE', slots, flight + window + 1000)
+end
+return {0, 0}
 """
 
-# The answer is in: the slot now ends one window from this instant.
+# The answer is in: the slot now ends one window after this instant less the
+# floor (the paced rule; 0 under the strict one). Waiters are told.
 _RELEASE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', now - tonumber(ARGV[2]), ARGV[1])
+redis.call('PUBLISH', KEYS[1], '1')
 return 1
 """
 
@@ -84,8 +99,8 @@ end
 return 1
 """
 
-#: Longest wait between two asks when Redis says "not yet" (slots in flight end unannounced).
-_MAX_POLL = 0.05
+#: Longest wait between two asks when Redis says "not yet", should a release's message be lost.
+_MAX_WAIT = 1.0
 
 
 class RedisThrottle:
@@ -133,66 +148,80 @@ class RedisThrottle:
         self._pause = self._redis.register_script(_PAUSE)
         owner = uuid.uuid4().hex  # this throttle's prefix; a counter makes each slot unique
         self._names = (f"{owner}:{n}" for n in itertools.count())
-        # The slot each task holds: a request's answer must end its own slot, not
-        # another's (answers come back out of order; ending a slot still in flight
-        # would free it while its request may yet reach the server).
-        self._held: dict[asyncio.Task[Any] | None, deque[str]] = {}
+        # The slot each task holds, and when it was granted: a request's answer
+        # must end its own slot, not another's (answers come back out of order;
+        # ending a slot still in flight would free it while its request may yet
+        # reach the server).
+        self._held: dict[asyncio.Task[Any] | None, deque[tuple[str, float]]] = {}
         self._local = asyncio.Lock()
         self._pending: set[asyncio.Task[Any]] = set()
         self._paused_until = 0.0  # this process's own view, ahead of Redis's
+        self._wakeups: Any = None  # the pub/sub connection, from the first wait
 
     async def acquire(self) -> None:
         """Wait until a request may go; it holds its slot until :meth:`release`."""
+        loop = asyncio.get_running_loop()
         async with self._local:
             # A pause only grows, and is re-read after each sleep.
-            remaining = self._paused_until - asyncio.get_running_loop().time()
+            remaining = self._paused_until - loop.time()
             while remaining > 0:
                 await asyncio.sleep(remaining)
-                remaining = self._paused_until - asyncio.get_running_loop().time()
+                remaining = self._paused_until - loop.time()
             name = next(self._names)
             while True:
-                pacing, widening = self._pace.pacing, self._pace.widening
+                if self._wakeups is not None:  # releases already seen by the script below
+                    while await self._wakeups.get_message(True, timeout=0) is not None:
+                        pass
+                hold = self._pace.in_flight_hold
+                flight = self._flight_ms if math.isinf(hold) else math.ceil(hold * 1000)
                 try:
-                    wait_ms = int(
-                        await self._grant(
+                    wait_ms, shrinks = (
+                        int(value)
+                        for value in await self._grant(
                             keys=self._keys,
-                            args=[
-                                math.ceil(self._window_ms * widening),
-                                self._limit,
-                                self._spacing_ms * widening,
-                                0 if pacing else self._flight_ms,
-                                name,
-                            ],
+                            args=[self._window_ms, self._limit, self._spacing_ms, flight, name],
                         )
                     )
                 except BaseException:
                     # Cancelled with the grant on its way: if Redis granted it, the
                     # slot ends one window from now instead of after in_flight_limit.
-                    self._spawn(self._release(keys=self._keys[:1], args=[name]))
+                    self._spawn(self._release(keys=self._keys[:1], args=[name, 0]))
                     raise
                 if wait_ms <= 0:
-                    if not pacing:  # a paced grant's slot ends a window after it was sent
-                        self._held.setdefault(asyncio.current_task(), deque()).append(name)
+                    held = self._held.setdefault(asyncio.current_task(), deque())
+                    held.append((name, loop.time()))
                     return
-                await asyncio.sleep(min(wait_ms / 1000.0, _MAX_POLL))
+                if shrinks:
+                    await self._wait(min(wait_ms / 1000.0, _MAX_WAIT))
+                else:  # the spacing, a pause or an answered slot: an answer changes nothing
+                    await asyncio.sleep(wait_ms / 1000.0)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a release on this key is published meanwhile."""
+        if self._wakeups is None:
+            self._wakeups = self._redis.pubsub()
+            await self._wakeups.subscribe(self._keys[0])
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            message = await self._wakeups.get_message(True, timeout=left)
+            if message is not None and message.get("type") == "message":
+                return
 
     def release(self) -> None:
-        """An answer is in: the slot the calling task acquired ends one window from now.
+        """An answer is in: the slot the calling task acquired ends a window after its count.
 
         Call it from the task that called :meth:`acquire` (the Session does).
         """
         task = asyncio.current_task()
-        names = self._held.get(task)
-        if not names:
+        held = self._held.get(task)
+        if not held:
             return
-        name = names.popleft()
-        if not names:
+        name, granted = held.popleft()
+        if not held:
             del self._held[task]
-        self._spawn(self._release(keys=self._keys[:1], args=[name]))
-
-    def record(self, seconds: float) -> None:
-        """One request's response time (the Session reports each), for the paced mode."""
-        self._pace.record(seconds, asyncio.get_running_loop().time())
+        self._pace.record(asyncio.get_running_loop().time() - granted)
+        floor_ms = int(self._pace.floor * 1000)  # truncated: a slot ends no sooner
+        self._spawn(self._release(keys=self._keys[:1], args=[name, floor_ms]))
 
     def slow_down(self) -> None:
         """A rate-limit answer came: this process keeps the strict rule from now on."""
@@ -200,7 +229,7 @@ class RedisThrottle:
 
     @property
     def pacing(self) -> bool:
-        """Whether this process's grants are paced by send time now."""
+        """Whether this process's slots end a window after the count (else after the answer)."""
         return self._pace.pacing
 
     def pause(self, seconds: float) -> None:
@@ -214,6 +243,8 @@ class RedisThrottle:
         """Finish pending slot updates; close the Redis client if this throttle made it."""
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._wakeups is not None:
+            await self._wakeups.aclose()
         if self._owns_client:
             await self._redis.aclose()
 

@@ -158,3 +158,31 @@ def test_bad_arguments_are_refused():
         RedisThrottle("redis://127.0.0.1:1/0", key="k", rate=0)
     with pytest.raises(ValueError, match="key"):
         RedisThrottle("redis://127.0.0.1:1/0", key="", rate=1)
+
+
+async def test_a_waiting_throttle_asks_redis_only_when_a_slot_may_be_free(redis_url):
+    """The script says how long to wait: no polling (every 50 ms before: ~6 scripts a request)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    throttle = RedisThrottle(client, key="counted-account", rate=5, mode="strict")
+    try:
+        await client.config_resetstat()
+
+        async def one() -> None:
+            await throttle.acquire()
+            await asyncio.sleep(0.02)  # the answer
+            throttle.release()
+
+        started = time.monotonic()
+        await asyncio.gather(*(one() for _ in range(15)))
+        assert time.monotonic() - started > 2.0  # 15 at 5/s, each slot a window past its answer
+        await throttle.aclose()
+        stats = await client.info("commandstats")
+        scripts = sum(
+            int(stats.get(k, {}).get("calls", 0)) for k in ("cmdstat_evalsha", "cmdstat_eval")
+        )
+        # a grant and a release each, and about one "not yet" a request
+        assert scripts <= 15 * 3.5, scripts
+    finally:
+        await client.aclose()
