@@ -86,7 +86,8 @@ def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path
             entities=["orders"],
         )
     )
-    scheduler = subprocess.Popen(
+    lines: list[str] = []
+    with subprocess.Popen(  # leaving the block closes its pipe and waits for it
         [
             sys.executable,
             "-m",
@@ -101,15 +102,15 @@ def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path
         ],
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert scheduler.stderr is not None
-    lines: list[str] = []
-    while len(lines) < 3:  # a line each period; the job stays queued (no worker runs)
-        line = scheduler.stderr.readline()
-        assert line, "the scheduler stopped"
-        if "crmkit: queued" in line:
-            lines.append(line)
-    scheduler.terminate()
-    scheduler.wait(timeout=10)
+    ) as scheduler:
+        assert scheduler.stderr is not None
+        try:
+            while len(lines) < 3:  # a line each period; the job stays queued (no worker runs)
+                line = scheduler.stderr.readline()
+                assert line, "the scheduler stopped"
+                if "crmkit: queued" in line:
+                    lines.append(line)
+        finally:
+            scheduler.terminate()
     assert "queued 1 job(s); 0 already" in lines[0]
     assert all("queued 0 job(s); 1 already" in line for line in lines[1:3])
