@@ -15,8 +15,8 @@ coroutines and unraisable exceptions are errors). This plugin adds:
   any test;
 - a check that fails an anyio test which leaves a task of its own running when it
   and its fixtures are done (asyncio would cancel it silently when the loop closes);
-- a garbage collection after every test, so that an object leaked in a reference
-  cycle warns during the test that leaked it, not during a later one;
+- a garbage collection (of the young generations) after every test, so that an object
+  leaked in a reference cycle warns during the test that leaked it, not a later one;
 - a summary of asyncio's "Executing <Task> took N seconds" warnings: not errors (a
   loaded machine can make any step slow), but a long one can point at a blocking
   call inside the event loop. The threshold is generous (``SLOW_CALLBACK``).
@@ -99,8 +99,12 @@ def _leak_checks(request: pytest.FixtureRequest) -> Iterator[None]:
         # Set up first, so torn down last: after the test's own async fixtures.
         request.getfixturevalue("_no_pending_tasks")
     yield
-    # Objects leaked in a reference cycle warn now, in this test's teardown.
-    gc.collect()
+    # Objects leaked in a reference cycle warn now, in this test's teardown. The young
+    # generations only: a full collection costs ~60 ms with dlt and duckdb loaded (a
+    # minute over the suite). What survived into the oldest one, or is still held (a
+    # failed test's traceback holds its frames), warns at a later full collection, at
+    # the latest at the end of the run, which then fails.
+    gc.collect(1)
     errors = _log.take_errors()
     _log.test = "(outside any test)"
     if errors:
