@@ -75,6 +75,11 @@ _log.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "asyncio_debug_off: a benchmark-sized test (10,000 tasks) whose loop runs without "
+        "debug mode, which records a stack per task and callback; the leak checks still apply",
+    )
     asyncio.set_event_loop_policy(_DebugPolicy())
     logging.getLogger("asyncio").addHandler(_log)
 
@@ -84,9 +89,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def anyio_backend() -> tuple[str, dict[str, Any]]:
-    """anyio's tests run on asyncio, in debug mode."""
-    return ("asyncio", {"debug": True})
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """anyio's tests run on asyncio, in debug mode (but for ``asyncio_debug_off`` ones)."""
+    return ("asyncio", {"debug": request.node.get_closest_marker("asyncio_debug_off") is None})
 
 
 @pytest.fixture(autouse=True)

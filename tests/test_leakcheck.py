@@ -159,3 +159,9 @@ def test_each_leak_fails_its_test(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_the_suite_runs_asyncio_in_debug_mode() -> None:
     assert asyncio.get_running_loop().get_debug()
+
+
+@pytest.mark.anyio
+@pytest.mark.asyncio_debug_off
+async def test_a_benchmark_sized_test_can_run_without_it() -> None:
+    assert not asyncio.get_running_loop().get_debug()
