@@ -1,4 +1,5 @@
-"""Shared fixtures: the anyio plugin on asyncio, a virtual clock, sandbox helpers."""
+"""Shared fixtures: a virtual clock, sandbox helpers; ``tests/_leakcheck.py`` runs anyio's
+tests on asyncio in debug mode and fails a test that leaks."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ from typing import Any
 
 import pytest
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+pytest_plugins = ["tests._leakcheck"]
 
 
 class VirtualClock:

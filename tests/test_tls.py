@@ -71,6 +71,22 @@ async def https_server(context: ssl.SSLContext) -> AsyncIterator[tuple[str, list
         finally:
             writer.close()
 
+    # In debug mode asyncio hands each failed incoming handshake to the loop's exception
+    # handler; here the server's side of a refused handshake (an SSL error, or the client
+    # hanging up) is expected, anything else not.
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def on_error(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        refused = str(context.get("message", "")).startswith("Error on transport creation")
+        if refused and isinstance(context.get("exception"), (ssl.SSLError, ConnectionError)):
+            return
+        if previous is None:
+            loop.default_exception_handler(context)
+        else:
+            previous(loop, context)
+
+    loop.set_exception_handler(on_error)
     server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
     port = server.sockets[0].getsockname()[1]
     try:
@@ -78,6 +94,8 @@ async def https_server(context: ssl.SSLContext) -> AsyncIterator[tuple[str, list
     finally:
         server.close()
         await server.wait_closed()
+        # on_error stays: a refused handshake can still be reported after the server
+        # closed, and on_error hands anything else to the handler it replaced.
 
 
 def crmkit_client(ca: trustme.CA) -> httpx.AsyncClient:

@@ -202,6 +202,7 @@ async def test_too_many_requests_op_errors_pause_and_retry_those_ops():
 # -- the batcher -------------------------------------------------------------------
 
 
+@pytest.mark.asyncio_debug_off  # 10,000 tasks: ~1 s, 14-20 s in debug mode
 async def test_10000_concurrent_creates_in_at_most_100_requests():
     sandbox = CorezoidSandbox()
     async with client_for(sandbox) as cz, cz.batch(max_ops=100) as batch:
@@ -215,6 +216,7 @@ async def test_10000_concurrent_creates_in_at_most_100_requests():
         assert sandbox.tasks()[result.obj_id]["data"] == {"n": n}
 
 
+@pytest.mark.asyncio_debug_off  # 10,000 tasks: ~1 s, 14-20 s in debug mode
 async def test_10000_creates_exactly_once_when_5_percent_of_connections_drop():
     sandbox = CorezoidSandbox(faults=FaultPlan(drop_after=0.05, seed=5))
     async with client_for(sandbox) as cz:

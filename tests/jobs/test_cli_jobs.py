@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import redis
 from crmkit.amocrm.sandbox import AmoCRMSandbox
@@ -74,7 +76,8 @@ def test_enqueue_run_and_status(redis_url, tmp_path, capsys):
     assert rows["leads"][-1].startswith("20")  # the watermark, an ISO instant
 
 
-def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path):
+def _unreachable_account(redis_url: str, tmp_path: Path) -> Path:
+    """An empty Redis and one RetailCRM account on a port nobody serves (no job runs)."""
     redis.Redis.from_url(redis_url).flushdb()
     config = tmp_path / "accounts.toml"
     config.write_text(
@@ -86,7 +89,13 @@ def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path
             entities=["orders"],
         )
     )
-    scheduler = subprocess.Popen(
+    return config
+
+
+def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path):
+    config = _unreachable_account(redis_url, tmp_path)
+    lines: list[str] = []
+    with subprocess.Popen(  # leaving the block closes its pipe and waits for it
         [
             sys.executable,
             "-m",
@@ -101,15 +110,28 @@ def test_enqueue_every_keeps_queueing_without_doubling_a_job(redis_url, tmp_path
         ],
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert scheduler.stderr is not None
-    lines: list[str] = []
-    while len(lines) < 3:  # a line each period; the job stays queued (no worker runs)
-        line = scheduler.stderr.readline()
-        assert line, "the scheduler stopped"
-        if "crmkit: queued" in line:
-            lines.append(line)
-    scheduler.terminate()
-    scheduler.wait(timeout=10)
+    ) as scheduler:
+        assert scheduler.stderr is not None
+        try:
+            while len(lines) < 3:  # a line each period; the job stays queued (no worker runs)
+                line = scheduler.stderr.readline()
+                assert line, "the scheduler stopped"
+                if "crmkit: queued" in line:
+                    lines.append(line)
+        finally:
+            scheduler.terminate()
     assert "queued 1 job(s); 0 already" in lines[0]
     assert all("queued 0 job(s); 1 already" in line for line in lines[1:3])
+
+
+def test_worker_closes_its_event_loop(redis_url, tmp_path, monkeypatch):
+    """arq's Worker.run() leaves its loop open; ``crmkit worker`` closes it when done."""
+    config = _unreachable_account(redis_url, tmp_path)
+    made: list[asyncio.AbstractEventLoop] = []
+    new_event_loop = asyncio.new_event_loop
+    monkeypatch.setattr(
+        asyncio, "new_event_loop", lambda: made.append(new_event_loop()) or made[-1]
+    )
+    command = ["worker", "--config", str(config), "--redis", redis_url, "--out", str(tmp_path)]
+    assert main([*command, "--burst"]) == 0  # an empty queue: burst mode ends at once
+    assert len(made) == 1 and made[0].is_closed()

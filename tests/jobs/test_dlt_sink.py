@@ -62,12 +62,14 @@ async def test_a_job_syncs_into_duckdb_then_only_what_changed(redis_url, tmp_pat
         )
         board = await _run_burst(redis_url, config, tmp_path / "out")
         first = await board.read("acme", "leads")
+        await board.redis.aclose()
         listed = sandbox.requests_by_path.get("/api/v4/leads", 0)
         sandbox.clock.advance(10)
         changed = sorted(sandbox.entities["leads"])[:3]
         sandbox.touch("leads", changed, name="renamed")
         board = await _run_burst(redis_url, config, tmp_path / "out")
         second = await board.read("acme", "leads")
+        await board.redis.aclose()
     assert first["state"] == "done" and second["state"] == "done", (first, second)
     assert listed == 5  # 45 leads, 10 a page: 5 pages, loaded two at a time
     assert int(second["records"]) == 3  # only the changed ones

@@ -119,7 +119,7 @@ async def test_a_lease_holder_killed_before_its_call_delays_the_others_by_one_le
         holder = _start(served.url, redis_url, key, 1, mode="hold")
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         os.kill(holder.pid, signal.SIGKILL)
-        holder.wait()
+        holder.communicate(timeout=30)  # waits, and closes its pipes
         started = time.monotonic()
 
         ids = await asyncio.gather(*(_account_id(served.url, store) for _ in range(20)))
@@ -150,7 +150,7 @@ async def test_a_refresher_killed_after_the_rotation_costs_one_refused_call_then
         doomed.stdin.flush()
         assert doomed.stdout.readline().strip() == "ROTATED"
         os.kill(doomed.pid, signal.SIGKILL)
-        doomed.wait()
+        doomed.communicate(timeout=30)  # waits, and closes its pipes
         assert sandbox.refreshes == 1  # rotated on the server, saved nowhere
 
         async def one() -> BaseException | int:

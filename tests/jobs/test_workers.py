@@ -31,6 +31,7 @@ async def test_three_workers_export_20_accounts_exactly_once_through_a_sigkill(r
     config, out = tmp_path / "accounts.toml", tmp_path / "out"
     redis = aioredis.Redis.from_url(redis_url)
     await redis.flushdb()
+    await redis.aclose()
     # "amo-big" runs longest (15 pages at 4/s): the victim is killed while it runs it.
     big = {"leads": 150, "rate_limit": 4}
     with (

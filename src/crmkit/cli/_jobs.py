@@ -101,8 +101,19 @@ def _worker(args: argparse.Namespace) -> int:
         slice_seconds=args.slice,
         burst=args.burst,
     )
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    Worker(**settings).run()
+    # arq's Worker.run() runs on the current loop and leaves it open: close it here, after
+    # its async generators and the threads of asyncio.to_thread (the dlt loads) are done.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        Worker(**settings).run()
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
     return 0
 
 
