@@ -52,14 +52,15 @@ async def test_two_clients_each_told_twice_the_account_rate_never_reach_the_bloc
 
 
 async def test_one_client_told_more_than_twice_the_account_rate_adapts_within_a_few_refusals():
-    """The account takes 5/s, the client believes 12/s: 32 requests, at most 5 refused.
+    """The account takes 5/s, the client believes 12/s: 32 requests, at most 3 refused.
 
     Before the throttle's spacing slowed with its slots and its recovery kept a
     floor, such a client went on bursting at its configured rate between 429s:
     6 violations here, 8-10 in 60 requests at 7/s on 3/s (10 at most 3 now).
-    With that change alone this test saw 4; with the paced rule that trusts a
-    floor after 3 answers (not 10) merged beside it, 5 (where the fifth comes
-    from is not yet traced); the block threshold (20) stays far off.
+    With that change 4, then 5 once a merge lost the slowed spacing (sends
+    resumed at 1/12 s after each pause, 429 every sixth request). Now the first
+    refusal also sets the rate from the answers the server took in the window
+    before it (5 -> 4.5/s) and recovery stops there: 1-2 refusals.
     """
     sandbox = AmoCRMSandbox(leads=200, rate_limit=5, block_after=20)
     async with amo(sandbox, 12) as client:
@@ -69,7 +70,7 @@ async def test_one_client_told_more_than_twice_the_account_rate_adapts_within_a_
         )
         slowdown = client.session.throttle.slowdown
     assert all(len(p) == 100 for p in pages)
-    assert sandbox.limiter is not None and 0 < sandbox.limiter.violations() <= 5
+    assert sandbox.limiter is not None and 0 < sandbox.limiter.violations() <= 3
     assert not sandbox.blocked and slowdown >= 2.0
 
 

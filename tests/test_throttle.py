@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -248,3 +249,30 @@ def test_after_rate_limit_answers_the_spacing_widens_and_recovery_stops_at_a_flo
     for _ in range(60):  # 60 answers later it still spaces well below 7/found
         limiter.recovered()
     assert limiter.spacing >= 1.15 * found / 7
+
+
+async def test_a_refusal_sets_the_rate_from_the_answers_the_server_took_and_sends_follow_it(clock):
+    """Told 12/s, the server took 5 answers in the second before refusing one.
+
+    The limiter drops to 0.9 x 5 = 4.5/s at once (not to 6/s, which the server
+    refuses again), recovery stops there, and the send instants acquire picks
+    are spaced by the slowed spacing (a merge once kept 1/12 s between sends
+    after a refusal: the property said one thing and acquire did another).
+    """
+    limiter = crmkit.RateLimiter(12, margin=0.0, mode="strict", clock=clock)
+    for _ in range(5):
+        await _answer_after(limiter, clock, 0.01)
+        limiter.recovered()
+    limiter.slow_down()
+    assert limiter.slowdown == pytest.approx(12 / 4.5)
+    for _ in range(40):
+        limiter.recovered()
+    assert limiter.slowdown >= 0.9 * 12 / 4.5  # the floor holds (fading 0.2 % an answer)
+    clock.now += 5.0  # past every held slot
+    sends = []
+    for _ in range(6):
+        await limiter.acquire()
+        sends.append(clock.now)
+        limiter.release()
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    assert min(gaps) == pytest.approx(limiter.spacing) and min(gaps) > 1 / 5

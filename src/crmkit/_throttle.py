@@ -66,9 +66,10 @@ requests at full spacing would overrun a stricter window however long the
 slots are held); each answer without one wins a tenth of the way back, never
 back to pacing, and never past a floor: the slowdown a rate-limit answer found
 too fast, and a quarter more (a memory that fades over some hundreds of
-answers). A server stricter than configured is met within a few answers
-instead of being hit again and again,
-which is how amoCRM accounts get blocked.
+answers), nor past the rate the server showed it takes (0.9 of the answers it
+gave without refusal in the window before its refusal). A server stricter
+than configured is met within a few answers instead of being hit again and
+again, which is how amoCRM accounts get blocked.
 
 Both rules also space requests at least ``1/rate`` apart: no start-up burst.
 ``pause(seconds)`` holds every waiter, and so every task of the Session that
@@ -99,6 +100,9 @@ __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 FLOOR_MARGIN = 1.25
 #: The share of the floor's excess over 1 each answer without a rate-limit answer forgets.
 FLOOR_FADE = 0.002
+#: After a rate-limit answer, the share of the answers taken over the last window
+#: the rate drops to (at most: halving may slow it more).
+LEARNED_SHARE = 0.9
 #: Answers before the paced mode trusts a floor under the response times.
 MIN_SAMPLES = 3
 #: Answers before a request still in flight may free its slot unanswered.
@@ -222,6 +226,9 @@ class RateLimiter:
         self.slowdown = 1.0
         #: The least slowdown recovery goes back to (set by rate-limit answers, fading).
         self.slowdown_floor = 1.0
+        # When the answers without a rate-limit error came, over the last window:
+        # how many the server took just before it refused one.
+        self._accepted: deque[float] = deque()
 
     # -- the two rules ---------------------------------------------------------
 
@@ -270,7 +277,7 @@ class RateLimiter:
             # Taken together, after the last await: a cancelled waiter took nothing.
             self._in_flight += 1
             self._sent.setdefault(asyncio.current_task(), deque()).append(now)
-            self._next_at = now + self._interval
+            self._next_at = now + self.spacing
 
     def release(self) -> None:
         """The answer to an acquired request is in: its slot ends a window after it was counted."""
@@ -333,14 +340,36 @@ class RateLimiter:
             self._wake = None
 
     def slow_down(self) -> None:
-        """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64)."""
+        """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64).
+
+        Slower still when the answers that came without one over the last window
+        say the server takes fewer: it refused with at most that many counted, so
+        the rate drops to :data:`LEARNED_SHARE` of that count, and recovery stops
+        there (a client told 12/s on a 5/s account goes to 4.5/s at its first
+        refusal and stays under 5/s, not to 6/s and back up to a second refusal).
+        """
         self._pace.tightened = True
-        self.slowdown_floor = min(max(self.slowdown_floor, self.slowdown * FLOOR_MARGIN), 64.0)
-        self.slowdown = min(self.slowdown * 2.0, 64.0)
+        floor = self.slowdown * FLOOR_MARGIN
+        accepted = self._accepted_within(self._clock.monotonic())
+        if self.rate is not None and accepted:
+            floor = max(floor, self.rate / (accepted * LEARNED_SHARE))
+        self.slowdown_floor = min(max(self.slowdown_floor, floor), 64.0)
+        self.slowdown = min(max(self.slowdown * 2.0, floor), 64.0)
         self._hold = self._base_hold * self.slowdown
+
+    def _accepted_within(self, now: float) -> int:
+        """Answers without a rate-limit error in the window before ``now``."""
+        accepted = self._accepted
+        while accepted and accepted[0] <= now - self._base_hold:
+            accepted.popleft()
+        return len(accepted)
 
     def recovered(self) -> None:
         """An answer came without a rate-limit error: win back a tenth of the way (to the floor)."""
+        if self.rate is not None:
+            now = self._clock.monotonic()
+            self._accepted_within(now)
+            self._accepted.append(now)
         if self.slowdown_floor > 1.0:
             floor = self.slowdown_floor
             self.slowdown_floor = max(1.0, floor - (floor - 1.0) * FLOOR_FADE - 0.001)
