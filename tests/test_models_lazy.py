@@ -42,14 +42,14 @@ def eager() -> Lead:
     )
 
 
-def test_an_answer_builds_a_lazy_model_that_fills_a_field_when_read():
+def test_an_answer_builds_a_lazy_model_whose_fields_are_filled_at_the_first_read():
     lead = from_wire(dict(WIRE), Lead)
     assert type(lead) is not Lead and lead.__class__ is Lead and isinstance(lead, Lead)
-    slot = Lead.__dict__["price"]  # the model's own slot, empty until read
+    price, name = Lead.__dict__["price"], Lead.__dict__["name"]  # the model's own slots
     with pytest.raises(AttributeError):
-        slot.__get__(lead)
+        price.__get__(lead)
     assert lead.price == 100
-    assert slot.__get__(lead) == 100
+    assert price.__get__(lead) == 100 and name.__get__(lead) == "Deal"
 
 
 def test_a_lazy_model_equals_prints_and_converts_as_the_eager_one():

@@ -288,14 +288,16 @@ def _fast(cls: type[Any]) -> Callable[[Any], Any]:
     return built  # type: ignore[no-any-return]
 
 
-# -- lazy models: a model that converts each field when it is first read ------------
+# -- lazy models: a model that converts its fields when one is first read ----------
 #
 # Building every field of every listed record was still most of a typed listing's
 # CPU (``benchmarks/bench_cpu.py``). A lazy model is an instance of a generated
 # subclass of the model class with one more slot, the wire mapping it came from;
 # its own slots stay empty until a field is read, when ``__getattr__`` (reached only
-# for an empty slot) converts that field, fills the slot, and later reads are plain
-# slot reads. It reports the model class as its ``__class__``, so it prints,
+# for an empty slot) converts the fields and fills their slots, and later reads
+# are plain slot reads. (Filling one field a read cost twice an eager build for a
+# caller reading every field; filling all at the first read costs about one.)
+# It reports the model class as its ``__class__``, so it prints,
 # compares, unstructures, evolves and pickles as an eager instance of that class
 # would (``isinstance`` holds; only ``type()`` shows the subclass).
 #
@@ -447,13 +449,17 @@ def _lazy_factory(cls: type[Any]) -> Callable[[Any], Any] | None:
             readers[field.name] = _reader(cls, field, n, plan[field.name])
     fill = object.__setattr__
 
+    every = tuple(readers.items())
+
     def __getattr__(self: Any, name: str) -> Any:
-        read = readers.get(name)
-        if read is None:
+        # The first read fills every field: a caller reading them all then pays one
+        # call here, not one per field (which cost twice an eager build).
+        if name not in readers:
             raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
-        value = read(wire(self))
-        fill(self, name, value)
-        return value
+        data = wire(self)
+        for field, read in every:
+            fill(self, field, read(data))
+        return getattr(self, name)
 
     def __reduce__(self: Any) -> tuple[Any, ...]:
         return from_wire, (wire(self), cls)
