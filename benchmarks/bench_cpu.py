@@ -10,7 +10,9 @@ time, ``time.process_time``):
 - crmkit's list with typed models (the default API);
 - crmkit's list with the records as the platform sent them (``crmkit._models.Wire``,
   what the export uses; "n/a" where the strategy needs its models);
-- the CLI's export to a JSON Lines file (``crmkit export ... --out``), in process.
+- the CLI's export to a JSON Lines file (``crmkit export ... --out``), in process;
+- the typed list and the export again over ``crmkit.aiohttp_transport()``
+  (``--transport aiohttp``; "n/a" where it or ``httpx-aiohttp`` is missing).
 
     python benchmarks/bench_cpu.py [--records N] [--repeat R] [--only amocrm,retailcrm,vtiger]
 
@@ -76,20 +78,33 @@ def vtiger_vendor(url: str) -> int:
             return seen
 
 
-def crmkit_list(platform: str, url: str, raw: bool) -> Callable[[], int] | None:
+def has_aiohttp_transport() -> bool:
+    try:
+        crmkit.aiohttp_transport()
+    except (AttributeError, ImportError):
+        return False
+    return True
+
+
+def crmkit_list(
+    platform: str, url: str, raw: bool, aiohttp: bool = False
+) -> Callable[[], int] | None:
     if raw and (_as_wire is None or platform == "vtiger"):
         return None  # vtiger's records are mappings of the wire fields already
+    if aiohttp and not has_aiohttp_transport():
+        return None
 
     async def run() -> int:
         seen = 0
+        options: dict[str, Any] = {"rate_limit": None, "allow_insecure_http": True}
+        if aiohttp:
+            options["transport"] = crmkit.aiohttp_transport()
         if platform == "amocrm":
-            client: Any = crmkit.AmoCRM(
-                base_url=url, access_token=TOKEN, rate_limit=None, allow_insecure_http=True
-            )
+            client: Any = crmkit.AmoCRM(base_url=url, access_token=TOKEN, **options)
         elif platform == "retailcrm":
-            client = crmkit.RetailCRM(url, RETAIL_KEY, rate_limit=None, allow_insecure_http=True)
+            client = crmkit.RetailCRM(url, RETAIL_KEY, **options)
         else:
-            client = crmkit.Vtiger(url, VT_USER, VT_KEY, rate_limit=None, allow_insecure_http=True)
+            client = crmkit.Vtiger(url, VT_USER, VT_KEY, **options)
         async with client:
             if platform == "amocrm":
                 paginator = client.leads.list()
@@ -106,7 +121,11 @@ def crmkit_list(platform: str, url: str, raw: bool) -> Callable[[], int] | None:
     return lambda: asyncio.run(run())
 
 
-def cli_export(platform: str, url: str, out: Path) -> Callable[[], int]:
+def cli_export(
+    platform: str, url: str, out: Path, aiohttp: bool = False
+) -> Callable[[], int] | None:
+    if aiohttp and not has_aiohttp_transport():
+        return None
     account = {
         "amocrm": ["amocrm", "leads", "--token", TOKEN],
         "retailcrm": ["retailcrm", "customers", "--api-key", RETAIL_KEY, "--page-size", "100"],
@@ -116,6 +135,7 @@ def cli_export(platform: str, url: str, out: Path) -> Callable[[], int]:
     def run() -> int:
         out.unlink(missing_ok=True)
         argv = ["export", *account, "--url", url, "--out", str(out), "--rate-limit", "0"]
+        argv += ["--transport", "aiohttp"] if aiohttp else []
         with contextlib.redirect_stderr(io.StringIO()):
             code = crmkit.cli.main([*argv, "--quiet"])
         if code != 0:
@@ -149,11 +169,14 @@ def main(records: int, repeat: int, only: list[str]) -> None:
             with served_in_subprocess(code, ready_timeout=180) as url:
                 name, vendor = vendors[platform]
                 vendor(url)  # warm the server's caches alike for every round
+                out = Path(tmp) / "out.jsonl"
                 rounds: list[tuple[str, Callable[[], Any] | None]] = [
                     (name, lambda: vendor(url)),  # noqa: B023
                     ("crmkit, typed models", crmkit_list(platform, url, raw=False)),
                     ("crmkit, raw (Wire)", crmkit_list(platform, url, raw=True)),
                     ("crmkit export -> JSONL", cli_export(platform, url, Path(tmp) / "out.jsonl")),
+                    ("typed, aiohttp transport", crmkit_list(platform, url, False, aiohttp=True)),
+                    ("export, aiohttp transport", cli_export(platform, url, out, aiohttp=True)),
                 ]
                 base = None
                 for label, run in rounds:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from ._aiohttp import aiohttp_transport
 from ._clock import Clock, SystemClock
 from ._log import RedactingFilter, redact_url
 from ._mapping import ErrorMapper, default_error_mapper, error_for_status
@@ -73,6 +74,7 @@ __all__ = [
     "Vtiger",
     "WriteResult",
     "__version__",
+    "aiohttp_transport",
     "default_error_mapper",
     "error_for_status",
     "make_ssl_context",

@@ -214,6 +214,53 @@ def _value_fn(kind: Any) -> Callable[[Any], Any]:
     return lambda value: converter.structure(value, kind)
 
 
+def _field_code(
+    cls: type[Any], n: int, field: attrs.Attribute[Any], key: str, scope: dict[str, Any]
+) -> list[str]:
+    """Lines reading ``field`` from ``data`` into ``v{n}``, converted (the builder's body)."""
+    kind, var, default = field.type, f"v{n}", field.default
+    members = typing.get_args(kind)
+    optional = (
+        typing.get_origin(kind) in (types.UnionType, typing.Union)
+        and len(members) == 2
+        and type(None) in members
+    )
+    if optional:
+        kind = next(member for member in members if member is not type(None))
+    if kind is Any:
+        convert = None
+    elif kind is datetime:  # unix seconds, the usual case, without a call to _instant
+        scope.update(ts=_fromtimestamp, utc=timezone.utc, instant=_instant)
+        convert = f"{var} = ts({var}, utc) if type({var}) is int else instant({var}, None)"
+    elif kind in _SCALARS:
+        scope[f"h{n}"], scope[f"t{n}"] = _SCALARS[kind], kind
+        convert = f"{var} = {var} if type({var}) is t{n} else h{n}({var}, t{n})"
+    else:
+        scope[f"f{n}"] = _value_fn(kind)
+        convert = f"{var} = f{n}({var})"
+    lines = []
+    if default is attrs.NOTHING:
+        lines.append(f"    {var} = data[{key!r}]")
+        branch = "if"
+    elif default is None and optional:
+        lines.append(f"    {var} = data.get({key!r})")
+        branch = "if"
+    else:
+        if isinstance(default, _FACTORY):
+            if default.takes_self:
+                raise TypeError(f"{cls.__name__}.{field.name}: a factory taking self")
+            scope[f"d{n}"], fill = default.factory, f"d{n}()"
+        else:
+            scope[f"d{n}"], fill = default, f"d{n}"
+        lines.append(f"    {var} = data.get({key!r}, MISSING)")
+        lines.append(f"    if {var} is MISSING: {var} = {fill}")
+        branch = "elif"
+    if convert is not None:
+        guard = f"{var} is not None" if optional else "True"
+        lines.append(f"    {branch} {guard}: {convert}")
+    return lines
+
+
 def _fast(cls: type[Any]) -> Callable[[Any], Any]:
     """The generated builder of ``cls``: takes a mapping, returns the model or raises."""
     built = _FAST.get(cls)
@@ -232,51 +279,236 @@ def _fast(cls: type[Any]) -> Callable[[Any], Any]:
             lines.append("    extra = {k: v for k, v in data.items() if k not in known}")
             args.append("extra=extra")
             continue
-        key, kind, var, default = keys[field.name], field.type, f"v{n}", field.default
-        members = typing.get_args(kind)
-        optional = (
-            typing.get_origin(kind) in (types.UnionType, typing.Union)
-            and len(members) == 2
-            and type(None) in members
-        )
-        if optional:
-            kind = next(member for member in members if member is not type(None))
-        if kind is Any:
-            convert = None
-        elif kind is datetime:  # unix seconds, the usual case, without a call to _instant
-            scope.update(ts=_fromtimestamp, utc=timezone.utc, instant=_instant)
-            convert = f"{var} = ts({var}, utc) if type({var}) is int else instant({var}, None)"
-        elif kind in _SCALARS:
-            scope[f"h{n}"], scope[f"t{n}"] = _SCALARS[kind], kind
-            convert = f"{var} = {var} if type({var}) is t{n} else h{n}({var}, t{n})"
-        else:
-            scope[f"f{n}"] = _value_fn(kind)
-            convert = f"{var} = f{n}({var})"
-        if default is attrs.NOTHING:
-            lines.append(f"    {var} = data[{key!r}]")
-            branch = "if"
-        elif default is None and optional:
-            lines.append(f"    {var} = data.get({key!r})")
-            branch = "if"
-        else:
-            if isinstance(default, _FACTORY):
-                if default.takes_self:
-                    raise TypeError(f"{cls.__name__}.{field.name}: a factory taking self")
-                scope[f"d{n}"], fill = default.factory, f"d{n}()"
-            else:
-                scope[f"d{n}"], fill = default, f"d{n}"
-            lines.append(f"    {var} = data.get({key!r}, MISSING)")
-            lines.append(f"    if {var} is MISSING: {var} = {fill}")
-            branch = "elif"
-        if convert is not None:
-            guard = f"{var} is not None" if optional else "True"
-            lines.append(f"    {branch} {guard}: {convert}")
-        args.append(f"{field.name}={var}" if field.kw_only else var)
+        lines += _field_code(cls, n, field, keys[field.name], scope)
+        args.append(f"{field.name}=v{n}" if field.kw_only else f"v{n}")
     lines.append(f"    return cls({', '.join(args)})")
     code = compile("\n".join(lines), f"<crmkit builder {cls.__qualname__}>", "exec")
     exec(code, scope)  # generated once per model class, from its own fields only
     built = _FAST[cls] = scope["build"]
     return built  # type: ignore[no-any-return]
+
+
+# -- lazy models: a model that converts its fields when one is first read ----------
+#
+# Building every field of every listed record was still most of a typed listing's
+# CPU (``benchmarks/bench_cpu.py``). A lazy model is an instance of a generated
+# subclass of the model class with one more slot, the wire mapping it came from;
+# its own slots stay empty until a field is read, when ``__getattr__`` (reached only
+# for an empty slot) converts the fields and fills their slots, and later reads
+# are plain slot reads. (Filling one field a read cost twice an eager build for a
+# caller reading every field; filling all at the first read costs about one.)
+# It reports the model class as its ``__class__``, so it prints,
+# compares, unstructures, evolves and pickles as an eager instance of that class
+# would (``isinstance`` holds; only ``type()`` shows the subclass).
+#
+# Errors do not move: a generated check reads the exact types the converters take
+# without a call (numbers, text, unix seconds, JSON objects, nested models), and
+# any other answer is built eagerly as before, which accepts it or raises
+# ProtocolError naming its path. The check runs on nested models too, so a read
+# never fails.
+
+_LAZY: dict[type[Any], Callable[[Any], Any] | None] = {}
+
+
+def _lazy_ok(cls: type[Any]) -> bool:
+    """Whether ``cls`` can be built lazily: a plain slotted frozen model, no hooks."""
+    if "__slots__" not in cls.__dict__ or any(
+        hasattr(cls, hook) for hook in ("__attrs_post_init__", "__attrs_pre_init__", "__getattr__")
+    ):
+        return False
+    return all(
+        field.init and field.validator is None and field.converter is None
+        for field in attrs.fields(cls)
+    )
+
+
+def _check_lines(var: str, n: int, kind: Any, scope: dict[str, Any]) -> list[str]:
+    """Lines returning False unless ``var`` (not ``None``) converts without a call."""
+    if kind is Any:
+        return []
+    if kind is datetime:
+        scope["instant"] = _instant  # text: parsed here too, so a bad one is found now
+        return [f"if type({var}) is not int: instant({var}, None)"]
+    if kind in _SCALARS:
+        scope[f"t{n}"] = kind
+        return [f"if type({var}) is not t{n}: return False"]
+    if isinstance(kind, type) and attrs.has(kind):
+        scope[f"c{n}"] = _checker(kind)
+        return [f"if type({var}) is not dict or not c{n}({var}): return False"]
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in _MAPPINGS and args == (str, Any):
+        return [f"if type({var}) is not dict: return False"]
+    if origin is list and len(args) == 1:
+        element, test = args[0], None
+        if isinstance(element, type) and attrs.has(element):
+            scope[f"c{n}"] = _checker(element)
+            test = f"type(x) is not dict or not c{n}(x)"
+        elif typing.get_origin(element) in _MAPPINGS and typing.get_args(element) == (str, Any):
+            test = "type(x) is not dict"
+        elif element in _SCALARS and element is not datetime:
+            scope[f"t{n}"] = element
+            test = f"type(x) is not t{n}"
+        if test is not None:
+            return [
+                f"if type({var}) is not list: return False",
+                f"for x in {var}:",
+                f"    if {test}: return False",
+            ]
+    scope[f"f{n}"] = _value_fn(kind)  # anything else: converted once here to be sure
+    return [f"f{n}({var})"]
+
+
+_CHECKERS: dict[type[Any], Callable[[Any], bool]] = {}
+
+
+def _checker(cls: type[Any]) -> Callable[[Any], bool]:
+    """A generated function: does this mapping build ``cls`` by the fast converters alone?
+
+    It returns False or raises where it does not.
+    """
+    found = _CHECKERS.get(cls)
+    if found is not None:
+        return found
+    _CHECKERS[cls] = lambda data: _CHECKERS[cls](data)  # a model naming itself
+    keys = {name: key for name, key, _ in _plan(cls)}
+    scope: dict[str, Any] = {"MISSING": _MISSING}
+    lines = ["def check(data):"]
+    for n, field in enumerate(attrs.fields(cls)):
+        if field.name == "extra" or not field.init:
+            continue
+        kind = field.type
+        members = typing.get_args(kind)
+        optional = typing.get_origin(kind) in (types.UnionType, typing.Union) and (
+            len(members) == 2 and type(None) in members
+        )
+        if optional:
+            kind = next(member for member in members if member is not type(None))
+        var, key = f"v{n}", keys[field.name]
+        if field.default is attrs.NOTHING:
+            lines.append(f"    if {key!r} not in data: return False")
+        body = _check_lines(var, n, kind, scope)
+        if not body:
+            continue
+        if optional:
+            lines.append(f"    {var} = data.get({key!r})")
+            lines.append(f"    if {var} is not None:")
+        else:
+            lines.append(f"    {var} = data.get({key!r}, MISSING)")
+            lines.append(f"    if {var} is not MISSING:")
+        lines += [f"        {line}" for line in body]
+    lines.append("    return True")
+    code = compile("\n".join(lines), f"<crmkit check {cls.__qualname__}>", "exec")
+    exec(code, scope)  # generated once per model class, from its own fields only
+    found = _CHECKERS[cls] = scope["check"]
+    return found  # type: ignore[no-any-return]
+
+
+def _reader(cls: type[Any], field: attrs.Attribute[Any], n: int, key: str) -> Callable[[Any], Any]:
+    """A generated function reading one field from the wire mapping (checked already)."""
+    kind = field.type
+    members = typing.get_args(kind)
+    if typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in members:
+        kind = next(member for member in members if member is not type(None))
+    element = typing.get_args(kind)[0] if typing.get_origin(kind) is list else None
+    scope: dict[str, Any] = {"MISSING": _MISSING}
+    if isinstance(kind, type) and attrs.has(kind) and _lazy_factory(kind) is not None:
+        field = field.evolve(type=Any)  # read as it came, made lazy below
+        scope["nested"] = _LAZY[kind]
+        tail = f"    return None if v{n} is None else nested(v{n})"
+    elif isinstance(element, type) and attrs.has(element) and _lazy_factory(element) is not None:
+        field = field.evolve(type=Any)
+        scope["nested"] = _LAZY[element]
+        tail = f"    return v{n} if type(v{n}) is not list else [nested(x) for x in v{n}]"
+    else:
+        tail = f"    return v{n}"
+    lines = ["def read(data):", *_field_code(cls, n, field, key, scope), tail]
+    code = compile("\n".join(lines), f"<crmkit read {cls.__qualname__}.{field.name}>", "exec")
+    exec(code, scope)  # generated once per model field
+    return scope["read"]  # type: ignore[no-any-return]
+
+
+def _extra_reader(known: frozenset[str]) -> Callable[[Any], dict[str, Any]]:
+    return lambda data: {k: v for k, v in data.items() if k not in known}
+
+
+def _lazy_factory(cls: type[Any]) -> Callable[[Any], Any] | None:
+    """The function making a lazy ``cls`` of a checked mapping, or None if ``cls`` cannot be."""
+    if cls in _LAZY:
+        return _LAZY[cls]
+    if not _lazy_ok(cls):
+        _LAZY[cls] = None
+        return None
+    # A stand-in while generating, so that a model naming itself does not recurse.
+    _LAZY[cls] = lambda data: _LAZY[cls](data)  # type: ignore[misc]
+    plan = {name: key for name, key, _ in _plan(cls)}
+    readers: dict[str, Callable[[Any], Any]] = {}
+    for n, field in enumerate(attrs.fields(cls)):
+        if field.name == "extra":
+            readers["extra"] = _extra_reader(frozenset(plan.values()))
+        else:
+            readers[field.name] = _reader(cls, field, n, plan[field.name])
+    fill = object.__setattr__
+
+    every = tuple(readers.items())
+
+    def __getattr__(self: Any, name: str) -> Any:
+        # The first read fills every field: a caller reading them all then pays one
+        # call here, not one per field (which cost twice an eager build).
+        if name not in readers:
+            raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+        data = wire(self)
+        for field, read in every:
+            fill(self, field, read(data))
+        return getattr(self, name)
+
+    def __reduce__(self: Any) -> tuple[Any, ...]:
+        return from_wire, (wire(self), cls)
+
+    lazy = type(
+        cls.__name__,
+        (cls,),
+        {
+            "__slots__": ("_crmkit_wire",),
+            "__getattr__": __getattr__,
+            "__reduce__": __reduce__,
+            "__class__": property(lambda self: cls),
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        },
+    )
+    slot = lazy.__dict__["_crmkit_wire"]
+    wire, keep, new = slot.__get__, slot.__set__, object.__new__
+
+    def make(data: Any) -> Any:
+        model: Any = new(lazy)
+        keep(model, data)
+        return model
+
+    _LAZY[cls] = make
+    return make
+
+
+class Wire:
+    """A stand-in model for bulk jobs: ``from_wire(data, Wire)`` is the decoded object itself.
+
+    The CLI's export swaps it into a list's strategy to write each record as the
+    platform sent it, without building a model to turn back into a dict.
+    """
+
+
+_LAZY_BUILD: dict[type[Any], Callable[[Any], Any]] = {Wire: lambda data: data}
+
+
+def _lazy_build(cls: type[Any]) -> Callable[[Any], Any]:
+    """``build(data)``: a lazy ``cls`` of a checked mapping, else None (then built eagerly)."""
+    make, check = _lazy_factory(cls), _checker(cls) if _lazy_ok(cls) else None
+    if make is None or check is None:
+        built: Callable[[Any], Any] = lambda data: None  # noqa: E731
+    else:
+        built = lambda data: make(data) if check(data) else None  # noqa: E731
+    _LAZY_BUILD[cls] = built
+    return built
 
 
 def _detailed(data: Any, cls: type[Any]) -> Any:
@@ -306,16 +538,18 @@ converter.register_structure_hook_factory(
 )
 
 
-class Wire:
-    """A stand-in model for bulk jobs: ``from_wire(data, Wire)`` is the decoded object itself.
-
-    The CLI's export swaps it into a list's strategy to write each record as the
-    platform sent it, without building a model to turn back into a dict.
-    """
-
-
 def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
     """Build ``cls`` from a decoded answer, keeping unknown fields in ``extra``."""
+    if type(data) is dict:
+        lazy = _LAZY_BUILD.get(cls)
+        if lazy is None:
+            lazy = _lazy_build(cls)
+        try:
+            built = lazy(data)
+        except Exception:  # built eagerly below, which accepts it or names the path
+            built = None
+        if built is not None:
+            return built  # type: ignore[no-any-return]
     name = what or cls.__name__
     if not isinstance(data, Mapping):
         raise ProtocolError(f"expected {name} as a JSON object, got {type(data).__name__}")
@@ -338,13 +572,13 @@ def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
 def to_wire(model: Any) -> dict[str, Any]:
     """The wire dict of a model (camelCase keys, ``None`` left out, ``extra`` merged)."""
     out: dict[str, Any] = dict(getattr(model, "extra", None) or {})
-    for attr, key, _ in _plan(type(model)):
+    for attr, key, _ in _plan(model.__class__):
         value = getattr(model, attr)
         if value is None:
             continue
-        if attrs.has(type(value)):
+        if attrs.has(value.__class__):
             value = to_wire(value)
         elif isinstance(value, (list, tuple)):
-            value = [to_wire(v) if attrs.has(type(v)) else v for v in value]
+            value = [to_wire(v) if attrs.has(v.__class__) else v for v in value]
         out[key] = value
     return out

@@ -59,6 +59,19 @@ def test_export_writes_every_record_once_and_json_parses(amocrm, tmp_path):
     assert TOKEN not in done.stdout + done.stderr
 
 
+def test_export_over_the_aiohttp_transport_writes_the_same_lines(amocrm, tmp_path):
+    _, url = amocrm
+    outs = [tmp_path / "httpx.jsonl", tmp_path / "aiohttp.jsonl"]
+    for out, transport in zip(outs, ("httpx", "aiohttp"), strict=True):
+        done = crmkit(
+            "export", "amocrm", "leads", "--url", url, "--out", str(out), "--quiet",
+            "--transport", transport, env={"CRMKIT_AMOCRM_TOKEN": TOKEN},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    assert len(ids_in(outs[1])) == 3000
+
+
 def test_interrupted_export_resumes_with_every_record_exactly_once(amocrm, tmp_path):
     _, url = amocrm
     out, state = tmp_path / "leads.jsonl", tmp_path / "leads.state"

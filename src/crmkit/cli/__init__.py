@@ -119,6 +119,11 @@ def _add_export(commands: Any) -> None:
     how.add_argument("--rate-limit", type=float, help="requests/s (default: the platform's)")
     how.add_argument("--page-size", type=int, help="records a request (capped by the platform)")
     how.add_argument(
+        "--transport",
+        choices=("httpx", "aiohttp"),
+        help="aiohttp: requests over aiohttp, less CPU (extra aiohttp-transport)",
+    )
+    how.add_argument(
         "--allow-insecure-http",
         action="store_true",
         help="allow http:// (loopback addresses are always allowed)",

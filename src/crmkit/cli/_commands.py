@@ -45,6 +45,7 @@ _FLAG_OPTIONS = (
     "rate_limit",
     "page_size",
     "allow_insecure_http",
+    "transport",
 )
 
 

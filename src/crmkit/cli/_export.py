@@ -264,11 +264,14 @@ async def run_export(
             stats.rate_limit = source.rate_limit
             stats.incremental = source.incremental
             stats.session = source.session_stats()
+            # Each page is synced before a checkpoint names it; without one, a run
+            # cannot resume, so the file is synced once, at the end.
+            synced = job.out is not None and (job.state is not None or job.checkpoints is not None)
             async for items, total in source.pages():
                 data = b"".join(_dumps(to_record(item)) for item in items)
                 out.write(data)
                 out.flush()
-                if job.out is not None:
+                if synced:
                     os.fsync(out.fileno())
                 offset += len(data)
                 stats.records += len(items)
@@ -277,6 +280,8 @@ async def run_export(
                 await _save_state(job, source.position(), offset, stats.records, False)
                 if on_page is not None:
                     on_page(stats)
+            if job.out is not None and not synced:
+                os.fsync(out.fileno())
             await _save_state(job, source.position(), offset, stats.records, True)
         stats.status = "done"
     except (asyncio.CancelledError, KeyboardInterrupt):

@@ -27,7 +27,16 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .. import AmoCRM, AsyncPaginator, Corezoid, PaginatorState, RetailCRM, SessionStats, Vtiger
+from .. import (
+    AmoCRM,
+    AsyncPaginator,
+    Corezoid,
+    PaginatorState,
+    RetailCRM,
+    SessionStats,
+    Vtiger,
+    aiohttp_transport,
+)
 from .._log import redact_url
 from .._models import Wire
 from .._tls import LOOPBACK_HOSTS
@@ -163,6 +172,14 @@ def _session_options(spec: ExportSpec, url: str) -> dict[str, Any]:
         options["rate_limit"] = None if float(rate) <= 0 else float(rate)
     insecure = bool(spec.option("allow_insecure_http")) or urlsplit(url).hostname in LOOPBACK_HOSTS
     options["allow_insecure_http"] = insecure
+    transport = spec.option("transport", "httpx")
+    if transport == "aiohttp":
+        try:
+            options["transport"] = aiohttp_transport()
+        except ImportError as exc:
+            raise SpecError(str(exc)) from None
+    elif transport != "httpx":
+        raise SpecError(f"transport must be httpx or aiohttp, not {transport!r}")
     return options
 
 

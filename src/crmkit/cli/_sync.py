@@ -101,6 +101,7 @@ def add_sync_parser(commands: Any) -> None:
     how = sync.add_argument_group("how")
     how.add_argument("--rate-limit", type=float)
     how.add_argument("--page-size", type=int)
+    how.add_argument("--transport", choices=("httpx", "aiohttp"))
     how.add_argument("--allow-insecure-http", action="store_true")
     group = sync.add_mutually_exclusive_group()
     group.add_argument("--quiet", action="store_true", help="print nothing but errors")

@@ -52,7 +52,10 @@ def _items(body: Mapping[str, Any], key: str, model: type[M], response: httpx.Re
             method=response.request.method,
             url=redact_url(response.request.url),
         )
-    return [from_wire(item, model, what=f"{key}[{n}]") for n, item in enumerate(raw)]
+    try:
+        return [from_wire(item, model) for item in raw]
+    except ProtocolError:  # again, naming the place of the bad record (not built per record)
+        return [from_wire(item, model, what=f"{key}[{n}]") for n, item in enumerate(raw)]
 
 
 @attrs.frozen

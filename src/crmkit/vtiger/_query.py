@@ -193,17 +193,25 @@ class QueryStrategy:
             # Short: the end, unless this many may be the server's clamp (not yet known).
             more = floor is None or got >= floor
         floor = max(int(floor or 0), got)
-        cursors: list[dict[str, Any]] = []
-        for index, record in enumerate(records):
-            after: dict[str, Any] = {"floor": floor}
-            after["left"] = None if at.get("left") is None else int(at["left"]) - index - 1
-            if self.shape.keyed:
-                if record.id is None:
-                    raise malformed("query", "a list of records with ids (paging by id)")
-                after["after"] = str(record["id"])  # as vtiger wrote it (parsed already)
-            else:
-                after["offset"] = int(at.get("offset") or 0) + index + 1
-            cursors.append(after)
+        # One cursor per record (the position after it): built in one pass, from
+        # the page's own values read once (a page of 100 records builds 100).
+        wanted = None if at.get("left") is None else int(at["left"])
+        lefts = [None] * got if wanted is None else range(wanted - 1, wanted - 1 - got, -1)
+        cursors: list[dict[str, Any]]
+        if self.shape.keyed:
+            if any(record.id is None for record in records):
+                raise malformed("query", "a list of records with ids (paging by id)")
+            # vtiger's id as it wrote it (parsed already)
+            cursors = [
+                {"floor": floor, "left": left, "after": str(record["id"])}
+                for left, record in zip(lefts, records, strict=True)
+            ]
+        else:
+            start = int(at.get("offset") or 0) + 1
+            cursors = [
+                {"floor": floor, "left": left, "offset": offset}
+                for left, offset in zip(lefts, range(start, start + got), strict=True)
+            ]
         return Page(
             items=records,
             next_cursor=cursors[-1] if more else None,

@@ -200,15 +200,20 @@ class SyncChange:
 def result_of(response: httpx.Response) -> Any:
     """The ``result`` of a successful answer (HTML or empty bodies are ``ProtocolError``)."""
     request = response.request
-    where = {"method": request.method, "url": redact_url(request.url)}
     if not response.content.strip():
-        raise ProtocolError("vtiger answered an empty body", **where)
+        raise ProtocolError(
+            "vtiger answered an empty body", method=request.method, url=redact_url(request.url)
+        )
     body = response_json(response, what="a vtiger JSON answer")
     error = envelope_error(response, body)
     if error is not None:
         raise error
     if not isinstance(body, Mapping) or body.get("success") is not True or "result" not in body:
-        raise ProtocolError("vtiger's answer has no success/result", **where)
+        raise ProtocolError(
+            "vtiger's answer has no success/result",
+            method=request.method,
+            url=redact_url(request.url),
+        )
     return body["result"]
 
 
@@ -229,7 +234,9 @@ def record_of(result: Any, operation: str) -> Record:
 
 def records_of(rows: Any, operation: str) -> list[Record]:
     """A ``result`` that must be a list of records, as records."""
-    if not isinstance(rows, list) or not all(isinstance(row, Mapping) for row in rows):
+    if not isinstance(rows, list) or not all(
+        type(row) is dict or isinstance(row, Mapping) for row in rows
+    ):
         raise malformed(operation, "a list of records")
     try:
         return [Record._decoded(row) for row in rows]

@@ -1,0 +1,123 @@
+"""The httpx transport over aiohttp behind :func:`crmkit.aiohttp_transport`.
+
+``crmkit.aiohttp_transport()`` gives every request of a Session to aiohttp's
+connection pool and HTTP parser (C-accelerated) through the ``httpx-aiohttp``
+package, as openai-python offers it (``DefaultAioHttpClient``). The Session
+stays the same: throttle, retries, auth flows, error mapping, logging and its
+redaction all run above the transport, on httpx's request and response objects.
+
+What this module adds to ``httpx_aiohttp.AiohttpTransport``:
+
+- crmkit's TLS context (TLS 1.2 at least, the system's CAs), as the default
+  transport has it;
+- no cookie jar of aiohttp's own: httpx keeps the cookies (amoCRM's v2 login
+  session), so a cookie is sent once, as httpx decides;
+- exceptions mapped by what happened, not only by aiohttp's class tree: the
+  package maps every ``ClientConnectionError`` (a server that hung up halfway
+  through an answer included) to ``httpx.ConnectTimeout``, which the Session
+  reads as "never sent" and would repeat even for a POST. Here only a
+  connection that could not be made is a ``ConnectError`` / ``ConnectTimeout``;
+  a read that timed out is ``ReadTimeout``, a dropped connection
+  ``RemoteProtocolError`` / ``ReadError``, as the default transport raises them.
+  The Session maps these to :class:`crmkit.TransportError` as ever; aiohttp's
+  messages quote no header, and an invalid URL's text is not repeated.
+
+Timeouts: httpx's ``connect`` and ``read`` become aiohttp's ``sock_connect`` and
+``sock_read``, ``pool`` its ``connect`` (waiting for a pooled connection and
+connecting); aiohttp has no write timeout, so ``write`` is not applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from ._tls import shared_ssl_context
+
+__all__ = ["make_transport"]
+
+
+def _mapped(exc: BaseException) -> httpx.TransportError:
+    """The httpx error the default transport would raise for what ``exc`` says happened."""
+    cause = exc.__cause__ if isinstance(exc, httpx.TransportError) and exc.__cause__ else exc
+    if isinstance(exc, httpx.TransportError) and cause is exc:
+        return exc  # raised by httpx itself (a request it could not build)
+    kind: type[httpx.TransportError]
+    text = str(cause)
+    connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError  # no connection: nothing was sent
+    elif connect_timeout and isinstance(cause, connect_timeout):
+        kind = httpx.ConnectTimeout
+    elif isinstance(cause, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        kind = httpx.ReadTimeout
+    elif isinstance(cause, aiohttp.ServerDisconnectedError):
+        kind = httpx.RemoteProtocolError
+    elif isinstance(cause, aiohttp.InvalidURL):
+        kind, text = httpx.UnsupportedProtocol, "the URL cannot be requested"
+    elif isinstance(cause, (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError)):
+        kind = httpx.ReadError
+    else:
+        kind = httpx.TransportError
+    error = kind(text or type(cause).__name__)
+    error.__cause__ = cause
+    return error
+
+
+_FAILURES = (httpx.TransportError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+class _Stream(httpx.AsyncByteStream):
+    """An answer's body; a failure while reading it mapped as the request's are."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except _FAILURES as exc:
+            raise _mapped(exc)  # noqa: B904 (the cause is set: what aiohttp raised)
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        except _FAILURES as exc:
+            raise _mapped(exc)  # noqa: B904 (the cause is set: what aiohttp raised)
+
+
+class _Transport(httpx.AsyncBaseTransport):
+    def __init__(self, context: ssl.SSLContext, max_connections: int) -> None:
+
+        def session() -> aiohttp.ClientSession:
+            # Made on the first request, inside the event loop that will use it.
+            connector = aiohttp.TCPConnector(ssl=context, limit=max_connections)
+            return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+        self._inner = AiohttpTransport(verify=context, client=session)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except _FAILURES as exc:
+            raise _mapped(exc)  # noqa: B904 (the cause is set: what aiohttp raised)
+        stream: Any = response.stream
+        response.stream = _Stream(stream)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def make_transport(
+    context: ssl.SSLContext | None, max_connections: int
+) -> httpx.AsyncBaseTransport:
+    """See :func:`crmkit.aiohttp_transport`."""
+    return _Transport(context or shared_ssl_context(), max_connections)

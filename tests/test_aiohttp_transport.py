@@ -1,0 +1,144 @@
+"""``crmkit.aiohttp_transport()``: the Session's behaviour over aiohttp, on real loopback sockets.
+
+TLS with real certificates (trustme, as ``test_tls.py``), a server that never
+answers (the read timeout), one that hangs up after reading a POST (a dropped
+answer is not "never sent", so the POST is not repeated: ``httpx-aiohttp``'s own
+mapping calls it ``ConnectTimeout``, which the Session would repeat), and a
+sandbox listed over it with the same records as the default transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+import trustme
+
+import crmkit
+from crmkit.amocrm.sandbox import AmoCRMSandbox, SandboxCredentials
+
+from .test_tls import https_server, server_context
+
+pytestmark = [pytest.mark.anyio, pytest.mark.network]
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def trusting(ca: trustme.CA) -> ssl.SSLContext:
+    with ca.cert_pem.tempfile() as path:
+        return crmkit.make_ssl_context(cafile=path)
+
+
+@asynccontextmanager
+async def tcp_server(handle: Handler) -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A plain HTTP server on a free port running ``handle``; yields its URL and requests seen."""
+    seen: list[bytes] = []
+
+    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            await handle(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(run, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", seen
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def session(base: str, **options: object) -> crmkit.Session:
+    retry = crmkit.RetryPolicy(max_retries=2, backoff_base=0.01)
+    return crmkit.Session(
+        base,
+        transport=crmkit.aiohttp_transport(**options),  # type: ignore[arg-type]
+        retry=retry,
+        allow_insecure_http=base.startswith("http://"),
+    )
+
+
+async def test_tls_goes_through_crmkits_context_refusing_untrusted_certificates_and_tls_1_1(ca):
+    async with (
+        https_server(server_context(ca)) as (base, _),
+        session(base, ssl_context=trusting(ca)) as ok,
+    ):
+        assert (await ok.request("GET", "ping")).json() == {"success": True}
+    async with https_server(server_context(trustme.CA())) as (base, _):
+        async with session(base, ssl_context=trusting(ca)) as refused:
+            with pytest.raises(crmkit.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+                await refused.request("GET", "ping")
+            assert refused.stats.requests == 1  # a certificate failure is not retried
+        async with session(base) as system:  # the system's trust store: refused too
+            with pytest.raises(crmkit.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+                await system.request("GET", "ping")
+    old = server_context(ca, maximum=ssl.TLSVersion.TLSv1_1)
+    async with (
+        https_server(old) as (base, versions),
+        session(base, ssl_context=trusting(ca)) as modern,
+    ):
+        with pytest.raises(crmkit.TransportError):
+            await modern.request("GET", "ping")
+    assert "TLSv1.1" not in versions  # no TLS 1.1 handshake of ours completed
+
+
+async def test_a_server_that_never_answers_is_a_read_timeout():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async with tcp_server(silent) as (base, seen):
+        transport = crmkit.aiohttp_transport()
+        async with crmkit.Session(
+            base, transport=transport, timeout=0.3, max_retries=0, allow_insecure_http=True
+        ) as quiet:
+            with pytest.raises(crmkit.TransportError, match="ReadTimeout"):
+                await quiet.request("GET", "ping")
+    assert len(seen) == 1
+
+
+async def test_a_post_whose_answer_is_dropped_is_not_sent_again_and_keeps_its_key_out():
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(2)  # the body arrived: the server may have acted on it
+
+    async with tcp_server(hang_up) as (base, seen), session(base) as client:
+        with pytest.raises(crmkit.TransportError) as info:
+            await client.request(
+                "POST", "orders", json={"a": 1}, headers={"X-API-KEY": "s3cret-key"}
+            )
+    assert len(seen) == 1, "a POST that may have been acted on was sent again"
+    assert "Connect" not in str(info.value) and "s3cret-key" not in str(info.value)
+
+
+async def test_a_sandbox_lists_the_same_records_over_aiohttp():
+    sandbox = AmoCRMSandbox(leads=120, rate_limit=None, block_after=None)
+    sandbox.clock.advance(10)
+    token = SandboxCredentials().access_token
+    with sandbox.serve() as served:
+        names = []
+        for transport in (None, crmkit.aiohttp_transport()):
+            options = {"transport": transport} if transport else {}
+            async with crmkit.AmoCRM(
+                base_url=served.url,
+                access_token=token,
+                rate_limit=None,
+                allow_insecure_http=True,
+                **options,
+            ) as amo:
+                names.append([lead.name async for lead in amo.leads.list(page_size=50)])
+    assert len(names[0]) == 120 and names[0] == names[1]
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="max_connections"):
+        crmkit.aiohttp_transport(max_connections=0)
