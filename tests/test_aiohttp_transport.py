@@ -41,8 +41,12 @@ def trusting(ca: trustme.CA) -> ssl.SSLContext:
 async def tcp_server(handle: Handler) -> AsyncIterator[tuple[str, list[bytes]]]:
     """A plain HTTP server on a free port running ``handle``; yields its URL and requests seen."""
     seen: list[bytes] = []
+    handlers: set[asyncio.Task[object]] = set()
 
     async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            handlers.add(task)
         try:
             seen.append(await reader.readuntil(b"\r\n\r\n"))
             await handle(reader, writer)
@@ -57,6 +61,8 @@ async def tcp_server(handle: Handler) -> AsyncIterator[tuple[str, list[bytes]]]:
     finally:
         server.close()
         await server.wait_closed()
+        if handlers:  # each ends when its client hangs up: none is left running
+            await asyncio.wait(handlers, timeout=5)
 
 
 def session(base: str, **options: object) -> crmkit.Session:
@@ -95,7 +101,7 @@ async def test_tls_goes_through_crmkits_context_refusing_untrusted_certificates_
 
 async def test_a_server_that_never_answers_is_a_read_timeout():
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(5)
+        await reader.read()  # never answers; ends when the client hangs up
 
     async with tcp_server(silent) as (base, seen):
         transport = crmkit.aiohttp_transport()
