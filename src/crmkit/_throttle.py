@@ -66,8 +66,8 @@ requests at full spacing would overrun a stricter window however long the
 slots are held); each answer without one wins a tenth of the way back, never
 back to pacing, and never past a floor: the slowdown a rate-limit answer found
 too fast, and a quarter more (a memory that fades over some hundreds of
-answers), nor past the rate the server showed it takes (0.9 of the answers it
-gave without refusal in the window before its refusal). A server stricter
+answers), nor past the rate the server showed it takes (0.9 of the requests
+sent in the window before its refusal, less the refused one). A server stricter
 than configured is met within a few answers instead of being hit again and
 again, which is how amoCRM accounts get blocked.
 
@@ -100,9 +100,13 @@ __all__ = ["PausableThrottle", "RateLimiter", "Throttle"]
 FLOOR_MARGIN = 1.25
 #: The share of the floor's excess over 1 each answer without a rate-limit answer forgets.
 FLOOR_FADE = 0.002
-#: After a rate-limit answer, the share of the answers taken over the last window
+#: After a rate-limit answer, the share of the requests sent over the last window
 #: the rate drops to (at most: halving may slow it more).
 LEARNED_SHARE = 0.9
+#: ...learned only from at least this share of the rate sent in that window: the
+#: server's window holds other clients' requests too (another process on the
+#: account, an earlier run), and two sends before a refusal say nothing of the rate.
+LEARNED_MIN = 0.25
 #: Answers before the paced mode trusts a floor under the response times.
 MIN_SAMPLES = 3
 #: Answers before a request still in flight may free its slot unanswered.
@@ -226,9 +230,9 @@ class RateLimiter:
         self.slowdown = 1.0
         #: The least slowdown recovery goes back to (set by rate-limit answers, fading).
         self.slowdown_floor = 1.0
-        # When the answers without a rate-limit error came, over the last window:
-        # how many the server took just before it refused one.
-        self._accepted: deque[float] = deque()
+        # When requests were sent, over the last window: at a refusal, the server
+        # had at most these (less the refused one) counted.
+        self._recent: deque[float] = deque()
 
     # -- the two rules ---------------------------------------------------------
 
@@ -277,6 +281,8 @@ class RateLimiter:
             # Taken together, after the last await: a cancelled waiter took nothing.
             self._in_flight += 1
             self._sent.setdefault(asyncio.current_task(), deque()).append(now)
+            self._sent_within(now)
+            self._recent.append(now)
             self._next_at = now + self.spacing
 
     def release(self) -> None:
@@ -342,34 +348,34 @@ class RateLimiter:
     def slow_down(self) -> None:
         """A rate-limit answer came: the strict rule from now on, at half the rate (to 1/64).
 
-        Slower still when the answers that came without one over the last window
-        say the server takes fewer: it refused with at most that many counted, so
-        the rate drops to :data:`LEARNED_SHARE` of that count, and recovery stops
-        there (a client told 12/s on a 5/s account goes to 4.5/s at its first
-        refusal and stays under 5/s, not to 6/s and back up to a second refusal).
+        Slower still when the requests sent over the last window say the server
+        takes fewer: it refused with at most those (less the refused one)
+        counted, so the rate drops to :data:`LEARNED_SHARE` of that count, and
+        recovery stops there (a client told 12/s on a 5/s account goes to 4.5/s
+        at its first refusal, not to 6/s and back up to a second refusal). Sends,
+        not answers, are counted: answers still on their way would make the count
+        too low and the client needlessly slow. Only when this client sent at
+        least :data:`LEARNED_MIN` of its rate in that window: a refusal after a
+        few sends (the window full of another client's requests) only halves.
         """
         self._pace.tightened = True
         floor = self.slowdown * FLOOR_MARGIN
-        accepted = self._accepted_within(self._clock.monotonic())
-        if self.rate is not None and accepted:
-            floor = max(floor, self.rate / (accepted * LEARNED_SHARE))
+        others = self._sent_within(self._clock.monotonic()) - 1  # less the refused one
+        if self.rate is not None and others >= max(2.0, self.rate * LEARNED_MIN):
+            floor = max(floor, self.rate / (others * LEARNED_SHARE))
         self.slowdown_floor = min(max(self.slowdown_floor, floor), 64.0)
         self.slowdown = min(max(self.slowdown * 2.0, floor), 64.0)
         self._hold = self._base_hold * self.slowdown
 
-    def _accepted_within(self, now: float) -> int:
-        """Answers without a rate-limit error in the window before ``now``."""
-        accepted = self._accepted
-        while accepted and accepted[0] <= now - self._base_hold:
-            accepted.popleft()
-        return len(accepted)
+    def _sent_within(self, now: float) -> int:
+        """Requests sent in the window before ``now``."""
+        recent = self._recent
+        while recent and recent[0] <= now - self._base_hold:
+            recent.popleft()
+        return len(recent)
 
     def recovered(self) -> None:
         """An answer came without a rate-limit error: win back a tenth of the way (to the floor)."""
-        if self.rate is not None:
-            now = self._clock.monotonic()
-            self._accepted_within(now)
-            self._accepted.append(now)
         if self.slowdown_floor > 1.0:
             floor = self.slowdown_floor
             self.slowdown_floor = max(1.0, floor - (floor - 1.0) * FLOOR_FADE - 0.001)
