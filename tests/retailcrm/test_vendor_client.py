@@ -137,6 +137,16 @@ def test_vendor_client_partial_order_upload_is_460_with_both_lists(client):
     assert body["failedOrders"] == [{"externalId": "vo-taken"}]
 
 
+def test_vendor_client_order_create_with_a_taken_external_id_is_refused_naming_it(client):
+    """The vendor's text for a taken externalId, as retailcrm/prestashop-module reads it
+    (``lib/api/middleware/RetailcrmExportOrdersMiddleware.php``): crmkit's exactly-once
+    creates rely on this answer."""
+    ok(client.order_create({"externalId": "vo-twice"}))
+    response = client.order_create({"externalId": "vo-twice"})
+    assert not response.is_successful() and response.get_status_code() == 400
+    assert "Order with externalId=vo-twice already exists." in str(response.get_errors())
+
+
 def test_vendor_client_history(served, client):
     sandbox, _ = served
     body = ok(client.orders_history(limit=100, page=1))
