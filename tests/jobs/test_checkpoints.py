@@ -11,8 +11,9 @@ import pytest
 
 from crmkit.amocrm.sandbox import AmoCRMSandbox
 from crmkit.cli._export import JobStats, run_export
-from crmkit.cli._sources import ExportSpec, make_job
+from crmkit.cli._sources import make_job
 from crmkit.redis_stores import RedisCheckpointStore, StaleCheckpointError
+from tests._specs import leads_spec
 
 pytestmark = pytest.mark.anyio
 
@@ -41,12 +42,7 @@ async def test_a_run_killed_between_output_and_checkpoint_resumes_on_another_wor
     key = uuid.uuid4().hex
     out = tmp_path / "leads.jsonl"
     with sandbox.serve() as served:
-        spec = ExportSpec(
-            "amocrm",
-            "leads",
-            {"url": served.url, "token": sandbox.credentials.access_token, "page_size": 10},
-            out=out,
-        )
+        spec = leads_spec(served.url, sandbox, out)
         first = RedisCheckpointStore(redis_url, key=key, epoch=1)
         with pytest.raises(SystemExit):
             await run_export(
@@ -79,8 +75,7 @@ async def test_a_run_killed_after_its_last_page_does_not_start_over(redis_url, t
     out = tmp_path / "leads.jsonl"
     store = RedisCheckpointStore(redis_url, key=uuid.uuid4().hex, epoch=1)
     with sandbox.serve() as served:
-        options = {"url": served.url, "token": sandbox.credentials.access_token, "page_size": 10}
-        spec = ExportSpec("amocrm", "leads", options, out=out)
+        spec = leads_spec(served.url, sandbox, out)
         with pytest.raises(SystemExit):  # 4 full pages saved; the 5th save marks it complete
             await run_export(
                 attrs.evolve(make_job(spec), checkpoints=DiesAtSave(store, 4)), JobStats("a")

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -30,7 +31,7 @@ import attrs
 import orjson
 
 from .. import SessionStats
-from .._files import write_json_atomic
+from .._files import in_thread, write_json_atomic
 from .._models import to_wire
 
 __all__ = [
@@ -269,10 +270,11 @@ async def run_export(
             synced = job.out is not None and (job.state is not None or job.checkpoints is not None)
             async for items, total in source.pages():
                 data = b"".join(_dumps(to_record(item)) for item in items)
-                out.write(data)
-                out.flush()
-                if synced:
-                    os.fsync(out.fileno())
+                if synced:  # write and fsync off the loop: other accounts' requests go on
+                    await in_thread(partial(_write_synced, out, data))
+                else:
+                    out.write(data)
+                    out.flush()
                 offset += len(data)
                 stats.records += len(items)
                 stats.pages += 1
@@ -281,7 +283,7 @@ async def run_export(
                 if on_page is not None:
                     on_page(stats)
             if job.out is not None and not synced:
-                os.fsync(out.fileno())
+                await in_thread(partial(_write_synced, out, b""))
             await _save_state(job, source.position(), offset, stats.records, True)
         stats.status = "done"
     except (asyncio.CancelledError, KeyboardInterrupt):
@@ -314,7 +316,14 @@ async def _save_state(
     if job.checkpoints is not None:
         await job.checkpoints.save(_state(job, position, offset, records, complete))
     elif job.state is not None:
-        write_json_atomic(job.state, _state(job, position, offset, records, complete))
+        state = _state(job, position, offset, records, complete)
+        await in_thread(partial(write_json_atomic, job.state, state))
+
+
+def _write_synced(out: IO[bytes], data: bytes) -> None:
+    out.write(data)
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def _state(

@@ -39,13 +39,13 @@ so it suits one worker; Postgres (or any server) suits many.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
 import threading
 from typing import Any
 
+from .._files import in_thread
 from ..cli._sources import ExportSpec, SpecError, _client_options
 from ..cli._sync import _cause, _slug, _source_maker
 from ..errors import CRMError
@@ -187,16 +187,11 @@ async def dlt_sink(run: AccountRun) -> None:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    thread = asyncio.ensure_future(asyncio.to_thread(blocking))
     try:
-        await asyncio.shield(thread)
-    except asyncio.CancelledError:
         # A slice cut short (or a shutdown): the thread stops at its next page or after
         # the load in progress, and the attempt ends only then, so that the next attempt
         # never loads beside it (two merges of one table at once could both insert a row).
-        stop.set()
-        await asyncio.wait([thread])
-        raise
+        await in_thread(blocking, on_cancel=stop.set)
     except Exception as exc:
         from dlt.pipeline.exceptions import PipelineStepFailed
 
