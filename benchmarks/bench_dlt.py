@@ -11,8 +11,10 @@ The amoCRM sandbox runs in another process (its CPU is not counted). Two cases:
    whole run (until the last load is in DuckDB): ``sync``'s default (each
    load takes what was read while the one before it loaded), the same with
    at most 10 pages a load, and ``eager=False`` (a load every 10 pages, as
-   ``crmkit.jobs`` syncs). Each run starts with a fresh window (a pause
-   before it) and its 429s are counted.
+   ``crmkit.jobs`` syncs); beyond 30,000 leads the export and the default
+   only. Each run starts with a fresh window (a pause before it) and its
+   429s are counted. Beside each: the end (seconds from the last page to the
+   data in DuckDB) and the steps of the sync's last load.
 
     python benchmarks/bench_dlt.py [--leads N] [--limited-leads N ...]
 """
@@ -25,6 +27,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,9 @@ while True:
     time.sleep(3600)
 """
 RATE = 7.0
+#: Beyond this many leads (a minute a run) only the export and the default sync are run.
+LONG = 30_000
+STEPS = ("extract", "normalize", "load")
 TOKEN = SandboxCredentials().access_token
 
 
@@ -67,6 +73,8 @@ class Run:
         self.reading = 0.0
         self.cpu = 0.0
         self.limited = 0
+        #: The last load's steps (dlt's trace): extract, normalize, load, seconds each.
+        self.last_load: dict[str, float] = {}
 
 
 def run_sync(
@@ -104,8 +112,17 @@ def run_sync(
         pages_per_load=pages_per_load,
         on_page=seen,
     )
+
+    def loaded(info: Any) -> None:
+        steps = pipeline.last_trace.steps
+        run.last_load = {
+            step.step: (step.finished_at - step.started_at).total_seconds()
+            for step in steps
+            if step.step in ("extract", "normalize", "load") and step.finished_at
+        }
+
     cpu = cpu_seconds()
-    sync(pipeline, source, eager=eager)
+    sync(pipeline, source, eager=eager, on_load=loaded)
     run.wall = time.perf_counter() - started
     run.cpu = cpu_seconds() - cpu
     with pipeline.sql_client() as client:
@@ -168,12 +185,14 @@ def main(leads: int, limited_leads: list[int]) -> None:
 
 def limited(workdir: Path, leads: int) -> None:
     server = SERVER.format(leads=leads, rate_limit=7)
-    cases = (
+    cases: tuple[tuple[str, Callable[[str], Run]], ...] = (
         ("JSON Lines export", lambda url: run_jsonl(url, workdir, RATE)),
         ("dlt sync (default)", lambda url: run_sync(url, workdir, RATE, None)),
         ("dlt sync, <= 10 pages a load", lambda url: run_sync(url, workdir, RATE, 10)),
         ("dlt sync eager=False, 10 pages", lambda url: run_sync(url, workdir, RATE, 10, False)),
     )
+    if leads > LONG:  # a minute a run and more: the export and the default sync only
+        cases = cases[:2]
     runs: list[tuple[str, Run]] = []
     with served_in_subprocess(server, ready_timeout=120) as url:
         for name, case in cases:
@@ -191,6 +210,8 @@ def limited(workdir: Path, leads: int) -> None:
             "whole s",
             "share, whole",
             "vs export",
+            "end s",
+            "last load s",
             "CPU µs/record",
         )
     ]
@@ -206,6 +227,8 @@ def limited(workdir: Path, leads: int) -> None:
                 f"{run.wall:.2f}",
                 f"{whole:.3f}",
                 f"{whole / base_share:.3f}",
+                f"{run.wall - run.reading:.2f}",
+                "/".join(f"{run.last_load[k]:.2f}" for k in STEPS) if run.last_load else "-",
                 f"{run.cpu / run.records * 1e6:.0f}",
             )
         )
@@ -213,7 +236,8 @@ def limited(workdir: Path, leads: int) -> None:
     print(table(rows))
     print(
         "\n(reading: from the start to the last page read; whole: until the data is in DuckDB."
-        "\n 'vs export' is the whole run's share over the export's.)"
+        "\n 'vs export' is the whole run's share over the export's; end: whole - reading;"
+        "\n last load: dlt's extract/normalize/load of the sync's last load, seconds.)"
     )
 
 

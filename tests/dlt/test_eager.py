@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+
+import dlt
+import pytest
 
 from crmkit.amocrm.sandbox import AmoCRMSandbox
 from crmkit.dlt import PageRead, amocrm_source, sync
@@ -14,6 +18,19 @@ from crmkit.dlt._prefetch import Prefetch
 from .conftest import Loaded
 
 LEADS, PAGE = 140, 50  # 3 pages, the last one short
+
+
+def _source(sandbox: AmoCRMSandbox, **options: Any) -> Any:
+    """The sandbox's leads as a source, in pages of ``PAGE``."""
+    return amocrm_source(
+        base_url="http://acme.amocrm.test",
+        access_token=sandbox.credentials.access_token,
+        transport=sandbox.transport(),
+        allow_insecure_http=True,
+        resources=("leads",),
+        page_size=PAGE,
+        **options,
+    )
 
 
 def test_each_load_takes_the_pages_read_while_the_one_before_it_loaded(loaded: Loaded) -> None:
@@ -42,16 +59,7 @@ def test_each_load_takes_the_pages_read_while_the_one_before_it_loaded(loaded: L
             loads.append(len(pages))
             committed.notify_all()
 
-    source = amocrm_source(
-        base_url="http://acme.amocrm.test",
-        access_token=sandbox.credentials.access_token,
-        transport=sandbox.transport(),
-        allow_insecure_http=True,
-        resources=("leads",),
-        page_size=PAGE,
-        pages_per_load=100,
-        on_page=on_page,
-    )
+    source = _source(sandbox, pages_per_load=100, on_page=on_page)
     sync(loaded.pipeline, source, on_load=on_load)
     assert not stalled, f"a load waited for more pages after page {stalled}"
     assert pages == [PAGE, PAGE, LEADS - 2 * PAGE]
@@ -90,3 +98,68 @@ def test_a_reader_started_early_starts_again_from_the_position_dlt_has() -> None
     finally:
         prefetch.close()
     assert starts[0] == 0 and starts[-1] == 2
+
+
+@pytest.mark.parametrize(("eager", "read_first"), [(True, True), (False, False)])
+def test_when_the_first_request_waits_for_the_destination(
+    loaded: Loaded, eager: bool, read_first: bool
+) -> None:
+    """``eager`` (the default): the readers start before dlt restores the positions.
+
+    The restore (opening the database, reading its state table) is held until
+    the first page has been read (at most a few seconds); an eager sync that
+    restored first would read nothing meanwhile. ``eager=False`` (crmkit.jobs'
+    workers, whose working directories may be behind the destination)
+    restores first: no page may come while the restore is held.
+    """
+    sandbox = AmoCRMSandbox(leads=LEADS, rate_limit=None)
+    sandbox.clock.advance(10)
+    first_page = threading.Event()
+    read_before_restore: list[bool] = []
+    restore = loaded.pipeline.sync_destination
+
+    def held_restore(*args: Any, **kwargs: Any) -> None:
+        read_before_restore.append(first_page.wait(timeout=5 if read_first else 0.5))
+        restore(*args, **kwargs)
+
+    loaded.pipeline.sync_destination = held_restore  # type: ignore[method-assign]
+    source = _source(sandbox, on_page=lambda page: first_page.set())
+    sync(loaded.pipeline, source, eager=eager)
+    assert read_before_restore == [read_first]
+    assert sorted(loaded.column("SELECT id FROM leads")) == sorted(sandbox.entities["leads"])
+
+
+def test_a_working_directory_without_state_resumes_from_the_destination(
+    tmp_path: Path,
+) -> None:
+    """The readers start from the local state; when the destination's differs, from that.
+
+    A first sync loads every lead. A second, from a fresh working directory
+    (another machine), starts reading from scratch, then dlt restores the
+    position from the destination and the reader starts over from it: only
+    the changed leads are loaded, every lead is in the table once.
+    """
+    sandbox = AmoCRMSandbox(leads=LEADS, rate_limit=None)
+    sandbox.clock.advance(10)
+
+    database = dlt.destinations.duckdb(str(tmp_path / "crm.duckdb"))
+    first = dlt.pipeline("crm", pipelines_dir=str(tmp_path / "here"), destination=database)
+    sync(first, _source(sandbox), on_load=lambda info: None)
+    sandbox.clock.advance(5)
+    sandbox.touch("leads", [1, 2], name="Changed elsewhere")
+    sandbox.clock.advance(5)
+
+    other = dlt.pipeline("crm", pipelines_dir=str(tmp_path / "there"), destination=database)
+    loaded_rows: list[int] = []
+
+    def on_load(info: Any) -> None:
+        counts = other.last_trace.last_normalize_info.row_counts
+        loaded_rows.append(counts.get("leads", 0))
+
+    sync(other, _source(sandbox), on_load=on_load)
+    assert sum(loaded_rows) == 2, loaded_rows
+    again = Loaded(other)
+    ids = again.column("SELECT id FROM leads")
+    assert sorted(ids) == sorted(sandbox.entities["leads"])
+    names = dict(again.rows("SELECT id, name FROM leads WHERE id IN (1, 2, 3)"))
+    assert names[1] == names[2] == "Changed elsewhere" != names[3]

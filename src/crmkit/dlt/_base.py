@@ -22,6 +22,7 @@ Not here: anything a platform decides (which listing, which feed).
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import (
     AsyncIterator,
@@ -288,25 +289,35 @@ def sync(
     resources' positions. ``eager`` (the default): each load takes the pages
     read while the one before it was loading (at most the source's
     ``pages_per_load``), so data reaches the destination soon after it is read
-    and the last load is small. ``eager=False``: each load waits for
-    ``pages_per_load`` pages of each resource (one load without it): fewer
-    loads, less CPU when reading is slow (many accounts in one worker).
+    and the last load is small; the readers start from this working
+    directory's positions before dlt restores them from the destination (a
+    reader whose position was stale starts again, its first requests lost).
+    ``eager=False``: each load waits for ``pages_per_load`` pages of each
+    resource (one load without it): fewer loads, less CPU when reading is slow
+    (many accounts in one worker); the positions are restored from the
+    destination before the first request (workers whose working directories
+    may be behind).
 
     Returns each load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is
     told each one as it is committed). Other keywords go to ``pipeline.run``
-    (into DuckDB, ``loader_file_format`` defaults to ``jsonl``).
+    (into DuckDB, ``loader_file_format`` defaults to ``jsonl``, and dlt's
+    intermediate files are written uncompressed: :func:`_write_plain`).
     """
     destination = getattr(pipeline.destination, "destination_name", None)
     if destination == "duckdb":
         # DuckDB reads JSON Lines files several times faster than dlt's INSERT statements.
         run_options.setdefault("loader_file_format", "jsonl")
+        _write_plain(pipeline)
     loads: list[LoadInfo] = []
     prefetch = _PREFETCH.get(source)
     try:
         if prefetch is not None:
             prefetch.eager = eager
-            _start_reading(pipeline, source, prefetch, run_options)
+            if eager:  # before anything opens the destination (see _start_reading)
+                prefetch.start(_positions(pipeline, source))
         with _kept_open(pipeline, destination, run_options):
+            if prefetch is not None:
+                _start_reading(pipeline, source, prefetch, run_options)
             while not loads or has_more(pipeline, source):
                 loads.append(pipeline.run(source, **run_options))
                 if on_load is not None:
@@ -315,6 +326,24 @@ def sync(
         if prefetch is not None:
             prefetch.close()
     return loads
+
+
+def _write_plain(pipeline: dlt.Pipeline) -> None:
+    """dlt's files for this pipeline written plain, not gzipped (unless configured otherwise).
+
+    Into a local DuckDB the files are read from this disk: compressing them is
+    only CPU, about a tenth of dlt's share of a record (extract and normalize
+    each write every row). Set as dlt's own setting, scoped to the pipeline's
+    name (``<pipeline_name>.data_writer.disable_compression``); a value the user
+    configured for that key stays.
+    """
+    key = f"{pipeline.pipeline_name}.data_writer.disable_compression"
+    with _CONFIG_LOCK:
+        if key not in dlt.config:
+            dlt.config[key] = True
+
+
+_CONFIG_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -339,15 +368,26 @@ def _kept_open(
 def _start_reading(
     pipeline: dlt.Pipeline, source: DltSource, prefetch: Prefetch, run_options: Mapping[str, Any]
 ) -> None:
-    """Start the readers from the positions dlt will hand the resources, before dlt's first step.
+    """Restore the positions from the destination as ``pipeline.run`` would, then start the readers.
 
-    The positions are the pipeline's state once restored from the destination
-    (``pipeline.run`` would restore it first). A resource whose state turns
-    out otherwise starts again from it (:meth:`Prefetch.feed`).
+    Readers :func:`sync` started earlier (``eager``) read on from this working
+    directory's positions meanwhile: restoring opens the database and reads
+    its state table, a tenth of a second the first request then does not wait
+    for. A resource whose restored position differs (another machine loaded
+    since, the dataset dropped) starts again from it (:meth:`Prefetch.feed`),
+    and what its first reader read is dropped unloaded. Readers not started
+    yet start here, from the restored positions.
     """
-    if pipeline.destination is None or {"destination", "dataset_name"} & set(run_options):
-        return  # the destination comes with the run: leave the restoring to it
-    if pipeline.config.restore_from_destination and not pipeline.dev_mode:
+    # A destination coming with the run (or none yet) leaves the restoring to the run.
+    known = pipeline.destination is not None and not {"destination", "dataset_name"} & set(
+        run_options
+    )
+    if known and pipeline.config.restore_from_destination and not pipeline.dev_mode:
         pipeline.sync_destination()
+    prefetch.start(_positions(pipeline, source))
+
+
+def _positions(pipeline: dlt.Pipeline, source: DltSource) -> dict[str, dict[str, Any]]:
+    """Each selected resource's state as the pipeline holds it now."""
     saved = pipeline.state.get("sources", {}).get(source.name, {}).get("resources", {})
-    prefetch.start({name: dict(saved.get(name, {})) for name in source.selected_resources})
+    return {name: dict(saved.get(name, {})) for name in source.selected_resources}

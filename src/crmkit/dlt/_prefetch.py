@@ -176,7 +176,9 @@ class Prefetch:
     def done(self, name: str) -> None:
         """The resource read its feed to the end; the last one stops the loop."""
         with self._lock:
-            self._feeds.pop(name, None)
+            feed = self._feeds.pop(name, None)
+            if feed is not None and feed.task is not None and not feed.task.done():
+                self._cancel([feed])  # told done before its end: no task left pending
             self._finished.add(name)
             selected = self.selected()
             if not self._feeds and (selected is None or selected <= self._finished):
