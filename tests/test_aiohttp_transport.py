@@ -126,6 +126,36 @@ async def test_a_post_whose_answer_is_dropped_is_not_sent_again_and_keeps_its_ke
     assert "Connect" not in str(info.value) and "s3cret-key" not in str(info.value)
 
 
+async def test_a_header_aiohttp_refuses_is_one_unretried_error_that_never_shows_the_value():
+    """As h11's refusal over the default transport (``test_secrets.py``): nothing is sent."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    async with tcp_server(answer) as (base, seen), session(base) as client:
+        with pytest.raises(crmkit.TransportError, match="could not be sent") as info:
+            await client.request("GET", "ping", headers={"X-API-KEY": "tok-9999\nsecond"})
+        assert client.stats.requests == 1 and client.stats.retries == 0
+    assert seen == [] and "tok-9999" not in str(info.value)
+
+
+async def test_a_url_with_a_user_and_password_sends_them_as_basic_auth_once():
+    """httpx turns a URL's userinfo into the Authorization header; aiohttp gets the URL without."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    async with tcp_server(answer) as (base, seen):
+        with_user = base.replace("http://", "http://user:pa55word@")
+        async with session(with_user) as client:
+            response = await client.request("GET", "ping")
+    assert response.status_code == 200 and str(response.request.url).startswith(with_user)
+    head = seen[0].decode("latin-1").lower()
+    assert head.startswith("get /ping ") and head.count("authorization: basic ") == 1
+
+
 async def test_a_sandbox_lists_the_same_records_over_aiohttp():
     sandbox = AmoCRMSandbox(leads=120, rate_limit=None, block_after=None)
     sandbox.clock.advance(10)
