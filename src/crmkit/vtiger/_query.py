@@ -199,7 +199,7 @@ class QueryStrategy:
         lefts = [None] * got if wanted is None else range(wanted - 1, wanted - 1 - got, -1)
         cursors: list[dict[str, Any]]
         if self.shape.keyed:
-            if any(record.id is None for record in records):
+            if any(not record._fields.get("id") for record in records):  # checked, not built
                 raise malformed("query", "a list of records with ids (paging by id)")
             # vtiger's id as it wrote it (parsed already)
             cursors = [
