@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ import pytest
 import trustme
 
 import crmkit
+from crmkit._aiohttp_impl import _Transport
 from crmkit.amocrm.sandbox import AmoCRMSandbox, SandboxCredentials
 
 from .test_tls import https_server, server_context
@@ -175,6 +177,68 @@ async def test_a_sandbox_lists_the_same_records_over_aiohttp():
     assert len(names[0]) == 120 and names[0] == names[1]
 
 
+@pytest.fixture
+def no_choice(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment that names no transport and no proxy."""
+    for name in ("CRMKIT_TRANSPORT", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def over_aiohttp(session: crmkit.Session) -> bool:
+    return isinstance(session._client._transport, _Transport)  # type: ignore[attr-defined]
+
+
+async def test_a_session_sends_over_aiohttp_by_default_and_over_httpx_when_told(no_choice):
+    sandbox = AmoCRMSandbox(leads=60, rate_limit=None, block_after=None)
+    sandbox.clock.advance(10)
+    token = SandboxCredentials().access_token
+    with sandbox.serve() as served:
+        ids = []
+        for transport, aiohttp in ((None, True), ("httpx", False), ("aiohttp", True)):
+            async with crmkit.AmoCRM(
+                base_url=served.url,
+                access_token=token,
+                rate_limit=None,
+                allow_insecure_http=True,
+                transport=transport,
+            ) as amo:
+                assert over_aiohttp(amo.session) is aiohttp
+                ids.append([lead.id async for lead in amo.leads.list(page_size=25)])
+    assert ids[0] == list(range(1, 61)) and ids[0] == ids[1] == ids[2]
+
+
+async def test_the_environment_chooses_the_default_transport(no_choice):
+    base = "https://acme.example.test"
+    no_choice.setenv("CRMKIT_TRANSPORT", "httpx")
+    async with (
+        crmkit.Session(base) as told_httpx,
+        crmkit.Session(base, transport="aiohttp") as told,
+    ):
+        assert not over_aiohttp(told_httpx) and over_aiohttp(told)  # the argument wins
+    no_choice.setenv("CRMKIT_TRANSPORT", "Aiohttp")
+    async with crmkit.Session(base) as told_aiohttp:
+        assert over_aiohttp(told_aiohttp)
+    no_choice.setenv("CRMKIT_TRANSPORT", "curl")
+    with pytest.raises(ValueError, match="CRMKIT_TRANSPORT must be httpx or aiohttp"):
+        crmkit.Session(base)
+    no_choice.delenv("CRMKIT_TRANSPORT")
+    no_choice.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    async with crmkit.Session(base) as proxied:  # httpx's transport honours the proxy
+        assert not over_aiohttp(proxied)
+
+
+async def test_without_the_extra_the_default_is_httpx(no_choice):
+    no_choice.setitem(sys.modules, "crmkit._aiohttp_impl", None)  # as if aiohttp were missing
+    async with crmkit.Session("https://acme.example.test") as session:
+        assert not over_aiohttp(session)
+    with pytest.raises(ImportError, match="aiohttp-transport"):
+        crmkit.Session("https://acme.example.test", transport="aiohttp")
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="max_connections"):
         crmkit.aiohttp_transport(max_connections=0)
+    with pytest.raises(ValueError, match="'httpx' or 'aiohttp'"):
+        crmkit.Session("https://acme.example.test", transport="curl")  # type: ignore[arg-type]

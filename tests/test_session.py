@@ -48,7 +48,8 @@ def test_ssl_context_is_tls12_or_newer_with_verification():
 
 
 async def test_session_client_uses_the_tls12_context():
-    async with crmkit.Session("https://acme.example.test") as session:
+    """httpx's own transport here; aiohttp's (the default) in ``test_aiohttp_transport.py``."""
+    async with crmkit.Session("https://acme.example.test", transport="httpx") as session:
         pool = session._client._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.minimum_version == ssl.TLSVersion.TLSv1_2
 

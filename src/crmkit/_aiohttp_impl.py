@@ -78,13 +78,23 @@ _FAILURES = (httpx.TransportError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
 class _Stream(httpx.AsyncByteStream):
-    """An answer's body; a failure while reading it mapped as the request's are."""
+    """An answer's body, read whole; a failure while reading it mapped as the request's are.
+
+    A Session reads every answer whole: one ``read()`` instead of 16 KiB chunks,
+    each of which httpx passes through its decoders and chunker.
+    """
 
     def __init__(self, inner: httpx.AsyncByteStream) -> None:
         self._inner = inner
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        whole = getattr(self._inner, "_aiohttp_response", None)  # httpx-aiohttp's own
         try:
+            if whole is not None:
+                body = await whole.read()
+                if body:
+                    yield body
+                return
             async for chunk in self._inner:
                 yield chunk
         except _FAILURES as exc:

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import httpx
 
+from ._aiohttp import TransportChoice, choose_transport
 from ._clock import Clock, SystemClock
 from ._json import json_is_whole
 from ._log import clean_headers, logger, redact_url
@@ -195,7 +196,9 @@ class Session:
     - ``max_concurrency``: requests in flight at once, or None for no limit.
     - ``timeout``: seconds or an ``httpx.Timeout`` (default 30 s, 10 s to connect).
     - ``max_retries`` or a whole ``retry`` policy.
-    - ``http_client`` (used as is, not closed by the Session) or ``transport``.
+    - ``http_client`` (used as is, not closed by the Session) or ``transport``: an
+      httpx transport, ``"httpx"`` or ``"aiohttp"``; by default aiohttp's when
+      the ``aiohttp-transport`` extra is installed (see :func:`crmkit.aiohttp_transport`).
     - ``allow_insecure_http``: permit ``http://`` URLs (sandboxes on loopback).
     - ``headers``: sent with every request.
     - ``error_mapper``: the platform's response-to-error rules.
@@ -214,7 +217,7 @@ class Session:
         max_retries: int = 3,
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: TransportChoice = None,
         allow_insecure_http: bool = False,
         headers: Mapping[str, str] | None = None,
         error_mapper: ErrorMapper | None = None,
@@ -265,11 +268,12 @@ class Session:
         if http_client is not None:
             self._client = http_client
         else:
+            chosen = choose_transport(transport)  # None: aiohttp's when installed
             default_headers = {"User-Agent": f"crmkit/{_version()} httpx/{httpx.__version__}"}
             default_headers.update(headers or {})
             self._client = httpx.AsyncClient(
-                transport=transport,
-                verify=shared_ssl_context() if transport is None else True,
+                transport=chosen,
+                verify=shared_ssl_context() if chosen is None else True,
                 timeout=timeout,
                 headers=default_headers,
             )
