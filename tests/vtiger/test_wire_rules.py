@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import crmkit
 from crmkit.vtiger import Record, Vtiger, vtql
+from crmkit.vtiger._auth import VtigerAuth
 from crmkit.vtiger._errors import ERROR_CODES, envelope_error
 from crmkit.vtiger._wire import SyncStrategy, VtigerId
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
@@ -75,6 +76,24 @@ def test_a_record_with_a_malformed_id_is_refused_when_made(raw):
         Record({"id": raw})
     with pytest.raises(ValueError, match="not a vtiger id"):
         Record._decoded({"id": raw})
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("operation=query&query=x", "operation=query&query=x&sessionName=s%2B1"),
+        ("operation=query&sessionName=s%2B1&query=x", "operation=query&sessionName=s%2B1&query=x"),
+        ("operation=query&sessionName=old&query=x", "operation=query&sessionName=s%2B1&query=x"),
+        ("sessionName=s%2B10", "sessionName=s%2B1"),
+        ("sessionName=s%2B1&xsessionName=1", "sessionName=s%2B1&xsessionName=1"),
+        ("sessionName=old&sessionName=s%2B1", "sessionName=s%2B1"),
+    ],
+)
+def test_a_get_carries_exactly_the_current_session(query, expected):
+    """Kept when the client sent the current one (``Vtiger._fetch``), else set or replaced."""
+    auth = VtigerAuth("https://crm.example.test/webservice.php", "admin", "key")
+    request = httpx.Request("GET", f"https://crm.example.test/webservice.php?{query}")
+    assert auth.authorize(request, "s+1").url.query.decode() == expected
 
 
 async def test_the_sandbox_sends_vtiger_datetimes_and_filters_on_them():

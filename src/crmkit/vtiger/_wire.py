@@ -259,14 +259,25 @@ def record_of(result: Any, operation: str) -> Record:
 
 def records_of(rows: Any, operation: str) -> list[Record]:
     """A ``result`` that must be a list of records, as records."""
-    if not isinstance(rows, list) or not all(
-        type(row) is dict or isinstance(row, Mapping) for row in rows
-    ):
+    if not isinstance(rows, list):
         raise malformed(operation, "a list of records")
+    # One pass, as Record._decoded for each row inlined (a page is 100 of them).
+    records: list[Record] = []
+    keep, new, check = records.append, object.__new__, _checked_id
     try:
-        return [Record._decoded(row) for row in rows]
+        for row in rows:
+            if type(row) is not dict:
+                if not isinstance(row, Mapping):
+                    raise malformed(operation, "a list of records")
+                keep(Record(row))
+                continue
+            record = new(Record)
+            record._fields = row
+            record._id = check(row.get("id"))
+            keep(record)
     except ValueError as exc:
         raise malformed(operation, f"a list of records ({exc})") from None
+    return records
 
 
 def _updated(record: Record) -> SyncChange:
