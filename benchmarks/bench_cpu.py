@@ -261,7 +261,7 @@ def main(records: int, repeat: int, only: list[str], raw: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", default="amocrm,retailcrm,vtiger")
     parser.add_argument("--raw", action="store_true", help="also crmkit's raw (Wire) list")
     args = parser.parse_args()
