@@ -1,18 +1,25 @@
-"""CPU per record: the vendors' clients vs crmkit with typed models, raw, and the CLI's export.
+"""CPU per record: the vendors' clients vs crmkit's typed list and the CLI's export.
 
-For each platform a sandbox is served by another process on loopback (its CPU
-does not count) with no rate limit, and this process lists every record in
-four ways, each run several times (median and spread of the process's CPU
-time, ``time.process_time``):
+For each platform one sandbox is served by another process on loopback (its
+CPU does not count) with no rate limit, and this process lists every record
+with each client in turn, round after round (``--repeat`` rounds), so that a
+busy machine weighs on every client alike:
 
-- the vendor's client (synchronous, plain dicts): amoCRM ``amocrm-api``
-  (Krukov), RetailCRM ``retailcrm``, vtiger ``vtigerpy``;
-- crmkit's list with typed models (the default API);
-- crmkit's list with the records as the platform sent them (``crmkit._models.Wire``,
-  what the export uses; "n/a" where the strategy needs its models);
-- the CLI's export to a JSON Lines file (``crmkit export ... --out``), in process;
-- the typed list and the export again over ``crmkit.aiohttp_transport()``
-  (``--transport aiohttp``; "n/a" where it or ``httpx-aiohttp`` is missing).
+- the vendor's client (synchronous, plain dicts), run as it ships: amoCRM
+  ``amocrm-api`` (Krukov), RetailCRM ``retailcrm``, vtiger ``vtigerpy``;
+- crmkit's list with typed models (the default API), over httpx's own
+  transport and over aiohttp's (``crmkit.aiohttp_transport()``);
+- the CLI's export to a JSON Lines file (``crmkit export ... --out``), in
+  process, over each transport;
+- with ``--raw``, crmkit's list of the records as the platform sent them
+  (``crmkit._models.Wire``, what the export writes).
+
+The row marked "(default)" uses the transport a Session picks when given none
+(aiohttp's when the ``aiohttp-transport`` extra is installed). CPU is
+``time.process_time``; printed are the median over the rounds with the lowest
+and highest, and "x vendor": the median of each round's ratio to the vendor's
+run in the same round (with its spread). The typed lists do not read the
+models' fields (a lazy model converts them when one is first read).
 
     python benchmarks/bench_cpu.py [--records N] [--repeat R] [--only amocrm,retailcrm,vtiger]
 
@@ -26,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -51,6 +59,10 @@ try:  # not in older checkouts
     from crmkit.cli._sources import _as_wire
 except ImportError:
     _as_wire = None  # type: ignore[assignment]
+try:  # older checkouts have no transport choice: httpx's is their default
+    from crmkit._aiohttp import choose_transport
+except ImportError:
+    choose_transport = None  # type: ignore[assignment]
 
 SANDBOXES = {
     "amocrm": "from crmkit.amocrm.sandbox import AmoCRMSandbox\n"
@@ -86,19 +98,28 @@ def has_aiohttp_transport() -> bool:
     return True
 
 
+def default_transport() -> str:
+    """The transport a Session uses when given none, in the crmkit being measured."""
+    if choose_transport is None:
+        return "httpx"
+    return "httpx" if choose_transport(None) is None else "aiohttp"
+
+
 def crmkit_list(
-    platform: str, url: str, raw: bool, aiohttp: bool = False
+    platform: str, url: str, raw: bool, transport: str = "httpx", limit: int | None = None
 ) -> Callable[[], int] | None:
     if raw and (_as_wire is None or platform == "vtiger"):
         return None  # vtiger's records are mappings of the wire fields already
-    if aiohttp and not has_aiohttp_transport():
+    if transport == "aiohttp" and not has_aiohttp_transport():
         return None
 
     async def run() -> int:
         seen = 0
         options: dict[str, Any] = {"rate_limit": None, "allow_insecure_http": True}
-        if aiohttp:
+        if transport == "aiohttp":
             options["transport"] = crmkit.aiohttp_transport()
+        elif choose_transport is not None:
+            options["transport"] = transport
         if platform == "amocrm":
             client: Any = crmkit.AmoCRM(base_url=url, access_token=TOKEN, **options)
         elif platform == "retailcrm":
@@ -107,11 +128,11 @@ def crmkit_list(
             client = crmkit.Vtiger(url, VT_USER, VT_KEY, **options)
         async with client:
             if platform == "amocrm":
-                paginator = client.leads.list()
+                paginator = client.leads.list(limit=limit)
             elif platform == "retailcrm":
-                paginator = client.customers.list(page_size=100)
+                paginator = client.customers.list(page_size=100, limit=limit)
             else:
-                paginator = client.query("SELECT * FROM Leads")
+                paginator = client.query("SELECT * FROM Leads", limit=limit)
             if raw:
                 paginator = _as_wire(paginator)
             async for _ in paginator:
@@ -121,10 +142,8 @@ def crmkit_list(
     return lambda: asyncio.run(run())
 
 
-def cli_export(
-    platform: str, url: str, out: Path, aiohttp: bool = False
-) -> Callable[[], int] | None:
-    if aiohttp and not has_aiohttp_transport():
+def cli_export(platform: str, url: str, out: Path, transport: str) -> Callable[[], int] | None:
+    if transport == "aiohttp" and not has_aiohttp_transport():
         return None
     account = {
         "amocrm": ["amocrm", "leads", "--token", TOKEN],
@@ -135,9 +154,9 @@ def cli_export(
     def run() -> int:
         out.unlink(missing_ok=True)
         argv = ["export", *account, "--url", url, "--out", str(out), "--rate-limit", "0"]
-        argv += ["--transport", "aiohttp"] if aiohttp else []
+        argv += ["--transport", transport, "--quiet"]
         with contextlib.redirect_stderr(io.StringIO()):
-            code = crmkit.cli.main([*argv, "--quiet"])
+            code = crmkit.cli.main(argv)
         if code != 0:
             raise RuntimeError(f"crmkit export {platform} exited {code}")
         with out.open("rb") as f:
@@ -146,61 +165,104 @@ def cli_export(
     return run
 
 
-def cpu_runs(run: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    cpus, result = [], None
-    for _ in range(repeat):
-        start = time.process_time()
-        result = run()
-        cpus.append(time.process_time() - start)
-    return cpus, result
+def cpu_of(run: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.process_time()
+    result = run()
+    return time.process_time() - start, result
 
 
-def main(records: int, repeat: int, only: list[str]) -> None:
+def spread(values: list[float], fmt: str) -> str:
+    return f"{min(values):{fmt}}-{max(values):{fmt}}"
+
+
+def main(records: int, repeat: int, only: list[str], raw: bool) -> None:
     vendors: dict[str, tuple[str, Callable[[str], Any]]] = {
         "amocrm": ("amocrm-api", lambda url: amocrm_vendor(url)[0]),
         "retailcrm": ("retailcrm (vendor)", lambda url: retailcrm_vendor(url)[0]),
         "vtiger": ("vtigerpy", vtiger_vendor),
     }
-    rows = [("platform", "client", "records", "CPU s (median)", "spread", "µs/record", "x vendor")]
+    default = default_transport()
+    mark = {
+        transport: " (default)" if transport == default else ""
+        for transport in ("httpx", "aiohttp")
+    }
+    rows = [("platform", "client", "records", "CPU s", "lowest-highest", "µs/record", "x vendor")]
+    load = [os.getloadavg()[0]]
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.jsonl"
         for platform in only:
             n = records // 2 if platform == "vtiger" else records
             code = "import time\n" + SANDBOXES[platform].format(n=n) + SERVE
             with served_in_subprocess(code, ready_timeout=180) as url:
                 name, vendor = vendors[platform]
-                vendor(url)  # warm the server's caches alike for every round
-                out = Path(tmp) / "out.jsonl"
-                rounds: list[tuple[str, Callable[[], Any] | None]] = [
+                clients: list[tuple[str, Callable[[], Any] | None]] = [
                     (name, lambda: vendor(url)),  # noqa: B023
-                    ("crmkit, typed models", crmkit_list(platform, url, raw=False)),
-                    ("crmkit, raw (Wire)", crmkit_list(platform, url, raw=True)),
-                    ("crmkit export -> JSONL", cli_export(platform, url, Path(tmp) / "out.jsonl")),
-                    ("typed, aiohttp transport", crmkit_list(platform, url, False, aiohttp=True)),
-                    ("export, aiohttp transport", cli_export(platform, url, out, aiohttp=True)),
+                    (f"crmkit typed, httpx{mark['httpx']}", crmkit_list(platform, url, False)),
+                    (
+                        f"crmkit typed, aiohttp{mark['aiohttp']}",
+                        crmkit_list(platform, url, False, "aiohttp"),
+                    ),
+                    (
+                        f"export -> JSONL, httpx{mark['httpx']}",
+                        cli_export(platform, url, out, "httpx"),
+                    ),
+                    (
+                        f"export -> JSONL, aiohttp{mark['aiohttp']}",
+                        cli_export(platform, url, out, "aiohttp"),
+                    ),
                 ]
-                base = None
-                for label, run in rounds:
+                if raw:
+                    clients.append(
+                        (f"crmkit raw (Wire), {default}", crmkit_list(platform, url, True, default))
+                    )
+                # Warm: the server's caches (every page once), imports, generated model code.
+                for transport in ("httpx", "aiohttp"):
+                    warm = crmkit_list(
+                        platform, url, False, transport, None if transport == default else 1
+                    )
+                    if warm is not None:
+                        warm()
+                cpus: dict[str, list[float]] = {label: [] for label, run in clients if run}
+                ratios: dict[str, list[float]] = {label: [] for label in cpus}
+                seen: dict[str, int] = {}
+                for _ in range(repeat):  # round by round: the machine's load hits each alike
+                    base = None
+                    for label, run in clients:
+                        if run is None:
+                            continue
+                        cpu, seen[label] = cpu_of(run)
+                        base = base or cpu
+                        cpus[label].append(cpu)
+                        ratios[label].append(cpu / base)
+                for label, run in clients:
                     if run is None:
                         rows.append((platform, label, "n/a", "n/a", "", "", ""))
                         continue
-                    run()  # warm: imports, generated builders, connections
-                    cpus, seen = cpu_runs(run, repeat)
-                    median = statistics.median(cpus)
-                    base = base or median
+                    median = statistics.median(cpus[label])
+                    x = statistics.median(ratios[label])
                     rows.append((
-                        platform, label, str(seen), f"{median:.3f}",
-                        f"{min(cpus):.3f}-{max(cpus):.3f}", f"{median / seen * 1e6:.1f}",
-                        f"{median / base:.2f}",
+                        platform, label, str(seen[label]), f"{median:.3f}",
+                        spread(cpus[label], ".3f"), f"{median / seen[label] * 1e6:.1f}",
+                        f"{x:.2f} ({spread(ratios[label], '.2f')})" if label != name else "1",
                     ))  # fmt: skip
-    print(f"\nCPU per record, no rate limit, loopback sandboxes, median of {repeat} runs\n")
+            load.append(os.getloadavg()[0])
+    print(
+        f"\nCPU per record, no rate limit, loopback sandboxes; {repeat} rounds, "
+        f"{time.monotonic() - started:.0f} s, load average {min(load):.1f}-{max(load):.1f}\n"
+    )
     print(table(rows))
-    print("\n(vendors' clients give plain dicts; vtiger: the query listing, half the records)")
+    print(
+        "\n(vendors' clients give plain dicts; vtiger: the query listing, half the records;"
+        "\n x vendor: the median of the rounds' ratios, lowest-highest)"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", default="amocrm,retailcrm,vtiger")
+    parser.add_argument("--raw", action="store_true", help="also crmkit's raw (Wire) list")
     args = parser.parse_args()
-    main(args.records, args.repeat, args.only.split(","))
+    main(args.records, args.repeat, args.only.split(","), args.raw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ import pytest
 import trustme
 
 import crmkit
+from crmkit._aiohttp_impl import _Transport
 from crmkit.amocrm.sandbox import AmoCRMSandbox, SandboxCredentials
 
 from .test_tls import https_server, server_context
@@ -126,6 +128,36 @@ async def test_a_post_whose_answer_is_dropped_is_not_sent_again_and_keeps_its_ke
     assert "Connect" not in str(info.value) and "s3cret-key" not in str(info.value)
 
 
+async def test_a_header_aiohttp_refuses_is_one_unretried_error_that_never_shows_the_value():
+    """As h11's refusal over the default transport (``test_secrets.py``): nothing is sent."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    async with tcp_server(answer) as (base, seen), session(base) as client:
+        with pytest.raises(crmkit.TransportError, match="could not be sent") as info:
+            await client.request("GET", "ping", headers={"X-API-KEY": "tok-9999\nsecond"})
+        assert client.stats.requests == 1 and client.stats.retries == 0
+    assert seen == [] and "tok-9999" not in str(info.value)
+
+
+async def test_a_url_with_a_user_and_password_sends_them_as_basic_auth_once():
+    """httpx turns a URL's userinfo into the Authorization header; aiohttp gets the URL without."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    async with tcp_server(answer) as (base, seen):
+        with_user = base.replace("http://", "http://user:pa55word@")
+        async with session(with_user) as client:
+            response = await client.request("GET", "ping")
+    assert response.status_code == 200 and str(response.request.url).startswith(with_user)
+    head = seen[0].decode("latin-1").lower()
+    assert head.startswith("get /ping ") and head.count("authorization: basic ") == 1
+
+
 async def test_a_sandbox_lists_the_same_records_over_aiohttp():
     sandbox = AmoCRMSandbox(leads=120, rate_limit=None, block_after=None)
     sandbox.clock.advance(10)
@@ -145,6 +177,68 @@ async def test_a_sandbox_lists_the_same_records_over_aiohttp():
     assert len(names[0]) == 120 and names[0] == names[1]
 
 
+@pytest.fixture
+def no_choice(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment that names no transport and no proxy."""
+    for name in ("CRMKIT_TRANSPORT", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def over_aiohttp(session: crmkit.Session) -> bool:
+    return isinstance(session._client._transport, _Transport)  # type: ignore[attr-defined]
+
+
+async def test_a_session_sends_over_aiohttp_by_default_and_over_httpx_when_told(no_choice):
+    sandbox = AmoCRMSandbox(leads=60, rate_limit=None, block_after=None)
+    sandbox.clock.advance(10)
+    token = SandboxCredentials().access_token
+    with sandbox.serve() as served:
+        ids = []
+        for transport, aiohttp in ((None, True), ("httpx", False), ("aiohttp", True)):
+            async with crmkit.AmoCRM(
+                base_url=served.url,
+                access_token=token,
+                rate_limit=None,
+                allow_insecure_http=True,
+                transport=transport,
+            ) as amo:
+                assert over_aiohttp(amo.session) is aiohttp
+                ids.append([lead.id async for lead in amo.leads.list(page_size=25)])
+    assert ids[0] == list(range(1, 61)) and ids[0] == ids[1] == ids[2]
+
+
+async def test_the_environment_chooses_the_default_transport(no_choice):
+    base = "https://acme.example.test"
+    no_choice.setenv("CRMKIT_TRANSPORT", "httpx")
+    async with (
+        crmkit.Session(base) as told_httpx,
+        crmkit.Session(base, transport="aiohttp") as told,
+    ):
+        assert not over_aiohttp(told_httpx) and over_aiohttp(told)  # the argument wins
+    no_choice.setenv("CRMKIT_TRANSPORT", "Aiohttp")
+    async with crmkit.Session(base) as told_aiohttp:
+        assert over_aiohttp(told_aiohttp)
+    no_choice.setenv("CRMKIT_TRANSPORT", "curl")
+    with pytest.raises(ValueError, match="CRMKIT_TRANSPORT must be httpx or aiohttp"):
+        crmkit.Session(base)
+    no_choice.delenv("CRMKIT_TRANSPORT")
+    no_choice.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    async with crmkit.Session(base) as proxied:  # httpx's transport honours the proxy
+        assert not over_aiohttp(proxied)
+
+
+async def test_without_the_extra_the_default_is_httpx(no_choice):
+    no_choice.setitem(sys.modules, "crmkit._aiohttp_impl", None)  # as if aiohttp were missing
+    async with crmkit.Session("https://acme.example.test") as session:
+        assert not over_aiohttp(session)
+    with pytest.raises(ImportError, match="aiohttp-transport"):
+        crmkit.Session("https://acme.example.test", transport="aiohttp")
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="max_connections"):
         crmkit.aiohttp_transport(max_connections=0)
+    with pytest.raises(ValueError, match="'httpx' or 'aiohttp'"):
+        crmkit.Session("https://acme.example.test", transport="curl")  # type: ignore[arg-type]

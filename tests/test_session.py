@@ -48,7 +48,8 @@ def test_ssl_context_is_tls12_or_newer_with_verification():
 
 
 async def test_session_client_uses_the_tls12_context():
-    async with crmkit.Session("https://acme.example.test") as session:
+    """httpx's own transport here; aiohttp's (the default) in ``test_aiohttp_transport.py``."""
+    async with crmkit.Session("https://acme.example.test", transport="httpx") as session:
         pool = session._client._transport._pool  # type: ignore[attr-defined]
         assert pool._ssl_context.minimum_version == ssl.TLSVersion.TLSv1_2
 
@@ -81,6 +82,42 @@ async def test_relative_urls_keep_the_base_path(clock):
     async with make_session(transport, clock) as session:
         await session.request("GET", "/v5/orders", params={"limit": 20})
     assert str(seen[0].url) == "https://acme.example.test/api/v5/orders?limit=20"
+
+
+async def test_params_go_out_as_httpx_would_merge_them(clock):
+    """The Session builds a request's query itself (one URL parse instead of httpx's three)."""
+    params_list = [
+        {"limit": 20, "page": 3, "filter[ids][]": [1, 2], "on": True, "off": False, "none": None},
+        [("q", "SELECT * FROM Leads WHERE x = 'é & ü';"), ("q", "+/?#%")],
+        {},
+    ]
+    transport, seen = counting_transport()
+    async with make_session(transport, clock) as session:
+        for params in params_list:
+            await session.request("GET", "v5/orders", params=params)
+        await session.request("GET", "v5/orders?by=id", params={"limit": 5})  # merged by httpx
+    base = "https://acme.example.test/api/v5/orders"
+    expected = [httpx.Request("GET", base, params=p).url for p in params_list]
+    expected.append(httpx.Request("GET", base + "?by=id", params={"limit": 5}).url)
+    assert [r.url for r in seen] == expected
+    assert [r.url.raw_path for r in seen] == [u.raw_path for u in expected]
+
+
+async def test_a_remembered_url_still_follows_the_sessions_base_and_https_rule(clock):
+    transport, seen = counting_transport()
+    async with crmkit.Session(
+        "http://127.0.0.1:9/a/", transport=transport, allow_insecure_http=True, clock=clock
+    ) as session:
+        await session.request("GET", "items")
+        session.base_url = httpx.URL("http://127.0.0.1:9/b/")
+        await session.request("GET", "items")
+        session.allow_insecure_http = False
+        with pytest.raises(ValueError, match="https"):
+            await session.request("GET", "items")
+    assert [str(r.url) for r in seen] == [
+        "http://127.0.0.1:9/a/items",
+        "http://127.0.0.1:9/b/items",
+    ]
 
 
 async def test_closed_session_raises_clearly(clock):

@@ -12,13 +12,17 @@ What this module adds to ``httpx_aiohttp.AiohttpTransport``:
   transport has it;
 - no cookie jar of aiohttp's own: httpx keeps the cookies (amoCRM's v2 login
   session), so a cookie is sent once, as httpx decides;
+- a URL's user and password reach aiohttp only as the ``Authorization`` header
+  httpx made of them (aiohttp refuses a request that has both);
 - exceptions mapped by what happened, not only by aiohttp's class tree: the
   package maps every ``ClientConnectionError`` (a server that hung up halfway
   through an answer included) to ``httpx.ConnectTimeout``, which the Session
   reads as "never sent" and would repeat even for a POST. Here only a
   connection that could not be made is a ``ConnectError`` / ``ConnectTimeout``;
   a read that timed out is ``ReadTimeout``, a dropped connection
-  ``RemoteProtocolError`` / ``ReadError``, as the default transport raises them.
+  ``RemoteProtocolError`` / ``ReadError``, as the default transport raises them;
+  a header aiohttp refuses to write (a line break in a value) is
+  ``LocalProtocolError``, as h11's refusal is.
   The Session maps these to :class:`crmkit.TransportError` as ever; aiohttp's
   messages quote no header, and an invalid URL's text is not repeated.
 
@@ -74,13 +78,23 @@ _FAILURES = (httpx.TransportError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
 class _Stream(httpx.AsyncByteStream):
-    """An answer's body; a failure while reading it mapped as the request's are."""
+    """An answer's body, read whole; a failure while reading it mapped as the request's are.
+
+    A Session reads every answer whole: one ``read()`` instead of 16 KiB chunks,
+    each of which httpx passes through its decoders and chunker.
+    """
 
     def __init__(self, inner: httpx.AsyncByteStream) -> None:
         self._inner = inner
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        whole = getattr(self._inner, "_aiohttp_response", None)  # httpx-aiohttp's own
         try:
+            if whole is not None:
+                body = await whole.read()
+                if body:
+                    yield body
+                return
             async for chunk in self._inner:
                 yield chunk
         except _FAILURES as exc:
@@ -104,10 +118,25 @@ class _Transport(httpx.AsyncBaseTransport):
         self._inner = AiohttpTransport(verify=context, client=session)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = request
+        if request.url.userinfo:
+            # httpx made them the Authorization header already (aiohttp would refuse both).
+            sent = httpx.Request(
+                request.method,
+                request.url.copy_with(userinfo=b""),
+                headers=request.headers,
+                stream=request.stream,
+                extensions=request.extensions,
+            )
         try:
-            response = await self._inner.handle_async_request(request)
+            response = await self._inner.handle_async_request(sent)
         except _FAILURES as exc:
             raise _mapped(exc)  # noqa: B904 (the cause is set: what aiohttp raised)
+        except ValueError as exc:
+            # aiohttp refusing a header with a line break in it (h11's LocalProtocolError):
+            # never sent, never worth repeating; its text quotes no value.
+            raise httpx.LocalProtocolError(f"the request cannot be written: {exc}") from None
+        response.request = request
         stream: Any = response.stream
         response.stream = _Stream(stream)
         return response

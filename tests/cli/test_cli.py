@@ -72,6 +72,18 @@ def test_export_over_the_aiohttp_transport_writes_the_same_lines(amocrm, tmp_pat
     assert len(ids_in(outs[1])) == 3000
 
 
+def test_rate_limit_0_exports_with_no_limit(amocrm, tmp_path, capsys, monkeypatch):
+    """``--rate-limit 0`` is no limit (0.0 was dropped with the unset options: 7/s)."""
+    _, url = amocrm
+    monkeypatch.setenv("CRMKIT_AMOCRM_TOKEN", TOKEN)
+    for rate, expected in (("0", None), ("15", 15.0)):
+        out = tmp_path / f"leads-{rate}.jsonl"
+        argv = ["export", "amocrm", "leads", "--url", url, "--out", str(out), "--json"]
+        assert main([*argv, "--rate-limit", rate]) == 0
+        summary = json.loads(capsys.readouterr().out)["exports"][0]
+        assert summary["rate_limit"] == expected and summary["records"] == 3000
+
+
 def test_interrupted_export_resumes_with_every_record_exactly_once(amocrm, tmp_path):
     _, url = amocrm
     out, state = tmp_path / "leads.jsonl", tmp_path / "leads.state"

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import crmkit
 from crmkit.vtiger import Record, Vtiger, vtql
+from crmkit.vtiger._auth import VtigerAuth
 from crmkit.vtiger._errors import ERROR_CODES, envelope_error
-from crmkit.vtiger._wire import SyncStrategy
+from crmkit.vtiger._wire import SyncStrategy, VtigerId
 from crmkit.vtiger.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_USER, VtigerSandbox
 from crmkit.vtiger.sandbox._vtql import parse
 
@@ -55,6 +56,44 @@ def test_record_datetimes_are_read_as_utc():
     assert record.datetime("createdtime") is None
     with pytest.raises(ValueError, match="Y-m-d H:i:s"):
         Record({"modifiedtime": "1714557600"}).datetime("modifiedtime")
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("10x1", VtigerId(10, 1)), ("12x3456", VtigerId(12, 3456)), ("", None), (None, None),
+     (VtigerId(5, 6), VtigerId(5, 6)), ("\u0661x\u0662", VtigerId(1, 2))],
+)  # fmt: skip
+def test_a_records_id_is_checked_when_made_and_the_same_when_read(raw, expected):
+    """The id is built when first read (a listing builds none), but a bad one fails at once."""
+    for record in (Record({"id": raw}), Record._decoded({"id": raw})):
+        assert record.id == expected and record.id is record.id
+        assert record["id"] == raw
+
+
+@pytest.mark.parametrize("raw", ["10", "x1", "10x", "10x1x2", "a0x1", "10 x1", 7])
+def test_a_record_with_a_malformed_id_is_refused_when_made(raw):
+    with pytest.raises(ValueError, match="not a vtiger id"):
+        Record({"id": raw})
+    with pytest.raises(ValueError, match="not a vtiger id"):
+        Record._decoded({"id": raw})
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("operation=query&query=x", "operation=query&query=x&sessionName=s%2B1"),
+        ("operation=query&sessionName=s%2B1&query=x", "operation=query&sessionName=s%2B1&query=x"),
+        ("operation=query&sessionName=old&query=x", "operation=query&sessionName=s%2B1&query=x"),
+        ("sessionName=s%2B10", "sessionName=s%2B1"),
+        ("sessionName=s%2B1&xsessionName=1", "sessionName=s%2B1&xsessionName=1"),
+        ("sessionName=old&sessionName=s%2B1", "sessionName=s%2B1"),
+    ],
+)
+def test_a_get_carries_exactly_the_current_session(query, expected):
+    """Kept when the client sent the current one (``Vtiger._fetch``), else set or replaced."""
+    auth = VtigerAuth("https://crm.example.test/webservice.php", "admin", "key")
+    request = httpx.Request("GET", f"https://crm.example.test/webservice.php?{query}")
+    assert auth.authorize(request, "s+1").url.query.decode() == expected
 
 
 async def test_the_sandbox_sends_vtiger_datetimes_and_filters_on_them():

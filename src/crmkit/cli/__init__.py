@@ -121,7 +121,7 @@ def _add_export(commands: Any) -> None:
     how.add_argument(
         "--transport",
         choices=("httpx", "aiohttp"),
-        help="aiohttp: requests over aiohttp, less CPU (extra aiohttp-transport)",
+        help="httpx or aiohttp (default: aiohttp when the aiohttp-transport extra is installed)",
     )
     how.add_argument(
         "--allow-insecure-http",

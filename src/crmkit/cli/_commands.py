@@ -104,7 +104,7 @@ def _specs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Ex
     if not args.platform or not args.entity:
         parser.error("export needs PLATFORM and ENTITY (or --config FILE)")
     options = {name: getattr(args, name) for name in _FLAG_OPTIONS}
-    options = {k: v for k, v in options.items() if v not in (None, False)}
+    options = {k: v for k, v in options.items() if v is not None and v is not False}
     return [ExportSpec(args.platform, args.entity, options, out=args.out, state=args.state)]
 
 

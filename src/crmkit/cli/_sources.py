@@ -172,13 +172,15 @@ def _session_options(spec: ExportSpec, url: str) -> dict[str, Any]:
         options["rate_limit"] = None if float(rate) <= 0 else float(rate)
     insecure = bool(spec.option("allow_insecure_http")) or urlsplit(url).hostname in LOOPBACK_HOSTS
     options["allow_insecure_http"] = insecure
-    transport = spec.option("transport", "httpx")
+    transport = spec.option("transport")  # None: the Session's default
     if transport == "aiohttp":
         try:
             options["transport"] = aiohttp_transport()
         except ImportError as exc:
             raise SpecError(str(exc)) from None
-    elif transport != "httpx":
+    elif transport == "httpx":
+        options["transport"] = "httpx"
+    elif transport is not None:
         raise SpecError(f"transport must be httpx or aiohttp, not {transport!r}")
     return options
 

@@ -290,7 +290,7 @@ def _specs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Ex
     if not args.platform:
         parser.error("sync needs PLATFORM (or --config FILE)")
     options = {name: getattr(args, name) for name in _FLAGS}
-    options = {k: v for k, v in options.items() if v not in (None, False)}
+    options = {k: v for k, v in options.items() if v is not None and v is not False}
     return [ExportSpec(args.platform, "", options)]
 
 

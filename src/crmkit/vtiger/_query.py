@@ -199,12 +199,13 @@ class QueryStrategy:
         lefts = [None] * got if wanted is None else range(wanted - 1, wanted - 1 - got, -1)
         cursors: list[dict[str, Any]]
         if self.shape.keyed:
-            if any(record.id is None for record in records):
+            # vtiger's id as it wrote it (checked already, not built: records' ids are lazy)
+            ids = [record._fields.get("id") for record in records]
+            if not all(ids):
                 raise malformed("query", "a list of records with ids (paging by id)")
-            # vtiger's id as it wrote it (parsed already)
             cursors = [
-                {"floor": floor, "left": left, "after": str(record["id"])}
-                for left, record in zip(lefts, records, strict=True)
+                {"floor": floor, "left": left, "after": str(raw)}
+                for left, raw in zip(lefts, ids, strict=True)
             ]
         else:
             start = int(at.get("offset") or 0) + 1

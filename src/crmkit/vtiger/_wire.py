@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -127,15 +128,25 @@ class VtigerId:
         return f"{self.module_id}x{self.record_id}"
 
 
+#: An id as vtiger writes it, which :meth:`VtigerId.parse` takes (checked without parsing).
+_PLAIN_ID = re.compile(r"[0-9]+x[0-9]+")
+
+
+def _checked_id(raw: Any) -> VtigerId | None:
+    """``raw`` checked now (ValueError), parsed now only when not plain text (else later)."""
+    if not raw or (type(raw) is str and _PLAIN_ID.fullmatch(raw) is not None):
+        return None
+    return VtigerId.parse(raw)
+
+
 class Record(Mapping[str, Any]):
     """A vtiger record: a read-only mapping of its fields, with a typed :attr:`id`."""
 
-    __slots__ = ("_fields", "id")
+    __slots__ = ("_fields", "_id")
 
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self._fields = dict(fields)
-        raw = self._fields.get("id")
-        self.id: VtigerId | None = VtigerId.parse(raw) if raw else None
+        self._id = _checked_id(self._fields.get("id"))
 
     @classmethod
     def _decoded(cls, fields: Any) -> Record:
@@ -144,9 +155,23 @@ class Record(Mapping[str, Any]):
             return cls(fields)
         record = cls.__new__(cls)
         record._fields = fields
-        raw = fields.get("id")
-        record.id = VtigerId.parse(raw) if raw else None
+        record._id = _checked_id(fields.get("id"))
         return record
+
+    @property
+    def id(self) -> VtigerId | None:
+        """The record's id (``12x34``), or None when it has none.
+
+        Checked when the record is made; built when first read (a listing of
+        thousands whose ids nobody reads builds none).
+        """
+        parsed = self._id
+        if parsed is None:
+            raw = self._fields.get("id")
+            if not raw:
+                return None
+            parsed = self._id = VtigerId.parse(raw)
+        return parsed
 
     def __getitem__(self, key: str) -> Any:
         return self._fields[key]
@@ -234,14 +259,25 @@ def record_of(result: Any, operation: str) -> Record:
 
 def records_of(rows: Any, operation: str) -> list[Record]:
     """A ``result`` that must be a list of records, as records."""
-    if not isinstance(rows, list) or not all(
-        type(row) is dict or isinstance(row, Mapping) for row in rows
-    ):
+    if not isinstance(rows, list):
         raise malformed(operation, "a list of records")
+    # One pass, as Record._decoded for each row inlined (a page is 100 of them).
+    records: list[Record] = []
+    keep, new, check = records.append, object.__new__, _checked_id
     try:
-        return [Record._decoded(row) for row in rows]
+        for row in rows:
+            if type(row) is not dict:
+                if not isinstance(row, Mapping):
+                    raise malformed(operation, "a list of records")
+                keep(Record(row))
+                continue
+            record = new(Record)
+            record._fields = row
+            record._id = check(row.get("id"))
+            keep(record)
     except ValueError as exc:
         raise malformed(operation, f"a list of records ({exc})") from None
+    return records
 
 
 def _updated(record: Record) -> SyncChange:
