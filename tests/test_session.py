@@ -363,3 +363,43 @@ async def test_the_callers_request_rebuilt_by_a_login_flow_is_not_repeated_behin
         with pytest.raises(crmkit.ServerError):
             await session.request("POST", "/records", content=b"create me")
     assert sent == ["/login", "/records"]  # a POST is not safe to repeat: sent once
+
+
+@pytest.mark.network
+async def test_the_throttle_learns_the_answer_s_instant_from_its_headers_over_loopback():
+    """httpcore's trace tells the Session when an answer's headers came: a body that
+    takes 0.4 s more does not lengthen the slot (the server counted the request before)."""
+    import time
+
+    from crmkit.sandbox import serve
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0.4)
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    class Shifted:
+        """The system clock, which the test can move ahead."""
+
+        shift = 0.0
+
+        def monotonic(self) -> float:
+            return time.monotonic() + self.shift
+
+        async def sleep(self, seconds: float) -> None:
+            await asyncio.sleep(seconds)
+
+    clock = Shifted()
+    limiter = crmkit.RateLimiter(2, clock=clock)
+    with serve(app) as served:
+        async with crmkit.Session(
+            served.url, throttle=limiter, allow_insecure_http=True, clock=clock
+        ) as session:
+            await session.request("GET", "x")
+            done = time.monotonic()
+    clock.shift = 1.0 - 0.6 - (time.monotonic() - done)  # a window after the body, less 0.6 s
+    assert limiter.in_use == 1  # the strict rule (one answer): held a window after the headers
+    clock.shift = 1.0 - 0.3  # a window after the body, less 0.3 s
+    assert limiter.in_use == 0  # the headers came 0.4 s before the body: the slot is over

@@ -80,20 +80,54 @@ class _Permit:
     this request no longer holds (more slots than the rate allows).
     """
 
-    __slots__ = ("held", "throttle")
+    __slots__ = ("held", "throttle", "timeout", "traced", "wrote")
 
     def __init__(self, throttle: PausableThrottle) -> None:
         self.throttle = throttle
         self.held = False
+        #: Seconds the answer to this attempt would be waited for (None: no end).
+        self.timeout: float | None = None
+        #: Whether the transport reports this attempt's steps (httpcore's trace)...
+        self.traced = False
+        #: ...and the request has begun to leave (its headers are being written).
+        self.wrote = False
 
     async def acquire(self) -> None:
         await self.throttle.acquire()
         self.held = True  # no await between: a cancelled acquire holds nothing
+        self.traced = self.wrote = False
 
     def release(self) -> None:
         if self.held:
             self.held = False
             self.throttle.release()
+
+    def abandon(self) -> None:
+        """This attempt was cancelled: its slot ends as the throttle's ``abandon`` says.
+
+        Sent for all it knows (the transport does not trace, or the headers
+        began to leave), the server may still count it; only an attempt the
+        trace shows never left frees its slot at once. Throttles without
+        ``abandon`` are released.
+        """
+        if not self.held:
+            return
+        self.held = False
+        abandon = getattr(self.throttle, "abandon", None)
+        if abandon is None:
+            self.throttle.release()
+        else:
+            abandon(sent=self.wrote or not self.traced, timeout=self.timeout)
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's ``trace`` extension: when the request leaves, when its answer comes."""
+        self.traced = True
+        if event.endswith(".send_request_headers.started"):
+            self.wrote = True
+        elif event.endswith(".receive_response_headers.complete") and self.held:
+            answered = getattr(self.throttle, "answered", None)
+            if answered is not None:
+                answered()
 
 
 class _ThrottledAuth(httpx.Auth):
@@ -227,6 +261,11 @@ class Session:
         )
         #: The throttle's ``record(seconds)``: each response time (the paced mode learns from it).
         self._record = getattr(self.throttle, "record", None)
+        # Whether requests carry a trace: the throttle wants the instant the answer's
+        # headers come, or whether a cancelled request had left.
+        self._traced = getattr(self.throttle, "rate", 0) is not None and (
+            hasattr(self.throttle, "answered") or hasattr(self.throttle, "abandon")
+        )
         self.retry = retry or RetryPolicy(max_retries=max_retries)
         self.error_mapper: ErrorMapper = error_mapper or default_error_mapper
         self.stats = SessionStats()
@@ -358,6 +397,7 @@ class Session:
                 timeout,
             )
         except asyncio.CancelledError:
+            permit.abandon()  # the server may yet count it: its slot ends no sooner
             if task is not None and task in self._closing:
                 self._closing.discard(task)
                 uncancel = getattr(task, "uncancel", None)  # Python 3.11+
@@ -416,6 +456,9 @@ class Session:
                 headers=merged_headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
+            if self._traced:
+                request.extensions["trace"] = permit.trace
+                permit.timeout = request.extensions.get("timeout", {}).get("read")
             started = time.perf_counter()
             self.stats.requests += 1
             try:

@@ -3,7 +3,12 @@
 A throttle is anything with ``async acquire()``; if it also has ``release()``,
 the Session calls it once per acquire, when that request's answer (or failure)
 is in, and if it has ``record(seconds)``, it is told each request's response
-time. The default, :class:`RateLimiter`, is designed from the server's side.
+time. If it has ``answered()``, the Session calls it when the answer's headers
+come in (before the body is read and decoded: the server counted the request
+before it answered, and this instant carries less of the client's own delays);
+if it has ``abandon(sent=, timeout=)``, a request cancelled on its way calls it
+instead of ``release()`` (see :meth:`RateLimiter.abandon`). The default,
+:class:`RateLimiter`, is designed from the server's side.
 
 The server counts a request at some instant between its sending and its
 answer, and refuses one when the window (1 s) before that instant already
@@ -79,7 +84,13 @@ request that got it.
 A caller cancelled while it waits (for its turn, a slot or a pause) takes
 nothing: all waiting happens before the limiter changes any state, and the
 turn, the slot and the next send time are taken together, with no await
-between them.
+between them. A request cancelled after its bytes may have left is another
+matter: the server may still count it, later than any answer the client will
+see. It keeps its slot as a request whose answer never came would (until a
+window after its send plus the widened range of the response times, while
+pacing with enough answers; else until its timeout would have ended the wait,
+plus a window), and only a request cancelled before it left frees its slot at
+once.
 
 This module does not retry or send anything.
 """
@@ -113,6 +124,9 @@ MIN_SAMPLES = 3
 TRUST_SAMPLES = 10
 #: Response times the floor and the range are taken over (the latest ones).
 SAMPLES = 200
+#: Seconds after its send a request cancelled on its way may still be counted, when
+#: its own timeout does not say (no timeout: the wait for its answer had no end).
+ABANDONED_LIMIT = 60.0
 #: How many times range/(n-1) the floor lies below the least response time seen...
 FLOOR_WIDENING = 6.0
 #: ...and at least this share of the range, however many answers are in (a loaded
@@ -219,9 +233,12 @@ class RateLimiter:
         self._hold = self._base_hold
         self._interval = 1.0 / (rate * (1.0 - margin)) if rate is not None else 0.0
         self._next_at = 0.0
-        # When each request in flight was sent, by the task that sent it (answers
-        # come back out of order: each ends its own slot).
-        self._sent: dict[asyncio.Task[object] | None, deque[float]] = {}
+        # When each request in flight was sent and (inf until then) when its
+        # answer's headers came, by the task that sent it (answers come back out
+        # of order: each ends its own slot).
+        self._sent: dict[asyncio.Task[object] | None, deque[list[float]]] = {}
+        # Requests cancelled on their way: (sent, the latest instant their slot ends).
+        self._abandoned: list[tuple[float, float]] = []
         self._in_flight = 0
         self._tails: list[float] = []  # when each answered request's slot ends, in order
         self._turn = asyncio.Lock()
@@ -280,36 +297,79 @@ class RateLimiter:
                 await self._slot_freed(frees_at - now)
             # Taken together, after the last await: a cancelled waiter took nothing.
             self._in_flight += 1
-            self._sent.setdefault(asyncio.current_task(), deque()).append(now)
+            self._sent.setdefault(asyncio.current_task(), deque()).append([now, math.inf])
             self._sent_within(now)
             self._recent.append(now)
             self._next_at = now + self.spacing
+
+    def answered(self) -> None:
+        """The calling task's request is answered: its headers are in (the body may follow).
+
+        :meth:`release` then ends the slot from this instant instead of its own:
+        the server counted the request before it answered, and the body's
+        reading, its decoding and the event loop's turns until the release are
+        the client's own delays.
+        """
+        for entry in self._sent.get(asyncio.current_task(), ()):
+            if math.isinf(entry[1]):
+                entry[1] = self._clock.monotonic()
+                return
 
     def release(self) -> None:
         """The answer to an acquired request is in: its slot ends a window after it was counted."""
         if self.rate is None or self._in_flight == 0:
             return
         self._in_flight -= 1
-        now = self._clock.monotonic()
-        sent = self._sent_by(asyncio.current_task())
-        if sent is not None:
-            self._pace.record(now - sent)
-        bisect.insort(self._tails, now - self._pace.floor + self._hold)
+        self._answer(self._clock.monotonic(), self._sent_by(asyncio.current_task()))
+
+    def abandon(self, *, sent: bool = True, timeout: float | None = None) -> None:
+        """The calling task's request will get no answer (it was cancelled): end its slot safely.
+
+        ``sent=False`` (its bytes never left): the slot is free at once, and no
+        response time is learned. Sent, the server may still count it, at any
+        instant until the answer that will never be read: it holds its slot as
+        a request in flight whose answer never came, until ``timeout`` seconds
+        after its send (when waiting for that answer would have ended, as a
+        timed-out request's does; :data:`ABANDONED_LIMIT` when None) plus a
+        window, or sooner by the in-flight rule while pacing. One whose answer's
+        headers were in is released as answered.
+        """
+        if self.rate is None or self._in_flight == 0:
+            return
+        self._in_flight -= 1
+        entry = self._sent_by(asyncio.current_task())
+        if entry is not None and sent and not math.isinf(entry[1]):
+            self._answer(entry[1], entry)
+            return
+        if entry is not None and sent:
+            limit = ABANDONED_LIMIT if timeout is None else timeout
+            self._abandoned.append((entry[0], entry[0] + limit + self._hold))
+        self._wake_waiter()
+
+    def _answer(self, at: float, entry: list[float] | None) -> None:
+        """End ``entry``'s slot a window after ``at`` (or its answer's headers) less the floor."""
+        if entry is not None:
+            at = min(at, entry[1])
+            self._pace.record(at - entry[0])
+        bisect.insort(self._tails, at - self._pace.floor + self._hold)
+        self._wake_waiter()
+
+    def _wake_waiter(self) -> None:
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
-    def _sent_by(self, task: asyncio.Task[object] | None) -> float | None:
-        """When ``task``'s oldest request in flight was sent (any task's, from another one)."""
+    def _sent_by(self, task: asyncio.Task[object] | None) -> list[float] | None:
+        """``task``'s oldest request in flight, taken out (any task's, from another one)."""
         sends = self._sent.get(task)
         if not sends:
             task = next(iter(self._sent), None)
             sends = self._sent.get(task)
             if not sends:
                 return None
-        sent = sends.popleft()
+        entry = sends.popleft()
         if not sends:
             del self._sent[task]
-        return sent
+        return entry
 
     def _busy(self, now: float) -> tuple[int, float]:
         """Slots held at ``now``, and when the next one ends (inf: at an answer)."""
@@ -319,10 +379,17 @@ class RateLimiter:
             del tails[:ended]
         busy, frees_at = len(tails), tails[0] if tails else math.inf
         hold = self._pace.in_flight_hold
+        if self._abandoned:  # as if in flight, until their timeout's end at the latest
+            self._abandoned = [(sent, until) for sent, until in self._abandoned if until > now]
+            for sent, until in self._abandoned:
+                ends = min(until, sent + hold + self._hold)
+                if ends > now:
+                    busy += 1
+                    frees_at = min(frees_at, ends)
         if math.isinf(hold):
             return busy + self._in_flight, frees_at
         for sends in self._sent.values():
-            for sent in sends:
+            for sent, _ in sends:
                 ends = sent + hold + self._hold
                 if ends > now:
                     busy += 1
