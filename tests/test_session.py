@@ -403,3 +403,19 @@ async def test_the_throttle_learns_the_answer_s_instant_from_its_headers_over_lo
     assert limiter.in_use == 1  # the strict rule (one answer): held a window after the headers
     clock.shift = 1.0 - 0.3  # a window after the body, less 0.3 s
     assert limiter.in_use == 0  # the headers came 0.4 s before the body: the slot is over
+
+
+def test_url_for_joins_a_path_once_and_again_when_the_base_changes():
+    session = crmkit.Session("https://a.example.test/api/")
+    first = session.url_for("leads")
+    assert str(first) == "https://a.example.test/api/leads"
+    assert session.url_for("leads") is first  # parsed and joined once
+    with pytest.raises(ValueError, match="https"):
+        session.url_for("http://a.example.test/leads")  # still checked every time
+    for n in range(300):
+        session.url_for(f"leads/{n}")
+    assert len(session._urls) <= 256  # bounded
+    session.base_url = httpx.URL("https://b.example.test/v2/")
+    assert str(session.url_for("leads")) == "https://b.example.test/v2/leads"
+    session.allow_insecure_http = True
+    assert str(session.url_for("http://a.example.test/leads")) == "http://a.example.test/leads"
