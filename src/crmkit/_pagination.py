@@ -452,10 +452,20 @@ class AsyncPaginator(Generic[T]):
         return [item async for item in self]
 
     async def first(self) -> T | None:
-        """The first item, or None when there is none; fetches one page."""
-        async for item in self:
-            return item
-        return None
+        """The first item, or None when there is none; fetches one page, and none ahead.
+
+        A page asked for ahead and then dropped would keep its throttle slot as
+        an unanswered request (the server may count it), for nothing.
+        """
+        prefetch, self.prefetch = self.prefetch, False
+        items = self._items()
+        try:
+            async for item in items:
+                return item
+            return None
+        finally:
+            self.prefetch = prefetch
+            await items.aclose()
 
     def __repr__(self) -> str:
         return (
