@@ -372,3 +372,43 @@ async def test_a_cancelled_request_while_pacing_ends_its_slot_by_the_in_flight_r
     assert limiter.in_use == 1
     clock.now = sent + 1.0 + hold + 0.01
     assert limiter.in_use == 0
+
+
+async def _written_and_answered(limiter, clock, before_write: float, seconds: float) -> None:
+    await limiter.acquire()
+    clock.now += before_write  # a connection opened, a TLS handshake
+    limiter.written()
+    clock.now += seconds
+    limiter.answered()
+    limiter.release()
+
+
+async def test_a_first_answer_slowed_by_its_handshake_does_not_keep_the_strict_rule(clock):
+    """Response times count from the write, when the transport tells it: a TLS handshake
+    before the first request is not network delay on its way to be counted."""
+    limiter = crmkit.RateLimiter(10, clock=clock)
+    await _written_and_answered(limiter, clock, 0.6, 0.10)
+    for seconds in [0.12, 0.11, 0.13, 0.10, 0.12, 0.11, 0.12, 0.13, 0.11]:
+        clock.now += 0.2
+        await _written_and_answered(limiter, clock, 0.001, seconds)
+    assert limiter.pacing  # counted from the acquire, the spread (0.6 s) put the floor below 0
+    assert limiter.floor == pytest.approx(0.10 - 0.03 * 6 / 9)
+
+
+async def test_a_request_not_yet_written_holds_its_slot_past_the_in_flight_bound(clock):
+    limiter = crmkit.RateLimiter(1, clock=clock)
+    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53, 0.57]:
+        clock.now += 2.0
+        await _written_and_answered(limiter, clock, 0.001, seconds)
+    clock.now += 2.0
+    await limiter.acquire()  # still connecting: it may be written, and counted, much later
+    acquired = clock.now
+    hold = (0.60 + 0.10 * 6 / 9) - (0.50 - 0.10 * 6 / 9)
+    clock.now = acquired + 1.0 + hold + 5.0
+    assert limiter.in_use == 1
+    limiter.written()
+    written = clock.now
+    clock.now = written + 1.0 + hold - 0.01
+    assert limiter.in_use == 1
+    clock.now = written + 1.0 + hold + 0.01
+    assert limiter.in_use == 0

@@ -124,8 +124,11 @@ class _Permit:
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's ``trace`` extension: when the request leaves, when its answer comes."""
         self.traced = True
-        if event.endswith(".send_request_headers.started"):
+        if event.endswith(".send_request_headers.started") and self.held:
             self.wrote = True
+            written = getattr(self.throttle, "written", None)
+            if written is not None:
+                written()
         elif event.endswith(".receive_response_headers.complete") and self.held:
             answered = getattr(self.throttle, "answered", None)
             if answered is not None:
@@ -263,10 +266,10 @@ class Session:
         )
         #: The throttle's ``record(seconds)``: each response time (the paced mode learns from it).
         self._record = getattr(self.throttle, "record", None)
-        # Whether requests carry a trace: the throttle wants the instant the answer's
-        # headers come, or whether a cancelled request had left.
-        self._traced = getattr(self.throttle, "rate", 0) is not None and (
-            hasattr(self.throttle, "answered") or hasattr(self.throttle, "abandon")
+        # Whether requests carry a trace: the throttle wants the instants a request
+        # is written and its answer's headers come, or whether a cancelled one left.
+        self._traced = getattr(self.throttle, "rate", 0) is not None and any(
+            hasattr(self.throttle, name) for name in ("answered", "abandon", "written")
         )
         self.retry = retry or RetryPolicy(max_retries=max_retries)
         self.error_mapper: ErrorMapper = error_mapper or default_error_mapper

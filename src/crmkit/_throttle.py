@@ -18,6 +18,14 @@ and ``r = d + p`` for its response time, ``p`` the time from counting to the
 answer (the instant its headers come in, when the Session can tell:
 :meth:`RateLimiter.answered`; reading and decoding the body, and the event
 loop's turns until the release, are the client's own time, after the count).
+Where the transport tells when the request is written (:meth:`RateLimiter.written`),
+``r`` and ``d`` count from that instant, which is never before the acquire:
+opening a connection (TCP, TLS) or waiting for a pooled one is not delay on
+the way to the count, and a first answer slowed by a handshake would
+otherwise widen the measured spread, and lower the floor, for the next
+:data:`SAMPLES` answers (the dlt sync's first answers, 0.2-0.6 s, kept the
+strict rule running for whole runs). A request counted at ``c' >= w' + d_lo``
+is counted at ``c' >= s' + d_lo`` too.
 Each request holds a *slot* from its acquire until a window after
 ``s + e``, an upper bound of ``c - d_lo`` (``d_lo`` the least delay any
 request can have); a new request goes when fewer than ``rate`` slots are held.
@@ -43,8 +51,9 @@ the server counted less than a window before it still holds its slot at
   :data:`FLOOR_SHARE` of the range; 0 (the strict rule) until
   :data:`MIN_SAMPLES` answers are in. A request still in flight
   holds its slot until its answer, or (once :data:`TRUST_SAMPLES` answers are
-  in) until a window after ``s`` plus the widened range of the response times,
-  whichever comes first.
+  in) until a window after ``s`` (its write, where writes are told: one not
+  yet written has no such bound) plus the widened range of the response
+  times, whichever comes first.
 
 What the paced rule can reach: with the delay spread evenly over ``J``
 seconds (+-J/2), the slot of a request counted ``x`` above the least delay is
@@ -247,11 +256,15 @@ class RateLimiter:
         self._hold = self._base_hold
         self._interval = 1.0 / (rate * (1.0 - margin)) if rate is not None else 0.0
         self._next_at = 0.0
-        # When each request in flight was sent and (inf until then) when its
-        # answer's headers came, by the task that sent it (answers come back out
-        # of order: each ends its own slot).
+        # Each request in flight, by the task that sent it (answers come back out
+        # of order: each ends its own slot): [acquired, answer's headers came,
+        # began to be written], inf until known.
         self._sent: dict[asyncio.Task[object] | None, deque[list[float]]] = {}
-        # Requests cancelled on their way: (sent, the latest instant their slot ends).
+        # Whether the transport tells when requests are written (then a request
+        # not yet written has no in-flight bound: it may sit in a TLS handshake).
+        self._writes_told = False
+        # Requests cancelled on their way: (written or acquired, the latest
+        # instant their slot ends).
         self._abandoned: list[tuple[float, float]] = []
         self._in_flight = 0
         self._tails: list[float] = []  # when each answered request's slot ends, in order
@@ -311,10 +324,34 @@ class RateLimiter:
                 await self._slot_freed(frees_at - now)
             # Taken together, after the last await: a cancelled waiter took nothing.
             self._in_flight += 1
-            self._sent.setdefault(asyncio.current_task(), deque()).append([now, math.inf])
+            self._sent.setdefault(asyncio.current_task(), deque()).append([now, math.inf, math.inf])
             self._sent_within(now)
             self._recent.append(now)
             self._next_at = now + self.spacing
+
+    def written(self) -> None:
+        """The calling task's request begins to leave: its headers are being written.
+
+        Its response time then counts from here, not from its acquire: opening
+        a connection (TCP, TLS) or waiting for a pooled one comes before the
+        request can travel to be counted, and a first answer slowed by a
+        handshake would otherwise widen the measured spread (and so lower the
+        floor) for the next :data:`SAMPLES` answers. A request in flight holds
+        its slot by the in-flight rule from this instant; once any write was
+        told, one not written yet holds it until written or answered.
+        """
+        self._writes_told = True
+        for entry in self._sent.get(asyncio.current_task(), ()):
+            if math.isinf(entry[2]):
+                entry[2] = self._clock.monotonic()
+                self._wake_waiter()  # its in-flight bound is known now
+                return
+
+    def _start(self, entry: list[float]) -> float:
+        """When ``entry``'s response time counts from (inf: not written yet, writes told)."""
+        if not math.isinf(entry[2]):
+            return entry[2]
+        return math.inf if self._writes_told else entry[0]
 
     def answered(self) -> None:
         """The calling task's request is answered: its headers are in (the body may follow).
@@ -357,14 +394,15 @@ class RateLimiter:
             return
         if entry is not None and sent:
             limit = ABANDONED_LIMIT if timeout is None else timeout
-            self._abandoned.append((entry[0], entry[0] + limit + self._hold))
+            self._abandoned.append((self._start(entry), entry[0] + limit + self._hold))
         self._wake_waiter()
 
     def _answer(self, at: float, entry: list[float] | None) -> None:
         """End ``entry``'s slot a window after ``at`` (or its answer's headers) less the floor."""
         if entry is not None:
             at = min(at, entry[1])
-            self._pace.record(at - entry[0])
+            written = entry[2]
+            self._pace.record(at - (entry[0] if math.isinf(written) else written))
         bisect.insort(self._tails, at - self._pace.floor + self._hold)
         self._wake_waiter()
 
@@ -394,17 +432,17 @@ class RateLimiter:
         busy, frees_at = len(tails), tails[0] if tails else math.inf
         hold = self._pace.in_flight_hold
         if self._abandoned:  # as if in flight, until their timeout's end at the latest
-            self._abandoned = [(sent, until) for sent, until in self._abandoned if until > now]
-            for sent, until in self._abandoned:
-                ends = min(until, sent + hold + self._hold)
+            self._abandoned = [(start, until) for start, until in self._abandoned if until > now]
+            for start, until in self._abandoned:
+                ends = min(until, start + hold + self._hold)
                 if ends > now:
                     busy += 1
                     frees_at = min(frees_at, ends)
         if math.isinf(hold):
             return busy + self._in_flight, frees_at
         for sends in self._sent.values():
-            for sent, _ in sends:
-                ends = sent + hold + self._hold
+            for entry in sends:
+                ends = self._start(entry) + hold + self._hold
                 if ends > now:
                     busy += 1
                     frees_at = min(frees_at, ends)
