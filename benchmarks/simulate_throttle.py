@@ -11,7 +11,13 @@ share of the rate (requests over the time from the first send to the last
 answer, as bench_throughput.py counts it) and how many runs had a second
 with more than ``rate`` counted requests.
 
-    python benchmarks/simulate_throttle.py [--runs N] [--widening W]
+``--oracle`` gives the rule the least delay from the first send on (no strict
+start, no widening): the ceiling of any rule that never risks the window.
+``--oracle-after 3`` the same after the strict start of three answers.
+``--lazy`` ends answered slots by the floor known at each send instead of the
+one known at their answer (a variant that was tried: it goes over the window).
+
+    python benchmarks/simulate_throttle.py [--runs N] [--widening W] [--oracle] [--lazy]
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ import statistics
 RATE, REQUESTS, NETWORK = 7, 80, 0.1
 
 
-def one_run(jitter: float, server: float, widening: float, seed: int) -> tuple[float, bool]:
+def one_run(
+    jitter: float,
+    server: float,
+    widening: float,
+    seed: int,
+    oracle_after: int | None = None,
+    lazy: bool = False,
+) -> tuple[float, bool]:
     rng = random.Random(seed)
     delays = [rng.uniform(NETWORK - jitter, NETWORK + jitter) for _ in range(REQUESTS)]
     spacing = 1 / (RATE * 0.99)
@@ -35,6 +48,8 @@ def one_run(jitter: float, server: float, widening: float, seed: int) -> tuple[f
 
     def bounds(at: float) -> tuple[float, float]:
         times = [r for a, r in seen if a <= at]
+        if oracle_after is not None and len(times) >= oracle_after:
+            return NETWORK - jitter + server, 2 * jitter  # the least delay, known
         if len(times) < 3:
             return 0.0, math.inf
         low, high = min(times), max(times)
@@ -45,9 +60,11 @@ def one_run(jitter: float, server: float, widening: float, seed: int) -> tuple[f
     for i in range(REQUESTS):
         t = sent[-1] + spacing if sent else 0.0
         while True:
-            hold = bounds(t)[1]
+            floor, hold = bounds(t)
             ends = [
-                tails[j] if answered[j] <= t else sent[j] + 1 + hold for j in range(i)
+                (answered[j] + 1 - floor if lazy else tails[j])
+                if answered[j] <= t else sent[j] + 1 + hold
+                for j in range(i)
             ]  # fmt: skip
             live = sorted(e for e in ends if e > t)
             if len(live) < RATE:
@@ -63,12 +80,17 @@ def one_run(jitter: float, server: float, widening: float, seed: int) -> tuple[f
     return REQUESTS / ((max(answered) - sent[0]) * RATE), over
 
 
-def main(runs: int, widening: float) -> None:
-    print(f"{REQUESTS} requests at {RATE}/s, {runs} runs each, floor widening {widening:g}")
+def main(runs: int, widening: float, oracle_after: int | None, lazy: bool) -> None:
+    rule = f"floor widening {widening:g}" if oracle_after is None else "least delay known"
+    if oracle_after:
+        rule += f" after {oracle_after} answers"
+    print(f"{REQUESTS} requests at {RATE}/s, {runs} runs each, {rule}{', lazy' * lazy}")
     print("jitter   server   share (median)   runs over the window")
     for jitter in (0.02, 0.1):
         for server in (0.0, 0.25, 0.5):
-            results = [one_run(jitter, server, widening, seed) for seed in range(runs)]
+            results = [
+                one_run(jitter, server, widening, seed, oracle_after, lazy) for seed in range(runs)
+            ]
             share = statistics.median(r[0] for r in results)
             over = sum(r[1] for r in results)
             print(f"+-{jitter * 1000:3.0f} ms  {server * 1000:3.0f} ms   {share:.3f}"
@@ -79,5 +101,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--widening", type=float, default=6.0)
+    parser.add_argument("--oracle", action="store_const", const=0, dest="oracle_after")
+    parser.add_argument("--oracle-after", type=int, dest="oracle_after")
+    parser.add_argument("--lazy", action="store_true")
     args = parser.parse_args()
-    main(args.runs, args.widening)
+    main(args.runs, args.widening, args.oracle_after, args.lazy)

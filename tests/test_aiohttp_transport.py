@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 import crmkit
-from crmkit._aiohttp_impl import _Transport
+from crmkit._aiohttp_impl import Transport
 from crmkit.amocrm.sandbox import AmoCRMSandbox, SandboxCredentials
 
 from .test_tls import https_server, server_context
@@ -187,7 +187,7 @@ def no_choice(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def over_aiohttp(session: crmkit.Session) -> bool:
-    return isinstance(session._client._transport, _Transport)  # type: ignore[attr-defined]
+    return isinstance(session._client._transport, Transport)  # type: ignore[attr-defined]
 
 
 async def test_a_session_sends_over_aiohttp_by_default_and_over_httpx_when_told(no_choice):

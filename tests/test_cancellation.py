@@ -86,7 +86,9 @@ async def test_cancelled_requests_leave_no_slot_behind(clock):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        clock.now += 10  # every answered slot's window is long over
+        # the requests that left keep their slots until their 30 s timeout's end and a
+        # window (the server may count them yet); then nothing is left behind
+        clock.now += 32
         assert limiter.in_use == 0
         hang.clear()
         # not slowed (before the fix: 4.5 s against 1.9 s); the paced mode may widen
@@ -205,7 +207,7 @@ class _Numbers:
         )
 
 
-async def test_a_stopped_paginator_releases_its_prefetched_page(clock):
+async def test_a_stopped_paginator_keeps_its_sent_prefetched_page_slot_until_its_timeout(clock):
     gate = asyncio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
@@ -232,7 +234,11 @@ async def test_a_stopped_paginator_releases_its_prefetched_page(clock):
         assert limiter.in_use == 2  # page 1 answered, page 2 in flight
         await items.aclose()  # the caller stops
         await _turns()
+        # page 2 left: the server may count it yet, so its slot is kept as an
+        # unanswered request's would be (before the fix: freed at the cancel)
         clock.now += 10
+        assert limiter.in_use == 1
+        clock.now += 22  # its 30 s timeout's end, and a window: nothing is left behind
         assert limiter.in_use == 0
 
 
@@ -252,3 +258,107 @@ async def test_closing_a_session_ends_its_requests_with_a_crmkit_error():
     assert "closed" in str(results[0])
     with pytest.raises(crmkit.SessionClosedError):
         await session.request("GET", "x")
+
+
+class _TracedHang(httpx.AsyncBaseTransport):
+    """Reports its steps through the request's ``trace`` extension, as httpcore does,
+    and hangs after ``hang_at`` (where a cancel finds the request)."""
+
+    STEPS = (
+        "connection.connect_tcp.started",
+        "connection.connect_tcp.complete",
+        "http11.send_request_headers.started",
+        "http11.send_request_headers.complete",
+        "http11.receive_response_headers.started",
+    )
+
+    def __init__(self, hang_at: str) -> None:
+        self.hang_at = hang_at
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        trace = request.extensions["trace"]
+        for step in self.STEPS:
+            await trace(step, {})
+            if step == self.hang_at:
+                await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+
+@pytest.mark.parametrize(
+    ("hang_at", "held_after_10s"),
+    [
+        ("connection.connect_tcp.complete", 0),  # never left: nothing to count
+        ("http11.send_request_headers.started", 1),  # may be counted yet
+        ("http11.receive_response_headers.started", 1),
+    ],
+)
+async def test_a_cancelled_request_keeps_its_slot_only_if_it_left(clock, hang_at, held_after_10s):
+    async with crmkit.Session(
+        "https://a.example.test", transport=_TracedHang(hang_at), rate_limit=5, clock=clock
+    ) as session:
+        limiter = session.throttle
+        assert isinstance(limiter, crmkit.RateLimiter)
+        task = asyncio.ensure_future(session.request("GET", "x"))
+        await _turns()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        clock.now += 10
+        assert limiter.in_use == held_after_10s
+        clock.now += 22  # the Session's 30 s timeout has passed, and a window
+        assert limiter.in_use == 0
+
+
+def _transport(name: str, max_connections: int) -> httpx.AsyncBaseTransport:
+    if name == "aiohttp":
+        return crmkit.aiohttp_transport(max_connections=max_connections)
+    limits = httpx.Limits(max_connections=max_connections)
+    return httpx.AsyncHTTPTransport(limits=limits)
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_over_loopback_a_request_waiting_for_a_connection_frees_its_slot_when_cancelled(
+    clock, transport
+):
+    """Both transports tell the throttle when a request may have left (aiohttp's own
+    connection signals stand in for httpcore's trace): one that never had a connection
+    frees its slot at the cancel; one the server received keeps it (it may be counted)."""
+    received = asyncio.Event()
+    release = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        received.set()
+        await release.wait()  # never answers
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with crmkit.Session(
+            f"http://127.0.0.1:{port}",
+            transport=_transport(transport, max_connections=1),
+            rate_limit=5,
+            clock=clock,
+            allow_insecure_http=True,
+        ) as session:
+            limiter = session.throttle
+            assert isinstance(limiter, crmkit.RateLimiter)
+            first = asyncio.ensure_future(session.request("GET", "x"))
+            await asyncio.wait_for(received.wait(), 10)
+            second = asyncio.ensure_future(session.request("GET", "y"))  # waits for the pool
+            for _ in range(50):
+                await asyncio.sleep(0.01)
+            assert limiter.in_use == 2
+            second.cancel()
+            await asyncio.gather(second, return_exceptions=True)
+            assert limiter.in_use == 1  # the second never left
+            first.cancel()
+            await asyncio.gather(first, return_exceptions=True)
+            clock.now += 10
+            assert limiter.in_use == 1  # the first reached the server: its slot is kept
+            clock.now += 22
+            assert limiter.in_use == 0
+    finally:
+        release.set()
+        server.close()
+        await server.wait_closed()

@@ -183,8 +183,12 @@ async def test_a_cancelled_run_leaves_no_request_running_and_no_slot_held(clock)
             await asyncio.sleep(0)
         assert rec.in_flight == 0
         assert paginator.state.cursor == 2
-        clock.now += 10
+        # the six sent pages may be counted yet: they keep their slots until their
+        # 30 s timeout would have ended and a window, then nothing is held
         assert isinstance(session.throttle, crmkit.RateLimiter)
+        clock.now += 10
+        assert session.throttle.in_use == 6
+        clock.now += 22
         assert session.throttle.in_use == 0
 
 
@@ -247,3 +251,17 @@ async def test_pages_are_asked_for_ahead_while_a_slow_first_answer_is_awaited():
     # 0.5 s at 20/s: about ten pages were asked for when the first came back (one, before)
     assert sent_by_first_answer[0] >= 6
     assert sorted(rec.sent) == list(range(1, 21))
+
+
+async def test_first_asks_for_one_page_and_none_ahead():
+    """A page asked for ahead and dropped keeps its slot as an unanswered request would."""
+    sandbox = jittery(1000)
+    async with session_for(sandbox) as session:
+        rec = Recorder(session)
+        paginator = crmkit.AsyncPaginator(rec.fetch, PagedAhead(), page_size=100, concurrency=4)
+        first = await paginator.first()
+        assert first is not None and first["id"] == 1
+        assert rec.sent == [1] and rec.most == 1  # before: pages 1 to 4 at once
+        assert paginator.prefetch  # iterating it still asks ahead
+        assert len([item async for item in paginator]) == 1000
+        assert rec.most == 4

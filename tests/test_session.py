@@ -400,3 +400,59 @@ async def test_the_callers_request_rebuilt_by_a_login_flow_is_not_repeated_behin
         with pytest.raises(crmkit.ServerError):
             await session.request("POST", "/records", content=b"create me")
     assert sent == ["/login", "/records"]  # a POST is not safe to repeat: sent once
+
+
+@pytest.mark.network
+async def test_the_throttle_learns_the_answer_s_instant_from_its_headers_over_loopback():
+    """httpcore's trace tells the Session when an answer's headers came: a body that
+    takes 0.4 s more does not lengthen the slot (the server counted the request before)."""
+    import time
+
+    from crmkit.sandbox import serve
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0.4)
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    class Shifted:
+        """The system clock, which the test can move ahead."""
+
+        shift = 0.0
+
+        def monotonic(self) -> float:
+            return time.monotonic() + self.shift
+
+        async def sleep(self, seconds: float) -> None:
+            await asyncio.sleep(seconds)
+
+    clock = Shifted()
+    limiter = crmkit.RateLimiter(2, clock=clock)
+    with serve(app) as served:
+        async with crmkit.Session(
+            served.url, throttle=limiter, allow_insecure_http=True, clock=clock
+        ) as session:
+            await session.request("GET", "x")
+            done = time.monotonic()
+    clock.shift = 1.0 - 0.6 - (time.monotonic() - done)  # a window after the body, less 0.6 s
+    assert limiter.in_use == 1  # the strict rule (one answer): held a window after the headers
+    clock.shift = 1.0 - 0.3  # a window after the body, less 0.3 s
+    assert limiter.in_use == 0  # the headers came 0.4 s before the body: the slot is over
+
+
+def test_url_for_joins_a_path_once_and_again_when_the_base_changes():
+    session = crmkit.Session("https://a.example.test/api/")
+    first = session.url_for("leads")
+    assert str(first) == "https://a.example.test/api/leads"
+    assert session.url_for("leads") is first  # parsed and joined once
+    with pytest.raises(ValueError, match="https"):
+        session.url_for("http://a.example.test/leads")  # still checked every time
+    for n in range(300):
+        session.url_for(f"leads/{n}")
+    assert len(session._urls) <= 256  # bounded
+    session.base_url = httpx.URL("https://b.example.test/v2/")
+    assert str(session.url_for("leads")) == "https://b.example.test/v2/leads"
+    session.allow_insecure_http = True
+    assert str(session.url_for("http://a.example.test/leads")) == "http://a.example.test/leads"

@@ -302,3 +302,113 @@ async def test_a_refusal_after_two_sends_only_halves(clock):
         await limiter.acquire()
     limiter.slow_down()
     assert limiter.slowdown == pytest.approx(2.0)
+
+
+async def test_a_slot_ends_a_window_after_the_answer_s_headers_not_its_release(clock):
+    """The server counted the request before it answered: reading the body and the
+    event loop's turns until the release are the client's own delays."""
+    limiter = crmkit.RateLimiter(2, clock=clock)
+    await limiter.acquire()
+    clock.now += 0.2
+    limiter.answered()
+    headers_at = clock.now
+    clock.now += 0.5  # the body, its decoding, a busy event loop
+    limiter.release()
+    assert not limiter.pacing  # one answer: the strict rule, a window after the headers
+    assert _all_free_from(limiter, clock, headers_at + 1.0)
+
+
+async def test_a_request_cancelled_before_it_left_frees_its_slot_and_teaches_nothing(clock):
+    limiter = crmkit.RateLimiter(1, clock=clock)
+    for _ in range(3):
+        await limiter.acquire()
+        clock.now += 0.3
+        limiter.release()
+        clock.now += 2.0
+    floor = limiter.floor
+    await limiter.acquire()
+    limiter.abandon(sent=False)
+    assert limiter.in_use == 0 and limiter.floor == floor  # no 0 s "response time" learned
+
+
+async def test_a_request_cancelled_on_its_way_holds_its_slot_until_its_timeout(clock):
+    """The server may count it at any instant until the answer nobody will read:
+    it holds its slot as a request in flight whose answer never came."""
+    limiter = crmkit.RateLimiter(2, clock=clock)
+    await limiter.acquire()
+    sent = clock.now
+    clock.now += 0.1
+    limiter.abandon(sent=True, timeout=5.0)
+    clock.now = sent + 5.0 + 1.0 - 0.01
+    assert limiter.in_use == 1
+    clock.now = sent + 5.0 + 1.0 + 0.01
+    assert limiter.in_use == 0
+    await limiter.acquire()  # no timeout: held for ABANDONED_LIMIT
+    sent = clock.now
+    limiter.abandon()
+    clock.now = sent + 59.0
+    assert limiter.in_use == 1
+    clock.now = sent + 61.5
+    assert limiter.in_use == 0
+    await limiter.acquire()  # its answer's headers were in: released as answered
+    limiter.answered()
+    headers_at = clock.now
+    clock.now += 0.3
+    limiter.abandon(sent=True, timeout=5.0)
+    assert _all_free_from(limiter, clock, headers_at + 1.0)
+
+
+async def test_a_cancelled_request_while_pacing_ends_its_slot_by_the_in_flight_rule(clock):
+    limiter = crmkit.RateLimiter(1, clock=clock)
+    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53, 0.57]:
+        clock.now += 1.0
+        await _answer_after(limiter, clock, seconds)
+    clock.now += 2.0
+    await limiter.acquire()
+    sent = clock.now
+    limiter.abandon(sent=True, timeout=30.0)
+    hold = (0.60 + 0.10 * 6 / 9) - (0.50 - 0.10 * 6 / 9)
+    clock.now = sent + 1.0 + hold - 0.01
+    assert limiter.in_use == 1
+    clock.now = sent + 1.0 + hold + 0.01
+    assert limiter.in_use == 0
+
+
+async def _written_and_answered(limiter, clock, before_write: float, seconds: float) -> None:
+    await limiter.acquire()
+    clock.now += before_write  # a connection opened, a TLS handshake
+    limiter.written()
+    clock.now += seconds
+    limiter.answered()
+    limiter.release()
+
+
+async def test_a_first_answer_slowed_by_its_handshake_does_not_keep_the_strict_rule(clock):
+    """Response times count from the write, when the transport tells it: a TLS handshake
+    before the first request is not network delay on its way to be counted."""
+    limiter = crmkit.RateLimiter(10, clock=clock)
+    await _written_and_answered(limiter, clock, 0.6, 0.10)
+    for seconds in [0.12, 0.11, 0.13, 0.10, 0.12, 0.11, 0.12, 0.13, 0.11]:
+        clock.now += 0.2
+        await _written_and_answered(limiter, clock, 0.001, seconds)
+    assert limiter.pacing  # counted from the acquire, the spread (0.6 s) put the floor below 0
+    assert limiter.floor == pytest.approx(0.10 - 0.03 * 6 / 9)
+
+
+async def test_a_request_not_yet_written_holds_its_slot_past_the_in_flight_bound(clock):
+    limiter = crmkit.RateLimiter(1, clock=clock)
+    for seconds in [0.50, 0.52, 0.54, 0.56, 0.58, 0.60, 0.51, 0.55, 0.53, 0.57]:
+        clock.now += 2.0
+        await _written_and_answered(limiter, clock, 0.001, seconds)
+    clock.now += 2.0
+    await limiter.acquire()  # still connecting: it may be written, and counted, much later
+    acquired = clock.now
+    hold = (0.60 + 0.10 * 6 / 9) - (0.50 - 0.10 * 6 / 9)
+    clock.now = acquired + 1.0 + hold + 5.0
+    assert limiter.in_use == 1
+    limiter.written()
+    written = clock.now
+    clock.now = written + 1.0 + hold - 0.01
+    assert limiter.in_use == 1
+    clock.now = written + 1.0 + hold + 0.01
+    assert limiter.in_use == 0

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
 from typing import Literal
 
 import httpx
 
-__all__ = ["TransportChoice", "aiohttp_transport", "choose_transport"]
+__all__ = ["TransportChoice", "aiohttp_transport", "choose_transport", "is_aiohttp_transport"]
 
 #: What a Session's ``transport=`` takes: a transport, or one named.
 TransportChoice = httpx.AsyncBaseTransport | Literal["httpx", "aiohttp"] | None
@@ -47,6 +48,12 @@ def aiohttp_transport(
             "pip install 'crmkit[aiohttp-transport]'"
         ) from None
     return make_transport(ssl_context, max_connections)
+
+
+def is_aiohttp_transport(transport: httpx.AsyncBaseTransport) -> bool:
+    """Whether ``transport`` is :func:`aiohttp_transport`'s (it reports a request's write)."""
+    impl = sys.modules.get("crmkit._aiohttp_impl")
+    return impl is not None and isinstance(transport, impl.Transport)
 
 
 def choose_transport(transport: TransportChoice) -> httpx.AsyncBaseTransport | None:

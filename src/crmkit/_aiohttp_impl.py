@@ -24,7 +24,13 @@ What this module adds to ``httpx_aiohttp.AiohttpTransport``:
   a header aiohttp refuses to write (a line break in a value) is
   ``LocalProtocolError``, as h11's refusal is.
   The Session maps these to :class:`crmkit.TransportError` as ever; aiohttp's
-  messages quote no header, and an invalid URL's text is not repeated.
+  messages quote no header, and an invalid URL's text is not repeated;
+- httpcore's ``trace`` extension, the two events the Session's throttle reads:
+  ``send_request_headers.started`` once aiohttp holds a connection for the
+  request (made or reused: from then on it may leave) and
+  ``receive_response_headers.complete`` when aiohttp returns the response (its
+  headers read, its body not yet). aiohttp's own trace signals find the request's
+  callback through a context variable (they run in the request's task).
 
 Timeouts: httpx's ``connect`` and ``read`` become aiohttp's ``sock_connect`` and
 ``sock_read``, ``pool`` its ``connect`` (waiting for a pooled connection and
@@ -34,8 +40,9 @@ connecting); aiohttp has no write timeout, so ``write`` is not applied.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -44,7 +51,25 @@ from httpx_aiohttp import AiohttpTransport
 
 from ._tls import shared_ssl_context
 
-__all__ = ["make_transport"]
+__all__ = ["Transport", "make_transport"]
+
+_Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
+#: The ``trace`` extension of the request aiohttp is sending in this task.
+_TRACE: contextvars.ContextVar[_Trace | None] = contextvars.ContextVar("crmkit_trace", default=None)
+
+
+async def _connection_ready(*_: Any) -> None:
+    """aiohttp made or reused a connection for the request: it may leave from now on."""
+    trace = _TRACE.get()
+    if trace is not None:
+        await trace("http11.send_request_headers.started", {})
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+    config.on_connection_create_end.append(_connection_ready)
+    config.on_connection_reuseconn.append(_connection_ready)
+    return config
 
 
 def _mapped(exc: BaseException) -> httpx.TransportError:
@@ -107,13 +132,17 @@ class _Stream(httpx.AsyncByteStream):
             raise _mapped(exc)  # noqa: B904 (the cause is set: what aiohttp raised)
 
 
-class _Transport(httpx.AsyncBaseTransport):
+class Transport(httpx.AsyncBaseTransport):
     def __init__(self, context: ssl.SSLContext, max_connections: int) -> None:
 
         def session() -> aiohttp.ClientSession:
             # Made on the first request, inside the event loop that will use it.
             connector = aiohttp.TCPConnector(ssl=context, limit=max_connections)
-            return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+            return aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trace_configs=[_trace_config()],
+            )
 
         self._inner = AiohttpTransport(verify=context, client=session)
 
@@ -128,14 +157,20 @@ class _Transport(httpx.AsyncBaseTransport):
                 stream=request.stream,
                 extensions=request.extensions,
             )
+        trace = request.extensions.get("trace")
+        token = _TRACE.set(trace)
         try:
             response = await self._inner.handle_async_request(sent)
+            if trace is not None:  # the headers are in; the body is read later
+                await trace("http11.receive_response_headers.complete", {})
         except _FAILURES as exc:
             raise _mapped(exc)  # noqa: B904 (the cause is set: what aiohttp raised)
         except ValueError as exc:
             # aiohttp refusing a header with a line break in it (h11's LocalProtocolError):
             # never sent, never worth repeating; its text quotes no value.
             raise httpx.LocalProtocolError(f"the request cannot be written: {exc}") from None
+        finally:
+            _TRACE.reset(token)
         response.request = request
         stream: Any = response.stream
         response.stream = _Stream(stream)
@@ -149,4 +184,4 @@ def make_transport(
     context: ssl.SSLContext | None, max_connections: int
 ) -> httpx.AsyncBaseTransport:
     """See :func:`crmkit.aiohttp_transport`."""
-    return _Transport(context or shared_ssl_context(), max_connections)
+    return Transport(context or shared_ssl_context(), max_connections)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -211,7 +211,7 @@ class AsyncPaginator(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
 
-    async def _items(self) -> AsyncIterator[T]:
+    async def _items(self) -> AsyncGenerator[T, None]:
         # The position moves with each item handed over: past the whole page at
         # its last item, or item by item where the strategy gives item cursors.
         async for page, after in self._run():
@@ -452,10 +452,20 @@ class AsyncPaginator(Generic[T]):
         return [item async for item in self]
 
     async def first(self) -> T | None:
-        """The first item, or None when there is none; fetches one page."""
-        async for item in self:
-            return item
-        return None
+        """The first item, or None when there is none; fetches one page, and none ahead.
+
+        A page asked for ahead and then dropped would keep its throttle slot as
+        an unanswered request (the server may count it), for nothing.
+        """
+        prefetch, self.prefetch = self.prefetch, False
+        items = self._items()
+        try:
+            async for item in items:
+                return item
+            return None
+        finally:
+            self.prefetch = prefetch
+            await items.aclose()
 
     def __repr__(self) -> str:
         return (

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import httpx
 
-from ._aiohttp import TransportChoice, choose_transport
+from ._aiohttp import TransportChoice, choose_transport, is_aiohttp_transport
 from ._clock import Clock, SystemClock
 from ._json import json_is_whole
 from ._log import clean_headers, logger, redact_url
@@ -100,20 +100,57 @@ class _Permit:
     this request no longer holds (more slots than the rate allows).
     """
 
-    __slots__ = ("held", "throttle")
+    __slots__ = ("held", "throttle", "timeout", "traced", "wrote")
 
     def __init__(self, throttle: PausableThrottle) -> None:
         self.throttle = throttle
         self.held = False
+        #: Seconds the answer to this attempt would be waited for (None: no end).
+        self.timeout: float | None = None
+        #: Whether the transport reports this attempt's steps (httpcore's trace)...
+        self.traced = False
+        #: ...and the request has begun to leave (its headers are being written).
+        self.wrote = False
 
     async def acquire(self) -> None:
         await self.throttle.acquire()
         self.held = True  # no await between: a cancelled acquire holds nothing
+        self.traced = self.wrote = False
 
     def release(self) -> None:
         if self.held:
             self.held = False
             self.throttle.release()
+
+    def abandon(self) -> None:
+        """This attempt was cancelled: its slot ends as the throttle's ``abandon`` says.
+
+        Sent for all it knows (the transport does not trace, or the headers
+        began to leave), the server may still count it; only an attempt the
+        trace shows never left frees its slot at once. Throttles without
+        ``abandon`` are released.
+        """
+        if not self.held:
+            return
+        self.held = False
+        abandon = getattr(self.throttle, "abandon", None)
+        if abandon is None:
+            self.throttle.release()
+        else:
+            abandon(sent=self.wrote or not self.traced, timeout=self.timeout)
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's ``trace`` extension: when the request leaves, when its answer comes."""
+        self.traced = True
+        if event.endswith(".send_request_headers.started") and self.held:
+            self.wrote = True
+            written = getattr(self.throttle, "written", None)
+            if written is not None:
+                written()
+        elif event.endswith(".receive_response_headers.complete") and self.held:
+            answered = getattr(self.throttle, "answered", None)
+            if answered is not None:
+                answered()
 
 
 class _ThrottledAuth(httpx.Auth):
@@ -249,6 +286,11 @@ class Session:
         )
         #: The throttle's ``record(seconds)``: each response time (the paced mode learns from it).
         self._record = getattr(self.throttle, "record", None)
+        # Whether requests carry a trace: the throttle wants the instants a request
+        # is written and its answer's headers come, or whether a cancelled one left.
+        self._traced = getattr(self.throttle, "rate", 0) is not None and any(
+            hasattr(self.throttle, name) for name in ("answered", "abandon", "written")
+        )
         self.retry = retry or RetryPolicy(max_retries=max_retries)
         self.error_mapper: ErrorMapper = error_mapper or default_error_mapper
         self.stats = SessionStats()
@@ -278,6 +320,11 @@ class Session:
                 headers=default_headers,
             )
             headers = None
+        self._transport_traces = http_client is None and (
+            chosen is None
+            or isinstance(chosen, httpx.AsyncHTTPTransport)
+            or is_aiohttp_transport(chosen)
+        )
         self._extra_headers = dict(headers or {})
 
     # -- lifecycle -----------------------------------------------------------
@@ -397,6 +444,7 @@ class Session:
                 timeout,
             )
         except asyncio.CancelledError:
+            permit.abandon()  # the server may yet count it: its slot ends no sooner
             if task is not None and task in self._closing:
                 self._closing.discard(task)
                 uncancel = getattr(task, "uncancel", None)  # Python 3.11+
@@ -455,6 +503,12 @@ class Session:
                 headers=merged_headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
+            if self._traced:
+                request.extensions["trace"] = permit.trace
+                permit.timeout = request.extensions.get("timeout", {}).get("read")
+                # httpx's transport and crmkit's aiohttp one report a request's write:
+                # without that report, a cancelled request never left.
+                permit.traced = self._transport_traces
             started = time.perf_counter()
             self.stats.requests += 1
             try:

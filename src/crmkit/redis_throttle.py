@@ -15,9 +15,13 @@ across every process that names the same ``key``:
   any process's run after its first 429, holds each slot until a window after
   its answer; ``mode="paced"`` (the default) ends it a window after the
   instant the server can have counted the request, the answer's instant less
-  the floor under the response times this process measured. Both kinds of
-  slot live in one sorted set, so processes in different modes still share
-  one limit.
+  the floor under the response times this process measured (the answer's
+  instant is when its headers came, told by the Session through
+  :meth:`RedisThrottle.answered`). Both kinds of slot live in one sorted set,
+  so processes in different modes still share one limit;
+- a request cancelled on its way keeps its slot as one whose answer never
+  came (until ``in_flight_limit``, or its timeout, plus a window); one
+  cancelled before it left frees it at once.
 
 One Lua script per grant decides atomically, on Redis's own clock (the
 processes' clocks may disagree), and answers how long to wait when it says
@@ -148,11 +152,12 @@ class RedisThrottle:
         self._pause = self._redis.register_script(_PAUSE)
         owner = uuid.uuid4().hex  # this throttle's prefix; a counter makes each slot unique
         self._names = (f"{owner}:{n}" for n in itertools.count())
-        # The slot each task holds, and when it was granted: a request's answer
-        # must end its own slot, not another's (answers come back out of order;
-        # ending a slot still in flight would free it while its request may yet
-        # reach the server).
-        self._held: dict[asyncio.Task[Any] | None, deque[tuple[str, float]]] = {}
+        # The slot each task holds: its name, when it was granted, when its answer's
+        # headers came (inf until then) and how long it is held unanswered. A
+        # request's answer must end its own slot, not another's (answers come back
+        # out of order; ending a slot still in flight would free it while its
+        # request may yet reach the server).
+        self._held: dict[asyncio.Task[Any] | None, deque[list[Any]]] = {}
         self._local = asyncio.Lock()
         self._pending: set[asyncio.Task[Any]] = set()
         self._paused_until = 0.0  # this process's own view, ahead of Redis's
@@ -189,7 +194,7 @@ class RedisThrottle:
                     raise
                 if wait_ms <= 0:
                     held = self._held.setdefault(asyncio.current_task(), deque())
-                    held.append((name, loop.time()))
+                    held.append([name, loop.time(), math.inf, flight / 1000.0])
                     return
                 if shrinks:
                     await self._wait(min(wait_ms / 1000.0, _MAX_WAIT))
@@ -207,21 +212,62 @@ class RedisThrottle:
             if message is not None and message.get("type") == "message":
                 return
 
+    def answered(self) -> None:
+        """The calling task's request is answered (its headers are in): its slot ends from now."""
+        for entry in self._held.get(asyncio.current_task(), ()):
+            if math.isinf(entry[2]):
+                entry[2] = asyncio.get_running_loop().time()
+                return
+
     def release(self) -> None:
         """An answer is in: the slot the calling task acquired ends a window after its count.
 
         Call it from the task that called :meth:`acquire` (the Session does).
         """
+        entry = self._take()
+        if entry is not None:
+            self._end(entry, asyncio.get_running_loop().time())
+
+    def abandon(self, *, sent: bool = True, timeout: float | None = None) -> None:
+        """The calling task's request was cancelled: see :meth:`crmkit.RateLimiter.abandon`.
+
+        Never sent, its slot is removed; sent, it stays as granted (held for
+        ``in_flight_limit``, or the paced in-flight bound), or until ``timeout``
+        after the grant plus a window when that is sooner; answered, released.
+        """
+        entry = self._take()
+        if entry is None:
+            return
+        name, granted, answered, flight = entry
+        now = asyncio.get_running_loop().time()
+        if not sent:
+            self._spawn(self._redis.zrem(self._keys[0], name))
+        elif not math.isinf(answered):
+            self._end(entry, now)
+        elif timeout is not None and timeout < flight:
+            # Redis's clock at the script is past the grant by at least now - granted.
+            later_ms = int((now - granted - timeout) * 1000)
+            self._spawn(self._release(keys=self._keys[:1], args=[name, later_ms]))
+
+    def _take(self) -> list[Any] | None:
         task = asyncio.current_task()
         held = self._held.get(task)
         if not held:
-            return
-        name, granted = held.popleft()
+            return None
+        entry = held.popleft()
         if not held:
             del self._held[task]
-        self._pace.record(asyncio.get_running_loop().time() - granted)
-        floor_ms = int(self._pace.floor * 1000)  # truncated: a slot ends no sooner
-        self._spawn(self._release(keys=self._keys[:1], args=[name, floor_ms]))
+        return entry
+
+    def _end(self, entry: list[Any], now: float) -> None:
+        """End ``entry``'s slot a window after its answer (its headers, if told) less the floor."""
+        name, granted, answered, _ = entry
+        at = min(now, answered)
+        self._pace.record(at - granted)
+        # Redis's clock at the script is past the answer by at least now - at;
+        # truncated to whole milliseconds, a slot ends no sooner.
+        deduct_ms = int((self._pace.floor + now - at) * 1000)
+        self._spawn(self._release(keys=self._keys[:1], args=[name, deduct_ms]))
 
     def slow_down(self) -> None:
         """A rate-limit answer came: this process keeps the strict rule from now on."""

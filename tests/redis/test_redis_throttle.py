@@ -186,3 +186,42 @@ async def test_a_waiting_throttle_asks_redis_only_when_a_slot_may_be_free(redis_
         assert scripts <= 15 * 3.5, scripts
     finally:
         await client.aclose()
+
+
+async def _slot_ends_ms(client, key: str) -> list[float]:
+    """Each slot's score (its window starts there) less Redis's clock now, in ms."""
+    seconds, micros = await client.time()
+    now = seconds * 1000 + micros // 1000
+    slots = await client.zrange(f"crmkit:throttle:{key}:slots", 0, -1, withscores=True)
+    return [score - now for _, score in slots]
+
+
+async def test_a_slot_ends_from_the_answer_s_headers_and_a_cancelled_one_as_it_left(redis_url):
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        throttle = RedisThrottle(client, key="told-account", rate=5, mode="strict")
+        await throttle.acquire()
+        throttle.answered()  # the headers are in; the body takes 0.3 s more
+        await asyncio.sleep(0.3)
+        throttle.release()
+        await throttle.aclose()  # the release reaches Redis
+        [ends] = await _slot_ends_ms(client, "told-account")
+        assert -400 < ends <= -290  # from the headers' instant, not the release's
+
+        throttle = RedisThrottle(client, key="cancelled-account", rate=5, mode="strict")
+        await throttle.acquire()
+        throttle.abandon(sent=False)  # never left: no slot
+        await throttle.aclose()
+        assert await _slot_ends_ms(client, "cancelled-account") == []
+        await throttle.acquire()
+        throttle.abandon(sent=True, timeout=5.0)  # may be counted until its timeout
+        await throttle.acquire()
+        throttle.abandon(sent=True)  # no timeout: held as granted, in_flight_limit
+        await throttle.aclose()
+        shorter, granted = sorted(await _slot_ends_ms(client, "cancelled-account"))
+        assert 4500 <= shorter <= 5000  # the grant + 5 s, read a moment after the grant
+        assert 59_500 <= granted <= 60_000
+    finally:
+        await client.aclose()
