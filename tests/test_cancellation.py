@@ -10,6 +10,7 @@ requests in flight gave httpx's raw RuntimeError. Time here is virtual (the
 from __future__ import annotations
 
 import asyncio
+import math
 
 import httpx
 import pytest
@@ -362,3 +363,68 @@ async def test_over_loopback_a_request_waiting_for_a_connection_frees_its_slot_w
         release.set()
         server.close()
         await server.wait_closed()
+
+
+class _ThreePages:
+    """Pages 1 and 2 of three numbers, page 3 of two (the end); pages asked for by number,
+    so a paginator asks for pages ahead (``cursor_after``) and overshoots the end."""
+
+    max_page_size = 3
+    default_page_size = 3
+
+    def request(self, cursor, page_size, modified_since):
+        return PageRequest("items", params={"page": cursor or 1})
+
+    def cursor_after(self, cursor, page_size):
+        return (cursor or 1) + 1
+
+    def parse(self, response, cursor, page_size):
+        page = int(cursor or 1)
+        if page > 3:
+            return Page(items=[], next_cursor=None)
+        count = 3 if page < 3 else 2
+        return Page(
+            items=[page * 10 + i for i in range(count)], next_cursor=page + 1 if page < 3 else None
+        )
+
+
+class _Client:
+    """A client's shape as the paginator knows it: a ``session`` and a fetch method."""
+
+    def __init__(self, session: crmkit.Session) -> None:
+        self.session = session
+
+    async def fetch(self, page: PageRequest) -> httpx.Response:
+        return await self.session.request(page.method, page.url, params=page.params)
+
+
+@pytest.mark.parametrize("mode", ["strict", "paced"])
+async def test_pages_asked_for_past_the_end_are_let_end_when_a_cancel_would_hold_their_slots(
+    clock, mode
+):
+    """Under the strict rule (or before pacing has learned), a page request that left and
+    is cancelled holds its slot until its timeout: at the listing's own end the paginator
+    lets such requests end instead, and their slots end a window after their answers."""
+    asked: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        asked.append(page)
+        await asyncio.sleep(0.05 if page > 3 else 0.01)  # past the end: still on its way
+        return httpx.Response(200, json={})
+
+    limiter = crmkit.RateLimiter(50, mode=mode, clock=clock)
+    async with crmkit.Session(
+        "https://a.example.test",
+        transport=httpx.MockTransport(handler),
+        throttle=limiter,
+        clock=clock,
+    ) as session:
+        client = _Client(session)
+        paginator = crmkit.AsyncPaginator(client.fetch, _ThreePages(), concurrency=3)
+        assert [item async for item in paginator] == [10, 11, 12, 20, 21, 22, 30, 31]
+        assert max(asked) > 3  # pages past the end were asked for
+        assert limiter.abandon_bound == math.inf  # strict, or paced with too few answers
+        clock.now += 2  # every answered slot's window is over
+        assert limiter.in_use == 0  # before: the pages past the end held theirs 31 s
+    assert session.stats.requests == len(asked)

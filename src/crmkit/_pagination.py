@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -40,6 +41,7 @@ from ._pages import (
     PaginatorState,
     server_date,
 )
+from ._session import SendProbe, probed_task
 from .errors import CRMError, ProtocolError
 
 __all__ = [
@@ -63,6 +65,10 @@ _SEND_STEPS = 8
 MAX_CONCURRENCY = 16
 #: Seconds the first answer may take before pages after it are asked for unseen.
 RAMP_AFTER = 0.25
+#: Seconds the end of a listing waits for pages asked for ahead that had left.
+FINISH_WAIT = 5.0
+#: The send probe of each page request on its way (see :func:`_stop`).
+_PROBES: weakref.WeakKeyDictionary[asyncio.Future[Any], SendProbe] = weakref.WeakKeyDictionary()
 
 
 def _check_progress(
@@ -90,29 +96,62 @@ def _check_progress(
         )
 
 
-async def _stop(ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]]) -> None:
+async def _stop(
+    ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]], *, finish_left: bool = False
+) -> None:
     """Cancel page requests nobody will read, and wait until they have ended.
 
     Their throttle slots go back as they end: a run that stops leaves nothing
-    running behind it.
+    running behind it. With ``finish_left`` (the listing ended by itself), a
+    request that may have left is let end instead (for :data:`FINISH_WAIT`
+    seconds at most): cancelled, the server could still count it, so its slot
+    would be held until its timeout; answered, it ends a window after its answer.
     """
-    running = []
+    running, left = [], []
     while ahead:
         future = ahead.popleft()[1]
         if future.done():
             if not future.cancelled():
                 future.exception()  # a failure nobody will see: no "never retrieved" warning
+        elif finish_left and (probe := _PROBES.get(future)) is not None and probe.left:
+            left.append(future)
         else:
             future.cancel()
             running.append(future)
+    if left:
+        done, late = await asyncio.wait(left, timeout=FINISH_WAIT)
+        for future in late:
+            future.cancel()
+        running.extend(late)
+        for future in done:
+            if not future.cancelled():
+                future.exception()
     if running:
         await asyncio.wait(running)
 
 
+def _long_abandon(fetch: Fetch) -> bool:
+    """Whether a request of ``fetch``'s Session, cancelled once it left, holds its slot long.
+
+    True under the strict rule or before pacing learned the response times (a
+    throttle that does not say is taken to): then letting a page asked for
+    ahead end costs less than cancelling it.
+    """
+    throttle = _throttle_of(fetch)
+    if throttle is None or getattr(throttle, "rate", 0) is None:
+        return False
+    return bool(getattr(throttle, "abandon_bound", math.inf) > FINISH_WAIT)
+
+
+def _throttle_of(fetch: Fetch) -> Any:
+    """The throttle of the fetch's Session, when ``fetch`` is a client's method (else None)."""
+    session = getattr(getattr(fetch, "__self__", None), "session", None)
+    return getattr(session, "throttle", None)
+
+
 def _rate_of(fetch: Fetch) -> float | None:
     """The request rate the fetch's Session allows, when ``fetch`` is a client's method."""
-    session = getattr(getattr(fetch, "__self__", None), "session", None)
-    rate = getattr(getattr(session, "throttle", None), "rate", None)
+    rate = getattr(_throttle_of(fetch), "rate", None)
     return float(rate) if isinstance(rate, (int, float)) else None
 
 
@@ -247,6 +286,7 @@ class AsyncPaginator(Generic[T]):
         peek = getattr(self.strategy, "peek_next", None)
         total: int | None = None
         previous_items: Sequence[T] | None = None
+        ended = False  # by itself (its end, or the limit): not stopped by the caller or an error
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
@@ -278,6 +318,7 @@ class AsyncPaginator(Generic[T]):
                     self._state = attrs.evolve(
                         self.state, cursor=end, done=end is None, watermark=watermark
                     )
+                    ended = True
                     return
                 early: Cursor = None
                 if guess is not None and ahead:
@@ -303,7 +344,7 @@ class AsyncPaginator(Generic[T]):
                 if ahead and page.next_cursor != ahead[0][0]:
                     # A short page, the end, or a strategy that changed its mind: the
                     # pages asked for ahead are not the next ones.
-                    await _stop(ahead)
+                    await _stop(ahead, finish_left=self._long_abandon)
                 items = page.items
                 item_cursors = page.item_cursors
                 if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -335,10 +376,16 @@ class AsyncPaginator(Generic[T]):
                         self._send_ahead(ahead, next_cursor, size, seen - counted_from, total, seen)
                 yield attrs.evolve(page, items=items, item_cursors=item_cursors, state=after), after
                 if next_cursor is None:
+                    ended = True
                     return
                 cursor = next_cursor
+            ended = True  # the limit
         finally:
-            await _stop(ahead)
+            await _stop(ahead, finish_left=ended and self._long_abandon)
+
+    @property
+    def _long_abandon(self) -> bool:
+        return _long_abandon(self._fetch)
 
     @property
     def _guess(self) -> Callable[[Cursor, int], Cursor] | None:
@@ -352,7 +399,9 @@ class AsyncPaginator(Generic[T]):
         self, ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]], at: Cursor, size: int
     ) -> None:
         request = self.strategy.request(at, size, self.modified_since)
-        ahead.append((at, asyncio.ensure_future(self._fetch(request))))
+        task, probe = probed_task(self._fetch(request))
+        _PROBES[task] = probe
+        ahead.append((at, task))
 
     def _send_ahead(
         self,

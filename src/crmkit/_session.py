@@ -12,12 +12,13 @@ What it is not: it knows nothing of any platform's URLs or bodies (the
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import httpx
@@ -51,7 +52,39 @@ __all__ = ["DEFAULT_TIMEOUT", "Session", "SessionStats"]
 #: 30 s for the whole exchange, 10 s to connect.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
+T = TypeVar("T")
+
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class SendProbe:
+    """Whether a request made in a task started by :func:`probed_task` may have left.
+
+    Set once the transport reports the request's write (or, when it reports
+    nothing, once the request is handed to it); a request still waiting for the
+    throttle, the Session's concurrency cap or a pooled connection has not left.
+    The paginator reads it to let a page it asked for ahead end instead of
+    cancelling it, when a cancelled request that left would hold its slot long.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = False
+
+
+_PROBE: contextvars.ContextVar[SendProbe | None] = contextvars.ContextVar(
+    "crmkit_send_probe", default=None
+)
+
+
+def probed_task(awaitable: Awaitable[T]) -> tuple[asyncio.Future[T], SendProbe]:
+    """``awaitable`` in a task of its own, with a :class:`SendProbe` its requests set."""
+    probe = SendProbe()
+    context = contextvars.copy_context()
+    context.run(_PROBE.set, probe)
+    # A task copies the context it is made in: this one, with the probe.
+    return context.run(asyncio.ensure_future, awaitable), probe
 
 
 #: Relative paths whose absolute URL a Session keeps (a client asks for a few, often).
@@ -100,11 +133,13 @@ class _Permit:
     this request no longer holds (more slots than the rate allows).
     """
 
-    __slots__ = ("held", "throttle", "timeout", "traced", "wrote")
+    __slots__ = ("held", "probe", "throttle", "timeout", "traced", "wrote")
 
     def __init__(self, throttle: PausableThrottle) -> None:
         self.throttle = throttle
         self.held = False
+        #: The task's :class:`SendProbe` (a page asked for ahead), told when the request left.
+        self.probe = _PROBE.get()
         #: Seconds the answer to this attempt would be waited for (None: no end).
         self.timeout: float | None = None
         #: Whether the transport reports this attempt's steps (httpcore's trace)...
@@ -139,11 +174,18 @@ class _Permit:
         else:
             abandon(sent=self.wrote or not self.traced, timeout=self.timeout)
 
+    def sending(self) -> None:
+        """The request goes to the transport: it may leave, unless the transport will say."""
+        if not self.traced and self.probe is not None:
+            self.probe.left = True
+
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's ``trace`` extension: when the request leaves, when its answer comes."""
         self.traced = True
         if event.endswith(".send_request_headers.started") and self.held:
             self.wrote = True
+            if self.probe is not None:
+                self.probe.left = True
             written = getattr(self.throttle, "written", None)
             if written is not None:
                 written()
@@ -593,8 +635,10 @@ class Session:
         if chosen is not None:
             sent = _ThrottledAuth(chosen, self, permit)
         if self._semaphore is None:
+            permit.sending()
             return await self._client.send(request, auth=sent)
         async with self._semaphore:
+            permit.sending()
             return await self._client.send(request, auth=sent)
 
     async def _backoff(

@@ -373,6 +373,16 @@ class RateLimiter:
         self._in_flight -= 1
         self._answer(self._clock.monotonic(), self._sent_by(asyncio.current_task()))
 
+    @property
+    def abandon_bound(self) -> float:
+        """Seconds after its write a request abandoned now could hold its slot at most.
+
+        Finite while pacing has learned the spread of response times (a window
+        and that spread); inf under the strict rule and before that (then only
+        the request's timeout ends its hold: see :meth:`abandon`).
+        """
+        return self._pace.in_flight_hold + self._hold
+
     def abandon(self, *, sent: bool = True, timeout: float | None = None) -> None:
         """The calling task's request will get no answer (it was cancelled): end its slot safely.
 
