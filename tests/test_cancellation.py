@@ -428,3 +428,59 @@ async def test_pages_asked_for_past_the_end_are_let_end_when_a_cancel_would_hold
         clock.now += 2  # every answered slot's window is over
         assert limiter.in_use == 0  # before: the pages past the end held theirs 31 s
     assert session.stats.requests == len(asked)
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_over_loopback_a_login_cancelled_once_it_left_keeps_the_slot(clock, transport):
+    """A login an auth flow sends first is a request of its own: it reports its write
+    as the caller's request would, so a cancel during it keeps the slot."""
+    received = asyncio.Event()
+    release = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        received.set()
+        await release.wait()
+        writer.close()
+
+    from crmkit._login import SingleFlightLogin
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    class LoginFirst(SingleFlightLogin):
+        async def current(self):
+            return None
+
+        def login_step(self, answer):
+            return httpx.Request("POST", f"{url}/login") if answer is None else None
+
+        async def logged_in(self, answer):
+            pass
+
+        def authorize(self, request, credential):
+            return request
+
+    try:
+        async with crmkit.Session(
+            url,
+            transport=_transport(transport, max_connections=1),
+            rate_limit=5,
+            clock=clock,
+            allow_insecure_http=True,
+            auth=LoginFirst(),
+        ) as session:
+            limiter = session.throttle
+            assert isinstance(limiter, crmkit.RateLimiter)
+            task = asyncio.ensure_future(session.request("GET", "x"))
+            await asyncio.wait_for(received.wait(), 10)  # the login reached the server
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            clock.now += 10
+            assert limiter.in_use == 1  # it may be counted yet (before: freed at the cancel)
+            clock.now += 22
+            assert limiter.in_use == 0
+    finally:
+        release.set()
+        server.close()
+        await server.wait_closed()

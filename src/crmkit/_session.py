@@ -225,7 +225,7 @@ class _ThrottledAuth(httpx.Auth):
         try:
             outgoing = await flow.__anext__()
             while True:
-                response = yield outgoing
+                response = yield self._traced(outgoing)
                 retry = 0
                 while is_login_step(outgoing) and self._retryable(response, retry):
                     await response.aread()
@@ -244,7 +244,7 @@ class _ThrottledAuth(httpx.Auth):
                     session.stats.requests += 1
                     session.stats.retries += 1
                     retry += 1
-                    response = yield outgoing
+                    response = yield self._traced(outgoing)
                 try:
                     outgoing = await flow.asend(response)
                 except StopAsyncIteration:
@@ -254,6 +254,16 @@ class _ThrottledAuth(httpx.Auth):
                 session.stats.requests += 1
         finally:
             await flow.aclose()
+
+    def _traced(self, outgoing: httpx.Request) -> httpx.Request:
+        """``outgoing`` reporting its steps to the permit, as the caller's request does.
+
+        A login the flow made is a request of its own: without the trace, a
+        cancel during it would look like a request that never left.
+        """
+        if self.session._traced and "trace" not in outgoing.extensions:
+            outgoing.extensions["trace"] = self.permit.trace
+        return outgoing
 
     def _retryable(self, response: httpx.Response, retry: int) -> bool:
         policy = self.session.retry
