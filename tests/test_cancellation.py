@@ -10,13 +10,16 @@ requests in flight gave httpx's raw RuntimeError. Time here is virtual (the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 import crmkit
 from crmkit._pagination import Page, PageRequest
+from tests.test_aiohttp_transport import tcp_server
 
 pytestmark = pytest.mark.anyio
 
@@ -316,6 +319,32 @@ def _transport(name: str, max_connections: int) -> httpx.AsyncBaseTransport:
     return httpx.AsyncHTTPTransport(limits=limits)
 
 
+@contextlib.asynccontextmanager
+async def _silent_server() -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """A server on loopback that reads each request and never answers: its URL, and an
+    event set once a request's head has arrived."""
+    received = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.set()
+        await reader.read()  # never answers; ends when the client hangs up
+
+    async with tcp_server(silent) as (url, _):
+        yield url, received
+
+
+def _silent_session(url: str, transport: str, clock, **options) -> crmkit.Session:
+    """A Session at 5/s on one connection of ``transport`` (``"httpx"`` or ``"aiohttp"``)."""
+    return crmkit.Session(
+        url,
+        transport=_transport(transport, max_connections=1),
+        rate_limit=5,
+        clock=clock,
+        allow_insecure_http=True,
+        **options,
+    )
+
+
 @pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 async def test_over_loopback_a_request_waiting_for_a_connection_frees_its_slot_when_cancelled(
     clock, transport
@@ -323,46 +352,27 @@ async def test_over_loopback_a_request_waiting_for_a_connection_frees_its_slot_w
     """Both transports tell the throttle when a request may have left (aiohttp's own
     connection signals stand in for httpcore's trace): one that never had a connection
     frees its slot at the cancel; one the server received keeps it (it may be counted)."""
-    received = asyncio.Event()
-    release = asyncio.Event()
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        received.set()
-        await release.wait()  # never answers
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with crmkit.Session(
-            f"http://127.0.0.1:{port}",
-            transport=_transport(transport, max_connections=1),
-            rate_limit=5,
-            clock=clock,
-            allow_insecure_http=True,
-        ) as session:
-            limiter = session.throttle
-            assert isinstance(limiter, crmkit.RateLimiter)
-            first = asyncio.ensure_future(session.request("GET", "x"))
-            await asyncio.wait_for(received.wait(), 10)
-            second = asyncio.ensure_future(session.request("GET", "y"))  # waits for the pool
-            for _ in range(50):
-                await asyncio.sleep(0.01)
-            assert limiter.in_use == 2
-            second.cancel()
-            await asyncio.gather(second, return_exceptions=True)
-            assert limiter.in_use == 1  # the second never left
-            first.cancel()
-            await asyncio.gather(first, return_exceptions=True)
-            clock.now += 10
-            assert limiter.in_use == 1  # the first reached the server: its slot is kept
-            clock.now += 22
-            assert limiter.in_use == 0
-    finally:
-        release.set()
-        server.close()
-        await server.wait_closed()
+    async with (
+        _silent_server() as (url, received),
+        _silent_session(url, transport, clock) as session,
+    ):
+        limiter = session.throttle
+        assert isinstance(limiter, crmkit.RateLimiter)
+        first = asyncio.ensure_future(session.request("GET", "x"))
+        await asyncio.wait_for(received.wait(), 10)
+        second = asyncio.ensure_future(session.request("GET", "y"))  # waits for the pool
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+        assert limiter.in_use == 2
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+        assert limiter.in_use == 1  # the second never left
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        clock.now += 10
+        assert limiter.in_use == 1  # the first reached the server: its slot is kept
+        clock.now += 22
+        assert limiter.in_use == 0
 
 
 class _ThreePages:
@@ -434,42 +444,23 @@ async def test_pages_asked_for_past_the_end_are_let_end_when_a_cancel_would_hold
 async def test_over_loopback_a_login_cancelled_once_it_left_keeps_the_slot(clock, transport):
     """A login an auth flow sends first is a request of its own: it reports its write
     as the caller's request would, so a cancel during it keeps the slot."""
-    received = asyncio.Event()
-    release = asyncio.Event()
+    async with _silent_server() as (url, received):
+        from crmkit._login import SingleFlightLogin
 
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        received.set()
-        await release.wait()
-        writer.close()
+        class LoginFirst(SingleFlightLogin):
+            async def current(self):
+                return None
 
-    from crmkit._login import SingleFlightLogin
+            def login_step(self, answer):
+                return httpx.Request("POST", f"{url}/login") if answer is None else None
 
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            async def logged_in(self, answer):
+                pass
 
-    class LoginFirst(SingleFlightLogin):
-        async def current(self):
-            return None
+            def authorize(self, request, credential):
+                return request
 
-        def login_step(self, answer):
-            return httpx.Request("POST", f"{url}/login") if answer is None else None
-
-        async def logged_in(self, answer):
-            pass
-
-        def authorize(self, request, credential):
-            return request
-
-    try:
-        async with crmkit.Session(
-            url,
-            transport=_transport(transport, max_connections=1),
-            rate_limit=5,
-            clock=clock,
-            allow_insecure_http=True,
-            auth=LoginFirst(),
-        ) as session:
+        async with _silent_session(url, transport, clock, auth=LoginFirst()) as session:
             limiter = session.throttle
             assert isinstance(limiter, crmkit.RateLimiter)
             task = asyncio.ensure_future(session.request("GET", "x"))
@@ -480,7 +471,3 @@ async def test_over_loopback_a_login_cancelled_once_it_left_keeps_the_slot(clock
             assert limiter.in_use == 1  # it may be counted yet (before: freed at the cancel)
             clock.now += 22
             assert limiter.in_use == 0
-    finally:
-        release.set()
-        server.close()
-        await server.wait_closed()
