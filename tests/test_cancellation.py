@@ -416,11 +416,13 @@ async def test_pages_asked_for_past_the_end_are_let_end_when_a_cancel_would_hold
     is cancelled holds its slot until its timeout: at the listing's own end the paginator
     lets such requests end instead, and their slots end a window after their answers."""
     asked: list[int] = []
+    answered: list[int] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
         asked.append(page)
-        await asyncio.sleep(0.05 if page > 3 else 0.01)  # past the end: still on its way
+        await asyncio.sleep(0.3 if page > 3 else 0.01)  # past the end: still on its way
+        answered.append(page)
         return httpx.Response(200, json={})
 
     limiter = crmkit.RateLimiter(50, mode=mode, clock=clock)
@@ -432,8 +434,16 @@ async def test_pages_asked_for_past_the_end_are_let_end_when_a_cancel_would_hold
     ) as session:
         client = _Client(session)
         paginator = crmkit.AsyncPaginator(client.fetch, _ThreePages(), concurrency=3)
-        assert [item async for item in paginator] == [10, 11, 12, 20, 21, 22, 30, 31]
+        items, past_end_when_last_page_came = [], None
+        async for item in paginator:
+            items.append(item)
+            if item == 30:
+                past_end_when_last_page_came = [p for p in answered if p > 3]
+        assert items == [10, 11, 12, 20, 21, 22, 30, 31]
         assert max(asked) > 3  # pages past the end were asked for
+        # the last page is handed over at once; the pages past the end are waited for after
+        assert past_end_when_last_page_came == []
+        assert sorted(p for p in answered if p > 3) == sorted(p for p in asked if p > 3)
         assert limiter.abandon_bound == math.inf  # strict, or paced with too few answers
         clock.now += 2  # every answered slot's window is over
         assert limiter.in_use == 0  # before: the pages past the end held theirs 31 s

@@ -97,7 +97,10 @@ def _check_progress(
 
 
 async def _stop(
-    ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]], *, finish_left: bool = False
+    ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+    *,
+    finish_left: bool = False,
+    keep: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] | None = None,
 ) -> None:
     """Cancel page requests nobody will read, and wait until they have ended.
 
@@ -106,15 +109,21 @@ async def _stop(
     request that may have left is let end instead (for :data:`FINISH_WAIT`
     seconds at most): cancelled, the server could still count it, so its slot
     would be held until its timeout; answered, it ends a window after its answer.
+    Those go to ``keep``, when given, to be waited for later (after the last
+    page is handed over) by another call.
     """
     running, left = [], []
     while ahead:
-        future = ahead.popleft()[1]
+        entry = ahead.popleft()
+        future = entry[1]
         if future.done():
             if not future.cancelled():
                 future.exception()  # a failure nobody will see: no "never retrieved" warning
         elif finish_left and (probe := _PROBES.get(future)) is not None and probe.left:
-            left.append(future)
+            if keep is not None:
+                keep.append(entry)
+            else:
+                left.append(future)
         else:
             future.cancel()
             running.append(future)
@@ -287,6 +296,8 @@ class AsyncPaginator(Generic[T]):
         total: int | None = None
         previous_items: Sequence[T] | None = None
         ended = False  # by itself (its end, or the limit): not stopped by the caller or an error
+        # Pages asked for past a short last page that left: waited for once it is handed over.
+        finishing: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] = deque()
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
@@ -344,7 +355,7 @@ class AsyncPaginator(Generic[T]):
                 if ahead and page.next_cursor != ahead[0][0]:
                     # A short page, the end, or a strategy that changed its mind: the
                     # pages asked for ahead are not the next ones.
-                    await _stop(ahead, finish_left=self._long_abandon)
+                    await _stop(ahead, finish_left=self._long_abandon, keep=finishing)
                 items = page.items
                 item_cursors = page.item_cursors
                 if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -381,6 +392,7 @@ class AsyncPaginator(Generic[T]):
                 cursor = next_cursor
             ended = True  # the limit
         finally:
+            ahead.extend(finishing)
             await _stop(ahead, finish_left=ended and self._long_abandon)
 
     @property
