@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -67,8 +66,9 @@ MAX_CONCURRENCY = 16
 RAMP_AFTER = 0.25
 #: Seconds the end of a listing waits for pages asked for ahead that had left.
 FINISH_WAIT = 5.0
-#: The send probe of each page request on its way (see :func:`_stop`).
-_PROBES: weakref.WeakKeyDictionary[asyncio.Future[Any], SendProbe] = weakref.WeakKeyDictionary()
+#: Page requests on their way, in page order: the cursor asked for, its answer to
+#: come, and whether the request has left (see :func:`_stop`).
+_Ahead = deque[tuple[Cursor, asyncio.Future[httpx.Response], SendProbe]]
 
 
 def _check_progress(
@@ -97,10 +97,10 @@ def _check_progress(
 
 
 async def _stop(
-    ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+    ahead: _Ahead,
     *,
     finish_left: bool = False,
-    keep: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] | None = None,
+    keep: _Ahead | None = None,
 ) -> None:
     """Cancel page requests nobody will read, and wait until they have ended.
 
@@ -115,11 +115,11 @@ async def _stop(
     running, left = [], []
     while ahead:
         entry = ahead.popleft()
-        future = entry[1]
+        _, future, probe = entry
         if future.done():
             if not future.cancelled():
                 future.exception()  # a failure nobody will see: no "never retrieved" warning
-        elif finish_left and (probe := _PROBES.get(future)) is not None and probe.left:
+        elif finish_left and probe.left:
             if keep is not None:
                 keep.append(entry)
             else:
@@ -289,15 +289,15 @@ class AsyncPaginator(Generic[T]):
         seen = start.items if self._resume is not None else 0
         counted_from = seen
         watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
-        # Requests on their way, in page order: (the cursor asked for, its answer to come).
-        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] = deque()
+        # Requests on their way, in page order (see _Ahead).
+        ahead: _Ahead = deque()
         guess = self._guess
         peek = getattr(self.strategy, "peek_next", None)
         total: int | None = None
         previous_items: Sequence[T] | None = None
         ended = False  # by itself (its end, or the limit): not stopped by the caller or an error
         # Pages asked for past a short last page that left: waited for once it is handed over.
-        finishing: deque[tuple[Cursor, asyncio.Future[httpx.Response]]] = deque()
+        finishing: _Ahead = deque()
         try:
             while self.limit is None or seen - counted_from < self.limit:
                 # The page size stays fixed for the whole run: page-number protocols
@@ -355,7 +355,7 @@ class AsyncPaginator(Generic[T]):
                 if ahead and page.next_cursor != ahead[0][0]:
                     # A short page, the end, or a strategy that changed its mind: the
                     # pages asked for ahead are not the next ones.
-                    await _stop(ahead, finish_left=self._long_abandon, keep=finishing)
+                    await _stop(ahead, finish_left=_long_abandon(self._fetch), keep=finishing)
                 items = page.items
                 item_cursors = page.item_cursors
                 if self.limit is not None and seen - counted_from + len(items) > self.limit:
@@ -393,11 +393,7 @@ class AsyncPaginator(Generic[T]):
             ended = True  # the limit
         finally:
             ahead.extend(finishing)
-            await _stop(ahead, finish_left=ended and self._long_abandon)
-
-    @property
-    def _long_abandon(self) -> bool:
-        return _long_abandon(self._fetch)
+            await _stop(ahead, finish_left=ended and _long_abandon(self._fetch))
 
     @property
     def _guess(self) -> Callable[[Cursor, int], Cursor] | None:
@@ -407,17 +403,13 @@ class AsyncPaginator(Generic[T]):
         guess: Callable[[Cursor, int], Cursor] | None = getattr(self.strategy, "cursor_after", None)
         return guess
 
-    def _send(
-        self, ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]], at: Cursor, size: int
-    ) -> None:
+    def _send(self, ahead: _Ahead, at: Cursor, size: int) -> None:
         request = self.strategy.request(at, size, self.modified_since)
-        task, probe = probed_task(self._fetch(request))
-        _PROBES[task] = probe
-        ahead.append((at, task))
+        ahead.append((at, *probed_task(self._fetch(request))))
 
     def _send_ahead(
         self,
-        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+        ahead: _Ahead,
         base: Cursor,
         size: int,
         taken: int,
@@ -447,7 +439,7 @@ class AsyncPaginator(Generic[T]):
 
     async def _ramp_up(
         self,
-        ahead: deque[tuple[Cursor, asyncio.Future[httpx.Response]]],
+        ahead: _Ahead,
         size: int,
         taken: int,
         total: int | None,
