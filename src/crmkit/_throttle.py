@@ -124,7 +124,7 @@ import asyncio
 import bisect
 import math
 from collections import deque
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from ._clock import Clock, SystemClock
 
@@ -174,6 +174,25 @@ class PausableThrottle(Throttle, Protocol):
 
 
 Mode = Literal["paced", "strict"]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def take_oldest(held: dict[K, deque[V]], key: K) -> V | None:
+    """The oldest entry ``key`` holds, taken out (its key dropped when it held only that).
+
+    A throttle keeps each task's requests in flight this way: answers come back
+    out of order across tasks, and each ends its own request's slot.
+    """
+    entries = held.get(key)
+    if not entries:
+        return None
+    entry = entries.popleft()
+    if not entries:
+        del held[key]
+    return entry
 
 
 class Pacing:
@@ -422,16 +441,9 @@ class RateLimiter:
 
     def _sent_by(self, task: asyncio.Task[object] | None) -> list[float] | None:
         """``task``'s oldest request in flight, taken out (any task's, from another one)."""
-        sends = self._sent.get(task)
-        if not sends:
+        if task not in self._sent:
             task = next(iter(self._sent), None)
-            sends = self._sent.get(task)
-            if not sends:
-                return None
-        entry = sends.popleft()
-        if not sends:
-            del self._sent[task]
-        return entry
+        return take_oldest(self._sent, task)
 
     def _busy(self, now: float) -> tuple[int, float]:
         """Slots held at ``now``, and when the next one ends (inf: at an answer)."""

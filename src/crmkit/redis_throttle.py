@@ -48,7 +48,7 @@ import uuid
 from collections import deque
 from typing import Any
 
-from ._throttle import Mode, Pacing
+from ._throttle import Mode, Pacing, take_oldest
 
 __all__ = ["RedisThrottle"]
 
@@ -250,14 +250,7 @@ class RedisThrottle:
             self._spawn(self._release(keys=self._keys[:1], args=[name, later_ms]))
 
     def _take(self) -> list[Any] | None:
-        task = asyncio.current_task()
-        held = self._held.get(task)
-        if not held:
-            return None
-        entry = held.popleft()
-        if not held:
-            del self._held[task]
-        return entry
+        return take_oldest(self._held, asyncio.current_task())
 
     def _end(self, entry: list[Any], now: float) -> None:
         """End ``entry``'s slot a window after its answer (its headers, if told) less the floor."""
