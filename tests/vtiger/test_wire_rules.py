@@ -90,7 +90,7 @@ def test_a_record_with_a_malformed_id_is_refused_when_made(raw):
     ],
 )
 def test_a_get_carries_exactly_the_current_session(query, expected):
-    """Kept when the client sent the current one (``Vtiger._fetch``), else set or replaced."""
+    """Kept when the request carries the current one, else set or replaced."""
     auth = VtigerAuth("https://crm.example.test/webservice.php", "admin", "key")
     request = httpx.Request("GET", f"https://crm.example.test/webservice.php?{query}")
     assert auth.authorize(request, "s+1").url.query.decode() == expected

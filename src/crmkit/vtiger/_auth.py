@@ -236,8 +236,8 @@ class VtigerAuth(SingleFlightLogin):
         if request.method == "GET":
             query = request.url.query
             if b"syncType=" not in query and not request.url.fragment:
-                # Most calls: the client sent the session it had (see Vtiger._fetch), or
-                # it is appended to the URL's text: one parse (copy_set_param: three).
+                # Most calls: the current session is kept where it is, or appended to
+                # the URL's text: one parse (copy_set_param: three).
                 extra = str(httpx.QueryParams({"sessionName": credential}))
                 named = query.count(b"sessionName=")
                 if named == 1 and extra.encode() in query.split(b"&"):

@@ -97,25 +97,6 @@ class Vtiger(ClientBase):
             response = await self.session.request("POST", ENDPOINT, data=fields, idempotent=False)
         return _wire.result_of(response)
 
-    async def _fetch(self, page: PageRequest) -> httpx.Response:
-        """A page request; a GET names the session the client has, which the auth then keeps.
-
-        (Added by the auth after the Session built the URL, it cost a second parse
-        of the URL per page.) A session renewed meanwhile replaces it there.
-        """
-        params = page.params
-        session = self.auth.session
-        if (
-            page.method == "GET"
-            and session
-            and type(params) is dict
-            and "sessionName" not in params
-        ):
-            params = {**params, "sessionName": session}
-        return await self.session.request(
-            page.method, page.url, params=params, headers=page.headers
-        )
-
     # -- queries -------------------------------------------------------------
 
     def query(
