@@ -29,13 +29,13 @@ UPLOAD_LIMIT = 50
 PARTIAL = 460
 #: Subscription channels (``Model/Entity/Customers/Subscription.php`` examples: waba).
 CHANNELS = ("email", "sms", "waba")
-#: Names under each area that are methods of their own, not entity ids
-#: (``ResourceGroup/Orders.php``, ``Customers.php``, ``Packs.php``, ``Payments``).
 #: How the service names each kind in "... with externalId=X already exists." (the
 #: vendor's PrestaShop module, ``retailcrm/prestashop-module``
 #: ``retailcrm/lib/api/middleware/RetailcrmExportOrdersMiddleware.php``, reads
 #: ``Order with externalId=(\d+) already exists.`` from an upload's ``errors``).
 NAMED = {"orders": "Order", "customers": "Customer", "customers-corporate": "CustomerCorporate"}
+#: Names under each area that are methods of their own, not entity ids
+#: (``ResourceGroup/Orders.php``, ``Customers.php``, ``Packs.php``, ``Payments``).
 RESERVED: dict[str, set[str]] = {
     "orders": {"combine", "links", "loyalty", "packs", "payments", "statuses"},
     "customers": {"combine", "notes"},
