@@ -60,6 +60,8 @@ def test_full_load_then_only_changes(loaded: Loaded) -> None:
     new_id = asyncio.run(add())
     sandbox.delete("leads", [8, 9])  # each leaves a lead_deleted event
     # A task (task_deleted) and a lead's note (common_note_deleted on the lead) deleted:
+    # the event types of amoCRM's events list (amocrm.ru/developers/content/crm_platform/
+    # events-and-notes, "Типы событий")
     task_id, note_id = min(sandbox.entities["tasks"]), min(sandbox.entities["notes"])
     sandbox.delete("tasks", [task_id])
     sandbox.delete("notes", [note_id])
