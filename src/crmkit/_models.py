@@ -486,7 +486,77 @@ def _lazy_factory(cls: type[Any]) -> Callable[[Any], Any] | None:
         return model
 
     _LAZY[cls] = make
+    _ROW_OF[lazy] = lambda model: (_ROWS.get(cls) or _row(cls))(wire(model))
     return make
+
+
+# -- a lazy model's wire dict, straight from the mapping it keeps -------------------
+#
+# ``to_wire`` of a model reads every field and turns the nested models back into
+# dicts; for a lazy model that means building all it put off, to undo it (a dlt
+# sync's rows: most of its reader's CPU). The mapping it keeps was checked
+# already, so a generated function per class gives the same dict from it at once:
+# each field read and converted as the model's would be (numbers, instants,
+# defaults), ``None`` left out, nested models taken the same way, ``extra`` first.
+
+#: A lazy model's class -> its wire dict, from the mapping it keeps.
+_ROW_OF: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
+_ROWS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
+
+
+def _wire_value(value: Any) -> Any:
+    """A field's value as :func:`to_wire` gives it: models as dicts, sequences as lists."""
+    if attrs.has(value.__class__):
+        return to_wire(value)
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) if attrs.has(v.__class__) else v for v in value]
+    return value
+
+
+def _row(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """The generated ``row(data)`` of a lazy-built ``cls``: ``to_wire`` of its model."""
+    found = _ROWS.get(cls)
+    if found is not None:
+        return found
+    _ROWS[cls] = lambda data: _ROWS[cls](data)  # a model naming itself
+    plan = {name: key for name, key, _ in _plan(cls)}
+    scope: dict[str, Any] = {"MISSING": _MISSING, "wire_value": _wire_value}
+    lines = ["def row(data):", "    out = {}"]
+    for n, field in enumerate(attrs.fields(cls)):
+        if field.name == "extra":
+            scope["known"] = frozenset(plan.values())
+            lines[1] = "    out = {k: v for k, v in data.items() if k not in known}"
+            continue
+        kind, key = field.type, plan[field.name]
+        members = typing.get_args(kind)
+        if typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in members:
+            kind = next(member for member in members if member is not type(None))
+        element = typing.get_args(kind)[0] if typing.get_origin(kind) is list else None
+        var = f"v{n}"
+        if isinstance(kind, type) and attrs.has(kind) and _lazy_factory(kind) is not None:
+            field = field.evolve(type=Any)  # a checked mapping: its own row
+            scope[f"r{n}"] = _row(kind)
+            value = f"r{n}({var}) if type({var}) is dict else wire_value({var})"
+        elif (
+            isinstance(element, type) and attrs.has(element) and _lazy_factory(element) is not None
+        ):
+            field = field.evolve(type=Any)
+            scope[f"r{n}"] = _row(element)
+            value = (
+                f"[r{n}(x) if type(x) is dict else wire_value(x) for x in {var}]"
+                f" if type({var}) is list else wire_value({var})"
+            )
+        elif kind in _SCALARS:
+            value = var
+        else:
+            value = f"wire_value({var})"
+        lines += _field_code(cls, n, field, key, scope)
+        lines.append(f"    if {var} is not None: out[{key!r}] = {value}")
+    lines.append("    return out")
+    code = compile("\n".join(lines), f"<crmkit row {cls.__qualname__}>", "exec")
+    exec(code, scope)  # generated once per model class, from its own fields only
+    found = _ROWS[cls] = scope["row"]
+    return found  # type: ignore[no-any-return]
 
 
 class Wire:
@@ -571,6 +641,9 @@ def from_wire(data: Any, cls: type[T], *, what: str | None = None) -> T:
 
 def to_wire(model: Any) -> dict[str, Any]:
     """The wire dict of a model (camelCase keys, ``None`` left out, ``extra`` merged)."""
+    row_of = _ROW_OF.get(type(model))
+    if row_of is not None:  # a lazy model: from the mapping it keeps (see _row)
+        return row_of(model)
     out: dict[str, Any] = dict(getattr(model, "extra", None) or {})
     for attr, key, _ in _plan(model.__class__):
         value = getattr(model, attr)

@@ -141,7 +141,13 @@ def deleted_row(key: str, value: Any, order: int = 0) -> dict[str, Any]:
 
 
 def to_row(item: Any) -> dict[str, Any]:
-    """A crmkit model or mapping as a plain dict, by the API's own field names."""
+    """A crmkit model or mapping as a plain dict, by the API's own field names.
+
+    A listed model is lazy (:mod:`crmkit._models`): its dict comes straight from
+    the answer it keeps, none of its fields built.
+    """
+    if attrs.has(item.__class__):
+        return to_wire(item)
     if hasattr(item, "to_dict"):
         return dict(item.to_dict())
     if isinstance(item, Mapping):
