@@ -163,3 +163,44 @@ def test_a_working_directory_without_state_resumes_from_the_destination(
     assert sorted(ids) == sorted(sandbox.entities["leads"])
     names = dict(again.rows("SELECT id, name FROM leads WHERE id IN (1, 2, 3)"))
     assert names[1] == names[2] == "Changed elsewhere" != names[3]
+
+
+@pytest.mark.parametrize("frozen_before", [False, True])
+def test_while_the_readers_run_the_older_objects_are_frozen_then_given_back(
+    loaded: Loaded, frozen_before: bool
+) -> None:
+    """The collector's full passes skip what existed when reading began (gc.freeze),
+    the switch interval is finer, and both are undone after the sync. A process that
+    froze objects of its own keeps them frozen, and crmkit freezes nothing more."""
+    import gc
+    import sys
+
+    from crmkit.dlt._prefetch import SWITCH_INTERVAL
+
+    sandbox = AmoCRMSandbox(leads=LEADS, rate_limit=None)
+    sandbox.clock.advance(10)
+    interval = sys.getswitchinterval()
+    if frozen_before:
+        gc.freeze()
+    before = gc.get_freeze_count()
+    newer = [{"n": n} for n in range(20_000)]  # what a freeze now would take too
+    seen: list[tuple[int, float]] = []
+
+    def on_page(page: PageRead) -> None:
+        seen.append((gc.get_freeze_count(), sys.getswitchinterval()))
+
+    try:
+        sync(loaded.pipeline, _source(sandbox, on_page=on_page))
+        after = gc.get_freeze_count()
+    finally:
+        if frozen_before:
+            gc.unfreeze()
+    assert len(seen) == 3
+    assert all(switch == min(interval, SWITCH_INTERVAL) for _, switch in seen)
+    if frozen_before:
+        assert all(count < before + len(newer) for count, _ in seen)
+        assert after < before + len(newer)
+    else:
+        assert before == 0 and all(count > len(newer) for count, _ in seen) and after == 0
+    assert sys.getswitchinterval() == interval
+    assert sorted(loaded.column("SELECT id FROM leads")) == sorted(sandbox.entities["leads"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import queue
 import sys
 import threading
@@ -75,18 +76,33 @@ SWITCH_INTERVAL = 0.0005
 
 
 class _Switching:
-    """The finer switch interval, held while any reader loop in the process runs."""
+    """What the process does while any reader loop in it runs, undone after the last.
+
+    - The finer switch interval (:data:`SWITCH_INTERVAL`).
+    - The objects alive when the first loop starts (the imported modules, dlt's
+      own) moved out of the cyclic collector's way (:func:`gc.freeze`): its
+      full collections, which stop every thread, walked all of them, 70-110 ms
+      each, a dozen times in a 30,000-record sync, and each held up the reader
+      (``benchmarks/bench_dlt.py``); they walk only the newer objects now
+      (15-30 ms). Reference counting still frees those objects; a cycle among
+      them is collected after :func:`gc.unfreeze`, when the last loop stops.
+      Left alone when the process has frozen objects of its own already.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holders = 0
         self._saved = 0.0
+        self._froze = False
 
     def hold(self) -> None:
         with self._lock:
             if self._holders == 0:
                 self._saved = sys.getswitchinterval()
                 sys.setswitchinterval(min(self._saved, SWITCH_INTERVAL))
+                self._froze = gc.get_freeze_count() == 0
+                if self._froze:
+                    gc.freeze()
             self._holders += 1
 
     def release(self) -> None:
@@ -94,6 +110,9 @@ class _Switching:
             self._holders -= 1
             if self._holders == 0:
                 sys.setswitchinterval(self._saved)
+                if self._froze:
+                    gc.unfreeze()
+                    self._froze = False
 
 
 _SWITCHING = _Switching()
