@@ -45,7 +45,6 @@ __all__ = [
     "records_from",
     "records_of",
     "result_of",
-    "rows_of",
 ]
 
 #: The HTTP method of each operation: vtiger reads a GET-type operation's inputs from
@@ -264,12 +263,6 @@ def records_of(rows: Any, operation: str) -> list[Record]:
     """A ``result`` that must be a list of records, as records."""
     checked, _, parsed = checked_rows(rows, operation)
     return records_from(checked, parsed)
-
-
-def rows_of(rows: Any, operation: str) -> list[dict[str, Any]]:
-    """A ``result`` that must be a list of records, checked as :func:`records_of` checks
-    it, as the dicts vtiger sent (for bulk jobs: no :class:`Record` per row)."""
-    return checked_rows(rows, operation)[0]
 
 
 #: A page's ids joined by commas, each as vtiger writes it: one match checks a page.
