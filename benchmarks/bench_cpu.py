@@ -12,7 +12,7 @@ busy machine weighs on every client alike:
 - the CLI's export to a JSON Lines file (``crmkit export ... --out``), in
   process, over each transport;
 - with ``--raw``, crmkit's list of the records as the platform sent them
-  (``crmkit._models.Wire``, what the export writes).
+  (``crmkit._models.Wire``; vtiger's query rows as dicts: what the export writes).
 
 The row marked "(default)" uses the transport a Session picks when given none
 (aiohttp's when the ``aiohttp-transport`` extra is installed). CPU is
@@ -59,6 +59,12 @@ try:  # not in older checkouts
     from crmkit.cli._sources import _as_wire
 except ImportError:
     _as_wire = None  # type: ignore[assignment]
+try:  # older checkouts page vtiger's queries as records only
+    from crmkit.vtiger._query import QueryStrategy as VtigerQuery
+
+    VTIGER_RAW = hasattr(VtigerQuery.__attrs_attrs__, "raw")
+except ImportError:
+    VTIGER_RAW = False
 try:  # older checkouts have no transport choice: httpx's is their default
     from crmkit._aiohttp import choose_transport
 except ImportError:
@@ -108,8 +114,8 @@ def default_transport() -> str:
 def crmkit_list(
     platform: str, url: str, raw: bool, transport: str = "httpx", limit: int | None = None
 ) -> Callable[[], int] | None:
-    if raw and (_as_wire is None or platform == "vtiger"):
-        return None  # vtiger's records are mappings of the wire fields already
+    if raw and (_as_wire is None or (platform == "vtiger" and not VTIGER_RAW)):
+        return None
     if transport == "aiohttp" and not has_aiohttp_transport():
         return None
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 import trustme
 
@@ -175,6 +176,46 @@ async def test_a_sandbox_lists_the_same_records_over_aiohttp():
             ) as amo:
                 names.append([lead.name async for lead in amo.leads.list(page_size=50)])
     assert len(names[0]) == 120 and names[0] == names[1]
+
+
+async def test_traced_and_untraced_requests_share_one_pool_and_only_traced_ones_report():
+    """A request without httpx's ``trace`` goes through an aiohttp session with no trace
+    config (its signals cost CPU on every request), over the same connections."""
+    connections: list[int] = []
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        while True:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")  # the next request on this connection
+            connections[-1] += 1
+
+    events: list[str] = []
+
+    async def trace(event: str, info: object) -> None:
+        events.append(event)
+
+    transport = crmkit.aiohttp_transport(max_connections=1)
+    async with tcp_server(keep_alive) as (url, _):
+        for traced in (True, False, True, False):
+            extensions = {"trace": trace} if traced else {}
+            request = httpx.Request("GET", f"{url}/ping", extensions=extensions)
+            response = await transport.handle_async_request(request)
+            assert response.status_code == 200 and await response.aread() == b"{}"
+            await response.aclose()
+            expected = [
+                "http11.send_request_headers.started",
+                "http11.receive_response_headers.complete",
+            ]
+            assert events == (expected if traced else []), traced
+            events.clear()
+        pool = transport._connector  # type: ignore[attr-defined]
+        plain, traced = transport._plain.client, transport._traced.client  # type: ignore[attr-defined]
+        assert not plain._trace_configs and len(traced._trace_configs) == 1
+        await transport.aclose()
+    assert connections == [4]  # one connection served all four
+    assert pool is not None and pool.closed and plain.closed and traced.closed
 
 
 @pytest.fixture

@@ -456,3 +456,30 @@ def test_url_for_joins_a_path_once_and_again_when_the_base_changes():
     assert str(session.url_for("leads")) == "https://b.example.test/v2/leads"
     session.allow_insecure_http = True
     assert str(session.url_for("http://a.example.test/leads")) == "http://a.example.test/leads"
+
+
+async def test_cookies_set_by_answers_are_kept_and_sent_as_httpx_keeps_them():
+    """The Session's jar skips answers that set no cookie (as httpx's would change nothing)."""
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        step = request.url.path.rsplit("/", 1)[-1]
+        headers = {
+            "login": [("Set-Cookie", "sid=one; Path=/"), ("Set-Cookie", "lang=ru; Path=/")],
+            "renew": [("set-cookie", "sid=two; Path=/")],
+            "logout": [("Set-Cookie", "sid=gone; Path=/; Max-Age=0")],
+        }.get(step, [])
+        return httpx.Response(200, headers=headers, json={"ok": True})
+
+    async with crmkit.Session(
+        "https://acme.example.test/", transport=httpx.MockTransport(handler)
+    ) as session:
+        for step in ("first", "login", "plain", "plain", "renew", "plain", "logout", "plain"):
+            await session.request("GET", step)
+        jar = dict(session._client.cookies)
+    assert sent == [
+        None, None, "sid=one; lang=ru", "sid=one; lang=ru", "sid=one; lang=ru",
+        "sid=two; lang=ru", "sid=two; lang=ru", "lang=ru",
+    ]  # fmt: skip
+    assert jar == {"lang": "ru"}

@@ -106,6 +106,20 @@ def _with_query(target: httpx.URL, params: Any) -> tuple[httpx.URL, Any]:
     return httpx.URL(f"{target}?{query}"), None
 
 
+class _AnswerCookies(httpx.Cookies):
+    """httpx's cookie jar, which reads an answer only when the answer sets a cookie.
+
+    httpx gives every answer to the standard library's cookie jar, which wraps it
+    in urllib request and message objects to find no ``Set-Cookie`` in most
+    (~25 µs of CPU an answer); an answer without one changes nothing in the jar.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
 def _version() -> str:
     from . import __version__
 
@@ -371,6 +385,7 @@ class Session:
                 timeout=timeout,
                 headers=default_headers,
             )
+            self._client._cookies = _AnswerCookies()  # the client's own jar, empty as made
             headers = None
         self._transport_traces = http_client is None and (
             chosen is None

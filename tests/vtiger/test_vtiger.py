@@ -85,6 +85,26 @@ async def test_session_expired_mid_run_is_recovered_with_one_login():
     assert sandbox.operations["login"] == 2
 
 
+async def test_each_query_page_names_the_current_session_once():
+    """The client puts its session in a page's query (the auth keeps it, or replaces it)."""
+    sandbox = VtigerSandbox(leads=350)
+    async with client_for(sandbox) as crm:
+        paginator = crm.query("SELECT * FROM Leads")
+        async for _ in paginator:
+            if paginator.state.items == 150:
+                first = crm.auth.session
+                sandbox.expire_sessions()
+        second = crm.auth.session
+        pages = [
+            httpx.QueryParams(r.query).get_list("sessionName")
+            for r in sandbox.recent_requests
+            if "operation=query" in r.query
+        ]
+    assert first and second and first != second
+    # Two pages with the first; the third refused, asked again with the second; the last.
+    assert pages == [[first]] * 3 + [[second]] * 2
+
+
 async def test_many_tasks_hitting_an_expired_session_cause_one_new_login():
     sandbox = VtigerSandbox(leads=10)
     async with client_for(sandbox) as crm:

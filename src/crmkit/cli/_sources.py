@@ -43,6 +43,7 @@ from .._tls import LOOPBACK_HOSTS
 from ..amocrm._wire import V2ListStrategy, V4ListStrategy
 from ..corezoid import Op, OpResult
 from ..retailcrm._paging import ListStrategy as RetailListStrategy
+from ..vtiger._query import QueryStrategy as VtigerQueryStrategy
 from ._export import ExportJob, Source
 
 __all__ = ["ENTITIES", "ENV", "ExportSpec", "SpecError", "make_job"]
@@ -287,11 +288,14 @@ def _as_wire(paginator: AsyncPaginator[Any]) -> AsyncPaginator[Any]:
     """A list's records as the platform sent them: no model to build and unstructure.
 
     Only for strategies that read nothing back from their models (page-numbered
-    and offset lists); feeds that take their next cursor from the items keep them.
+    and offset lists, vtiger's queries: their cursors read the rows' ids); feeds
+    that take their next cursor from the items keep them.
     """
     strategy = paginator.strategy
     if isinstance(strategy, _WIRE_READY) and strategy.model is not Wire:
         paginator.strategy = attrs.evolve(strategy, model=Wire)
+    elif isinstance(strategy, VtigerQueryStrategy) and not strategy.raw:
+        paginator.strategy = attrs.evolve(strategy, raw=True)
     return paginator
 
 

@@ -118,14 +118,26 @@ class Vtiger(ClientBase):
         from changing them.
         """
         strategy = QueryStrategy(shape_query(query))
-        return AsyncPaginator(self._fetch, strategy, limit=limit, resume_from=resume_from)
+        return AsyncPaginator(self._fetch_query, strategy, limit=limit, resume_from=resume_from)
 
     async def query_one(self, query: str) -> Record | None:
         """The first record of a query, or None (asks for one row)."""
         paginator = AsyncPaginator(
-            self._fetch, QueryStrategy(shape_query(query)), page_size=1, limit=1
+            self._fetch_query, QueryStrategy(shape_query(query)), page_size=1, limit=1
         )
         return await paginator.first()
+
+    async def _fetch_query(self, page: PageRequest) -> httpx.Response:
+        """A query page naming the session the client has, which the auth then keeps.
+
+        The Session builds the page's URL once; the auth adding the session after it
+        would build it again (a second parse of the URL, each page). A session
+        replaced meanwhile (a login by another task) is replaced there by the auth.
+        """
+        session = self.auth.session
+        if session and type(page.params) is dict:
+            page = attrs.evolve(page, params={**page.params, "sessionName": session})
+        return await self._fetch(page)
 
     async def count(self, module: str, where: Mapping[str, Any] | None = None) -> int:
         """How many records of ``module`` match ``where``."""

@@ -29,16 +29,25 @@ literals are refused: VTQL has neither, and they are how injections look.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, overload
 
 import attrs
 import httpx
 
 from .._pagination import Page, PageRequest
-from ._wire import ENDPOINT, PAGE_SIZE, Record, VtigerId, malformed, records_of, result_of
+from ._wire import (
+    ENDPOINT,
+    PAGE_SIZE,
+    Record,
+    VtigerId,
+    checked_rows,
+    malformed,
+    records_from,
+    result_of,
+)
 
 __all__ = ["QueryShape", "QueryStrategy", "shape_query", "statement"]
 
@@ -129,6 +138,9 @@ class QueryStrategy:
     shape: QueryShape
     max_page_size: int = PAGE_SIZE
     default_page_size: int = PAGE_SIZE
+    #: The rows as vtiger sent them (dicts, checked as records are), not :class:`Record`
+    #: objects: for bulk jobs that write them out as they came (the CLI's export).
+    raw: bool = False
 
     def _asked(self, cursor: Mapping[str, Any], page_size: int) -> int:
         left = cursor.get("left")
@@ -180,8 +192,12 @@ class QueryStrategy:
     def _page(text: str) -> PageRequest:
         return PageRequest(ENDPOINT, params={"operation": "query", "query": text + ";"})
 
-    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[Record]:
-        records = records_of(result_of(response), "query")
+    def parse(self, response: httpx.Response, cursor: Any, page_size: int) -> Page[Any]:
+        """A page of :class:`Record` objects (with ``raw``, of the rows as dicts)."""
+        rows, ids, parsed = checked_rows(result_of(response), "query")
+        records: list[Record] | list[dict[str, Any]] = (
+            rows if self.raw else records_from(rows, parsed)
+        )
         if self.shape.aggregate:
             return Page(items=records)
         at = self._cursor(cursor)
@@ -193,28 +209,52 @@ class QueryStrategy:
             # Short: the end, unless this many may be the server's clamp (not yet known).
             more = floor is None or got >= floor
         floor = max(int(floor or 0), got)
-        # One cursor per record (the position after it): built in one pass, from
-        # the page's own values read once (a page of 100 records builds 100).
         wanted = None if at.get("left") is None else int(at["left"])
-        lefts = [None] * got if wanted is None else range(wanted - 1, wanted - 1 - got, -1)
-        cursors: list[dict[str, Any]]
+        cursors: _Cursors
         if self.shape.keyed:
-            # vtiger's id as it wrote it (checked already, not built: records' ids are lazy)
-            ids = [record._fields.get("id") for record in records]
+            # vtiger's id as it wrote it (checked already: text, not built into a VtigerId)
             if not all(ids):
                 raise malformed("query", "a list of records with ids (paging by id)")
-            cursors = [
-                {"floor": floor, "left": left, "after": str(raw)}
-                for left, raw in zip(lefts, ids, strict=True)
-            ]
+            cursors = _Cursors(floor, wanted, "after", ids)
         else:
             start = int(at.get("offset") or 0) + 1
-            cursors = [
-                {"floor": floor, "left": left, "offset": offset}
-                for left, offset in zip(lefts, range(start, start + got), strict=True)
-            ]
+            cursors = _Cursors(floor, wanted, "offset", range(start, start + got))
         return Page(
             items=records,
             next_cursor=cursors[-1] if more else None,
             item_cursors=cursors,
         )
+
+
+class _Cursors(Sequence[dict[str, Any]]):
+    """The cursor after each record of a page, each built when it is read.
+
+    ``{"floor", "left", key: value}`` for the record at ``i``: ``key`` is ``"after"``
+    (its id) or ``"offset"`` (the offset after it), ``left`` what the caller's
+    LIMIT still wants after it. A run reading whole pages (the CLI's export) reads
+    only the last; one stopped mid-page, the one where it stopped.
+    """
+
+    __slots__ = ("_floor", "_key", "_values", "_wanted")
+
+    def __init__(self, floor: int, wanted: int | None, key: str, values: Sequence[Any]) -> None:
+        self._floor, self._wanted, self._key, self._values = floor, wanted, key, values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._values)))]
+        value = self._values[index]  # IndexError as a list's
+        if index < 0:
+            index += len(self._values)
+        wanted = self._wanted
+        left = None if wanted is None else wanted - 1 - index
+        return {"floor": self._floor, "left": left, self._key: value}

@@ -38,9 +38,11 @@ __all__ = [
     "SyncStrategy",
     "VtigerId",
     "access_key_digest",
+    "checked_rows",
     "endpoint_url",
     "malformed",
     "record_of",
+    "records_from",
     "records_of",
     "result_of",
 ]
@@ -259,24 +261,64 @@ def record_of(result: Any, operation: str) -> Record:
 
 def records_of(rows: Any, operation: str) -> list[Record]:
     """A ``result`` that must be a list of records, as records."""
+    checked, _, parsed = checked_rows(rows, operation)
+    return records_from(checked, parsed)
+
+
+#: A page's ids joined by commas, each as vtiger writes it: one match checks a page.
+_PLAIN_IDS = re.compile(r"[0-9]+x[0-9]+(?:,[0-9]+x[0-9]+)*")
+
+
+def _all_plain(ids: list[Any]) -> bool:
+    """Whether every id is text as vtiger writes it (``12x34``), checked page by page."""
+    try:
+        joined = ",".join(ids)
+    except TypeError:  # one is not text (None: a row without an id)
+        return False
+    # As many commas as joins: no id has one of its own (that would read as two ids).
+    return joined.count(",") == len(ids) - 1 and _PLAIN_IDS.fullmatch(joined) is not None
+
+
+def checked_rows(
+    rows: Any, operation: str
+) -> tuple[list[dict[str, Any]], list[Any], list[VtigerId | None] | None]:
+    """A ``result`` that must be a list of records: its rows as dicts, their raw ids,
+    and the ids parsed now (None when every id is plain text: parsed when first read).
+
+    The decoded rows are kept, not copied (another mapping is copied into a dict).
+    A row that is no mapping, or an id that is not a vtiger id, is ``ProtocolError``.
+    """
     if not isinstance(rows, list):
         raise malformed(operation, "a list of records")
-    # One pass, as Record._decoded for each row inlined (a page is 100 of them).
-    records: list[Record] = []
-    keep, new, check = records.append, object.__new__, _checked_id
+    if not set(map(type, rows)) <= {dict}:  # a decoded answer's rows are dicts
+        if not all(isinstance(row, Mapping) for row in rows):
+            raise malformed(operation, "a list of records")
+        rows = [dict(row) for row in rows]
+    ids = [row.get("id") for row in rows]
+    if _all_plain(ids):
+        return rows, ids, None
     try:
-        for row in rows:
-            if type(row) is not dict:
-                if not isinstance(row, Mapping):
-                    raise malformed(operation, "a list of records")
-                keep(Record(row))
-                continue
-            record = new(Record)
-            record._fields = row
-            record._id = check(row.get("id"))
-            keep(record)
+        return rows, ids, [_checked_id(raw) for raw in ids]
     except ValueError as exc:
         raise malformed(operation, f"a list of records ({exc})") from None
+
+
+def records_from(rows: list[dict[str, Any]], parsed: list[VtigerId | None] | None) -> list[Record]:
+    """Records of checked rows (see :func:`checked_rows`), each keeping its row."""
+    records: list[Record] = []
+    keep, new = records.append, object.__new__
+    if parsed is None:  # one pass, as Record._decoded for each row inlined
+        for row in rows:
+            record = new(Record)
+            record._fields = row
+            record._id = None
+            keep(record)
+        return records
+    for row, id_ in zip(rows, parsed, strict=True):
+        record = new(Record)
+        record._fields = row
+        record._id = id_
+        keep(record)
     return records
 
 
