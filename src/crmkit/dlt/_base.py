@@ -303,7 +303,11 @@ def sync(
     Returns each load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is
     told each one as it is committed). Other keywords go to ``pipeline.run``
     (into DuckDB, ``loader_file_format`` defaults to ``jsonl``, and dlt's
-    intermediate files are written uncompressed: :func:`_write_plain`).
+    intermediate files are written uncompressed: :func:`_write_plain`). The
+    pipeline's extract poll is 1 ms (:func:`_end_extract_soon`), and its
+    destination's capabilities are worked out once a sync
+    (:func:`_capabilities_kept`): each load's fixed cost, which the last load
+    adds after the last page.
     """
     destination = getattr(pipeline.destination, "destination_name", None)
     if destination == "duckdb":
