@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def _gzipped(pipeline: dlt.Pipeline) -> dict[str, bool]:
     return found
 
 
-def _sync(pipeline: dlt.Pipeline, **options: Any) -> list[Any]:
+def _sync(pipeline: dlt.Pipeline, on_load: Any = None, **options: Any) -> list[Any]:
     """30 sandbox leads synced into ``pipeline``; ``options`` go to the source."""
     sandbox = AmoCRMSandbox(leads=30, rate_limit=None)
     sandbox.clock.advance(10)
@@ -35,7 +36,7 @@ def _sync(pipeline: dlt.Pipeline, **options: Any) -> list[Any]:
         resources=("leads",),
         **options,
     )
-    return sync(pipeline, source, eager=not options)
+    return sync(pipeline, source, eager=not options, on_load=on_load)
 
 
 def test_into_duckdb_the_files_are_written_plain(tmp_path: Path) -> None:
@@ -75,7 +76,9 @@ def test_the_destination_capabilities_are_worked_out_once_a_sync(
     """Six loads ask dlt's destination factory a handful of times, not ~7 times a load.
 
     The factory's own ``capabilities`` is counted (the class's method, which the
-    sync's cache asks); after the sync the destination answers from dlt again.
+    sync's cache asks). During the sync, another thread's question goes to dlt
+    while the sync's own thread is answered from the cache; after the sync the
+    destination answers from dlt again.
     """
     pipeline = make_pipeline(tmp_path, "caps_once")
     destination = pipeline.destination
@@ -88,10 +91,23 @@ def test_the_destination_capabilities_are_worked_out_once_a_sync(
         return original(self, config, naming)
 
     monkeypatch.setattr(type(destination), "capabilities", counted)
-    loads = _sync(pipeline, page_size=5, pages_per_load=1)  # a load a page (eager=False)
+    answered: list[tuple[int, int]] = []  # (asked by the sync's thread, by another thread)
+
+    def during(info: Any) -> None:
+        before = len(asked)
+        destination.capabilities()
+        mine = len(asked) - before
+        other = threading.Thread(target=destination.capabilities)
+        other.start()
+        other.join()
+        answered.append((mine, len(asked) - before - mine))
+
+    # a load a page (eager=False)
+    loads = _sync(pipeline, on_load=during, page_size=5, pages_per_load=1)
     assert len(loads) >= 6
+    assert answered == [(0, 1)] * len(loads)
     unresolved = [config for config in asked if config is None]
-    assert 1 <= len(unresolved) <= 3, len(unresolved)  # one per naming convention seen
+    assert len(loads) + 1 <= len(unresolved) <= len(loads) + 3, len(unresolved)
     assert "capabilities" not in vars(destination)
     with pipeline.sql_client() as client:
         assert client.execute_sql("SELECT count(*) FROM leads")[0][0] == 30
