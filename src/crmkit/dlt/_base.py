@@ -22,6 +22,7 @@ Not here: anything a platform decides (which listing, which feed).
 
 from __future__ import annotations
 
+import copy
 import threading
 import weakref
 from collections.abc import (
@@ -37,6 +38,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 import dlt
+from dlt.common.destination import DestinationCapabilitiesContext
 from dlt.common.pipeline import LoadInfo
 from dlt.extract import DltResource, DltSource
 
@@ -307,13 +309,18 @@ def sync(
     Returns each load's :class:`~dlt.common.pipeline.LoadInfo` (``on_load`` is
     told each one as it is committed). Other keywords go to ``pipeline.run``
     (into DuckDB, ``loader_file_format`` defaults to ``jsonl``, and dlt's
-    intermediate files are written uncompressed: :func:`_write_plain`).
+    intermediate files are written uncompressed: :func:`_write_plain`). The
+    pipeline's extract poll is 1 ms (:func:`_end_extract_soon`), and its
+    destination's capabilities are worked out once a sync
+    (:func:`_capabilities_kept`): each load's fixed cost, which the last load
+    adds after the last page.
     """
     destination = getattr(pipeline.destination, "destination_name", None)
     if destination == "duckdb":
         # DuckDB reads JSON Lines files several times faster than dlt's INSERT statements.
         run_options.setdefault("loader_file_format", "jsonl")
         _write_plain(pipeline)
+    _end_extract_soon(pipeline)
     loads: list[LoadInfo] = []
     prefetch = _PREFETCH.get(source)
     try:
@@ -321,7 +328,10 @@ def sync(
             prefetch.eager = eager
             if eager:  # before anything opens the destination (see _start_reading)
                 prefetch.start(_positions(pipeline, source))
-        with _kept_open(pipeline, destination, run_options):
+        with (
+            _kept_open(pipeline, destination, run_options),
+            _capabilities_kept(pipeline, run_options),
+        ):
             if prefetch is not None:
                 _start_reading(pipeline, source, prefetch, run_options)
             while not loads or has_more(pipeline, source):
@@ -343,10 +353,28 @@ def _write_plain(pipeline: dlt.Pipeline) -> None:
     name (``<pipeline_name>.data_writer.disable_compression``); a value the user
     configured for that key stays.
     """
-    key = f"{pipeline.pipeline_name}.data_writer.disable_compression"
+    _set_default(pipeline, "data_writer.disable_compression", True)
+
+
+def _end_extract_soon(pipeline: dlt.Pipeline) -> None:
+    """dlt's extract of each load ends a millisecond after its last row, not ten.
+
+    When every resource is read, dlt's pipe iterator sleeps one
+    ``extract.futures_poll_interval`` (0.01 s) before it sees that nothing is
+    left, twice a load (the resources, then the state): 20 ms of each load's
+    wall time, the last load's included. crmkit's resources hand dlt plain
+    pages (no futures to wait for), so a shorter poll spins no more than that.
+    Scoped to the pipeline's name like :func:`_write_plain`.
+    """
+    _set_default(pipeline, "extract.futures_poll_interval", 0.001)
+
+
+def _set_default(pipeline: dlt.Pipeline, key: str, value: Any) -> None:
+    """dlt's setting ``key`` for this pipeline (``<pipeline_name>.<key>``), unless configured."""
+    scoped = f"{pipeline.pipeline_name}.{key}"
     with _CONFIG_LOCK:
-        if key not in dlt.config:
-            dlt.config[key] = True
+        if scoped not in dlt.config:
+            dlt.config[scoped] = value
 
 
 _CONFIG_LOCK = threading.Lock()
@@ -369,6 +397,50 @@ def _kept_open(
         return
     with pipeline.sql_client():
         yield
+
+
+@contextmanager
+def _capabilities_kept(pipeline: dlt.Pipeline, run_options: Mapping[str, Any]) -> Iterator[None]:
+    """The destination's capabilities worked out once for the sync, not a few times a load.
+
+    dlt asks the destination factory for its capabilities about seven times a
+    ``pipeline.run`` (each step, each client), and each time resolves the
+    destination's whole configuration from the config providers: over a third
+    of a small load's CPU. For the sync, on its own thread, the pipeline's
+    destination answers from what it answered first for the same naming
+    convention (a copy, as dlt changes what it is given); other threads and
+    calls with a resolved configuration go to dlt as before, and the
+    destination is as it was after the sync.
+    """
+    destination = pipeline.destination
+    if destination is None or {"destination", "credentials", "staging"} & set(run_options):
+        yield
+        return
+    ask = destination.capabilities
+    thread = threading.get_ident()
+    known: dict[Any, DestinationCapabilitiesContext] = {}
+
+    def capabilities(config: Any = None, naming: Any = None) -> DestinationCapabilitiesContext:
+        if config is not None or threading.get_ident() != thread:
+            return ask(config, naming)
+        key = (
+            None if naming is None else (type(naming), naming.is_case_sensitive, naming.max_length)
+        )
+        if key not in known:
+            known[key] = ask(None, naming)
+        return copy.deepcopy(known[key])
+
+    with _CONFIG_LOCK:
+        # Another sync of the same destination object keeps its own (for its own thread).
+        mine = "capabilities" not in vars(destination)
+        if mine:
+            destination.capabilities = capabilities  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if mine:
+            with _CONFIG_LOCK:
+                del destination.capabilities
 
 
 def _start_reading(
