@@ -403,24 +403,42 @@ def _checker(cls: type[Any]) -> Callable[[Any], bool]:
     return found  # type: ignore[no-any-return]
 
 
-def _reader(cls: type[Any], field: attrs.Attribute[Any], n: int, key: str) -> Callable[[Any], Any]:
-    """A generated function reading one field from the wire mapping (checked already)."""
-    kind = field.type
+def _optional_of(kind: Any) -> Any:
+    """``X`` for ``X | None``, else ``kind`` itself."""
     members = typing.get_args(kind)
     if typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in members:
-        kind = next(member for member in members if member is not type(None))
-    element = typing.get_args(kind)[0] if typing.get_origin(kind) is list else None
-    scope: dict[str, Any] = {"MISSING": _MISSING}
+        return next(member for member in members if member is not type(None))
+    return kind
+
+
+def _nested_lazy(kind: Any) -> tuple[type[Any] | None, bool]:
+    """The model a field of ``kind`` holds, when it is built lazily too, and whether a list of it.
+
+    ``(None, False)`` for any other field (``X | None`` is read as ``X``).
+    """
+    kind = _optional_of(kind)
+    many = typing.get_origin(kind) is list
+    if many:
+        kind = typing.get_args(kind)[0]
     if isinstance(kind, type) and attrs.has(kind) and _lazy_factory(kind) is not None:
-        field = field.evolve(type=Any)  # read as it came, made lazy below
-        scope["nested"] = _LAZY[kind]
-        tail = f"    return None if v{n} is None else nested(v{n})"
-    elif isinstance(element, type) and attrs.has(element) and _lazy_factory(element) is not None:
-        field = field.evolve(type=Any)
-        scope["nested"] = _LAZY[element]
-        tail = f"    return v{n} if type(v{n}) is not list else [nested(x) for x in v{n}]"
-    else:
+        return kind, many
+    return None, False
+
+
+def _reader(cls: type[Any], field: attrs.Attribute[Any], n: int, key: str) -> Callable[[Any], Any]:
+    """A generated function reading one field from the wire mapping (checked already)."""
+    scope: dict[str, Any] = {"MISSING": _MISSING}
+    nested, many = _nested_lazy(field.type)
+    if nested is None:
         tail = f"    return v{n}"
+    else:
+        field = field.evolve(type=Any)  # read as it came, made lazy below
+        scope["nested"] = _LAZY[nested]
+        tail = (
+            f"    return v{n} if type(v{n}) is not list else [nested(x) for x in v{n}]"
+            if many
+            else f"    return None if v{n} is None else nested(v{n})"
+        )
     lines = ["def read(data):", *_field_code(cls, n, field, key, scope), tail]
     code = compile("\n".join(lines), f"<crmkit read {cls.__qualname__}.{field.name}>", "exec")
     exec(code, scope)  # generated once per model field
@@ -527,29 +545,19 @@ def _row(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
             scope["known"] = frozenset(plan.values())
             lines[1] = "    out = {k: v for k, v in data.items() if k not in known}"
             continue
-        kind, key = field.type, plan[field.name]
-        members = typing.get_args(kind)
-        if typing.get_origin(kind) in (types.UnionType, typing.Union) and type(None) in members:
-            kind = next(member for member in members if member is not type(None))
-        element = typing.get_args(kind)[0] if typing.get_origin(kind) is list else None
-        var = f"v{n}"
-        if isinstance(kind, type) and attrs.has(kind) and _lazy_factory(kind) is not None:
-            field = field.evolve(type=Any)  # a checked mapping: its own row
-            scope[f"r{n}"] = _row(kind)
-            value = f"r{n}({var}) if type({var}) is dict else wire_value({var})"
-        elif (
-            isinstance(element, type) and attrs.has(element) and _lazy_factory(element) is not None
-        ):
-            field = field.evolve(type=Any)
-            scope[f"r{n}"] = _row(element)
-            value = (
-                f"[r{n}(x) if type(x) is dict else wire_value(x) for x in {var}]"
-                f" if type({var}) is list else wire_value({var})"
-            )
-        elif kind in _SCALARS:
-            value = var
+        key, var = plan[field.name], f"v{n}"
+        nested, many = _nested_lazy(field.type)
+        if nested is None:
+            value = var if _optional_of(field.type) in _SCALARS else f"wire_value({var})"
         else:
-            value = f"wire_value({var})"
+            field = field.evolve(type=Any)  # a checked mapping: its own row
+            scope[f"r{n}"] = _row(nested)
+            one = f"r{n}({{0}}) if type({{0}}) is dict else wire_value({{0}})"
+            value = (
+                f"[{one.format('x')} for x in {var}] if type({var}) is list else wire_value({var})"
+                if many
+                else one.format(var)
+            )
         lines += _field_code(cls, n, field, key, scope)
         lines.append(f"    if {var} is not None: out[{key!r}] = {value}")
     lines.append("    return out")
