@@ -266,7 +266,7 @@ def records_of(rows: Any, operation: str) -> list[Record]:
 
 
 #: A page's ids joined by commas, each as vtiger writes it: one match checks a page.
-_PLAIN_IDS = re.compile(r"[0-9]+x[0-9]+(?:,[0-9]+x[0-9]+)*")
+_PLAIN_IDS = re.compile(f"{_PLAIN_ID.pattern}(?:,{_PLAIN_ID.pattern})*")
 
 
 def _all_plain(ids: list[Any]) -> bool:
@@ -307,14 +307,8 @@ def records_from(rows: list[dict[str, Any]], parsed: list[VtigerId | None] | Non
     """Records of checked rows (see :func:`checked_rows`), each keeping its row."""
     records: list[Record] = []
     keep, new = records.append, object.__new__
-    if parsed is None:  # one pass, as Record._decoded for each row inlined
-        for row in rows:
-            record = new(Record)
-            record._fields = row
-            record._id = None
-            keep(record)
-        return records
-    for row, id_ in zip(rows, parsed, strict=True):
+    # One pass, as Record._decoded for each row inlined; plain ids are parsed when read.
+    for row, id_ in zip(rows, [None] * len(rows) if parsed is None else parsed, strict=True):
         record = new(Record)
         record._fields = row
         record._id = id_
