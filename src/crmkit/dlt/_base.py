@@ -150,11 +150,9 @@ def to_row(item: Any) -> dict[str, Any]:
     """
     if attrs.has(item.__class__):
         return to_wire(item)
-    if hasattr(item, "to_dict"):
+    if hasattr(item, "to_dict"):  # a vtiger record
         return dict(item.to_dict())
-    if isinstance(item, Mapping):
-        return dict(item)
-    return to_wire(item)
+    return dict(item)
 
 
 class Budget:

@@ -84,7 +84,7 @@ class _Switching:
       full collections, which stop every thread, walked all of them, 70-110 ms
       each, a dozen times in a 30,000-record sync, and each held up the reader
       (``benchmarks/bench_dlt.py``); they walk only the newer objects now
-      (15-30 ms). Reference counting still frees those objects; a cycle among
+      (15-45 ms). Reference counting still frees those objects; a cycle among
       them is collected after :func:`gc.unfreeze`, when the last loop stops.
       Left alone when the process has frozen objects of its own already.
     """
