@@ -259,10 +259,10 @@ class AsyncPaginator(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
 
-    async def _items(self) -> AsyncGenerator[T, None]:
+    async def _items(self, prefetch: bool | None = None) -> AsyncGenerator[T, None]:
         # The position moves with each item handed over: past the whole page at
         # its last item, or item by item where the strategy gives item cursors.
-        async for page, after in self._run():
+        async for page, after in self._run(prefetch):
             if not page.items:
                 self._state = after
                 continue
@@ -281,7 +281,12 @@ class AsyncPaginator(Generic[T]):
             self._state = after
             yield page
 
-    async def _run(self) -> AsyncIterator[tuple[Page[T], PaginatorState]]:
+    async def _run(
+        self, prefetch: bool | None = None
+    ) -> AsyncIterator[tuple[Page[T], PaginatorState]]:
+        """The pages and the position after each; ``prefetch`` None: :attr:`prefetch`'s."""
+        if prefetch is None:
+            prefetch = self.prefetch
         start = self.state
         if start.done:
             return
@@ -291,7 +296,7 @@ class AsyncPaginator(Generic[T]):
         watermark = start.watermark or (utcnow() - WATERMARK_OVERLAP)
         # Requests on their way, in page order (see _Ahead).
         ahead: _Ahead = deque()
-        guess = self._guess
+        guess = self._guess if prefetch else None
         peek = getattr(self.strategy, "peek_next", None)
         total: int | None = None
         previous_items: Sequence[T] | None = None
@@ -307,7 +312,7 @@ class AsyncPaginator(Generic[T]):
                     not ahead
                     and guess is not None
                     and not self._times
-                    and self.prefetch
+                    and prefetch
                     and self.modified_since is None  # changes since: most likely one page
                 ):
                     self._send(ahead, cursor, size)
@@ -337,7 +342,7 @@ class AsyncPaginator(Generic[T]):
                     self._send_ahead(
                         ahead, cursor, size, seen - counted_from + size, total, seen + size
                     )
-                elif peek is not None and self.prefetch and self.limit is None and not ahead:
+                elif peek is not None and prefetch and self.limit is None and not ahead:
                     try:
                         early = peek(response, cursor, size)
                     except Exception:
@@ -380,7 +385,7 @@ class AsyncPaginator(Generic[T]):
                 more = next_cursor is not None and (
                     self.limit is None or seen - counted_from < self.limit
                 )
-                if more and self.prefetch:
+                if more and prefetch:
                     if not ahead:
                         self._send(ahead, next_cursor, size)
                     if guess is not None:
@@ -397,8 +402,11 @@ class AsyncPaginator(Generic[T]):
 
     @property
     def _guess(self) -> Callable[[Cursor, int], Cursor] | None:
-        """The strategy's ``cursor_after`` when pages may be asked for ahead, else None."""
-        if not self.prefetch or self._streaming or self.concurrency == 1:
+        """The strategy's ``cursor_after`` when pages may be asked for ahead, else None.
+
+        (Only when prefetching: :meth:`_run` asks for it then.)
+        """
+        if self._streaming or self.concurrency == 1:
             return None
         guess: Callable[[Cursor, int], Cursor] | None = getattr(self.strategy, "cursor_after", None)
         return guess
@@ -510,14 +518,12 @@ class AsyncPaginator(Generic[T]):
         A page asked for ahead and then dropped would keep its throttle slot as
         an unanswered request (the server may count it), for nothing.
         """
-        prefetch, self.prefetch = self.prefetch, False
-        items = self._items()
+        items = self._items(prefetch=False)
         try:
             async for item in items:
                 return item
             return None
         finally:
-            self.prefetch = prefetch
             await items.aclose()
 
     def __repr__(self) -> str:
